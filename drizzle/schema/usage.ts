@@ -1,0 +1,38 @@
+import { bigint, date, index, integer, pgEnum, pgTable, primaryKey, text, uuid } from "drizzle-orm/pg-core";
+
+import { createdAt } from "./columns";
+import { workspaces } from "./workspaces";
+
+export const usageOutcome = pgEnum("usage_outcome", ["consumed", "rejected"]);
+
+/** One row per consumption attempt: the raw material of usage analytics. */
+export const usageRecords = pgTable(
+  "usage_records",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    featureCode: text("feature_code").notNull(),
+    inputBytes: bigint("input_bytes", { mode: "number" }).notNull(),
+    units: integer("units").notNull(),
+    credits: integer("credits").notNull(),
+    outcome: usageOutcome("outcome").notNull(),
+    apiKeyId: uuid("api_key_id"),
+    userId: uuid("user_id"),
+    idempotencyKey: text("idempotency_key"),
+    createdAt: createdAt(),
+  },
+  (table) => [index("usage_records_workspace_idx").on(table.workspaceId, table.createdAt)],
+);
+
+/** Counters kept by analytics reactions, per UTC day. */
+export const dailyMetrics = pgTable(
+  "daily_metrics",
+  {
+    day: date("day", { mode: "string" }).notNull(),
+    metric: text("metric").notNull(),
+    value: bigint("value", { mode: "number" }).notNull().default(0),
+  },
+  (table) => [primaryKey({ columns: [table.day, table.metric] })],
+);

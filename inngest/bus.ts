@@ -1,0 +1,60 @@
+import { setUpBillingCustomer } from "@/server/billing/reactions";
+import { allocateInitialCredits } from "@/server/credits/reactions";
+import { notifyLowBalance, sendWelcomeEmail } from "@/server/notifications/reactions";
+import { processStripeEvent } from "@/server/payments/reactions";
+import { countConsumption, countSignup } from "@/server/usage/reactions";
+
+import { onEvent, type Reaction } from "./reaction";
+
+/**
+ * The event bus table: which reaction runs on which event (or cron
+ * schedule), how often it is retried, and what it is serialised on. The
+ * Inngest functions at /api/inngest and the in-process driver are both built
+ * from this list, so the tests exercise exactly what production runs.
+ *
+ * Each reaction does one side effect. Ids are stable: they name the Inngest
+ * function and key the inbox, so renaming one would run it again for old
+ * events.
+ */
+export const bus: readonly Reaction[] = [
+  onEvent("workspace/created", {
+    id: "credits-initial-allocation",
+    description: "Grant the tier allowance and the signup bonus",
+    handle: allocateInitialCredits,
+  }),
+  onEvent("workspace/created", {
+    id: "billing-setup-customer",
+    description: "Create the workspace's customer at the payment gateway",
+    handle: setUpBillingCustomer,
+    retries: 6,
+  }),
+  onEvent("workspace/created", {
+    id: "notifications-welcome-email",
+    description: "Email the owner a welcome",
+    handle: sendWelcomeEmail,
+  }),
+  onEvent("workspace/created", {
+    id: "analytics-count-signup",
+    description: "Count the new workspace in daily metrics",
+    handle: countSignup,
+    concurrency: "none",
+  }),
+  onEvent("credits/consumed", {
+    id: "analytics-count-consumption",
+    description: "Add consumed credits to daily metrics",
+    handle: countConsumption,
+    concurrency: "none",
+  }),
+  onEvent("credits/low-balance", {
+    id: "notifications-low-balance",
+    description: "Tell the workspace's billing people that credits are low",
+    handle: notifyLowBalance,
+  }),
+  onEvent("payments/webhook-received", {
+    id: "payments-process-webhook",
+    description: "Apply a stored gateway webhook event",
+    handle: processStripeEvent,
+    retries: 8,
+    concurrency: "none",
+  }),
+];

@@ -1,0 +1,269 @@
+import { sql } from "drizzle-orm";
+
+import { reactionRuns } from "@/drizzle/schema";
+import type { Tx } from "@/server/db/client";
+import { recordDeadLetter } from "@/server/events/dead-letters";
+import type { Transport } from "@/server/events/relay";
+import type { WireEvent } from "@/server/events/reactions";
+
+import { dueMinutes, parseCron, type CronSchedule } from "./cron";
+import {
+  concurrencyKey,
+  cronWireEvent,
+  executeReaction,
+  type ExecuteDeps,
+  type Reaction,
+} from "./reaction";
+
+export interface LocalDriverOptions {
+  /** Runs executed at once. */
+  concurrency?: number;
+  /** How long a claimed run may take before another worker may retry it. */
+  leaseMs?: number;
+  /** First retry delay; doubles per attempt up to maxBackoffMs. */
+  backoffBaseMs?: number;
+  maxBackoffMs?: number;
+  pollIntervalMs?: number;
+}
+
+interface RunRow extends Record<string, unknown> {
+  id: string | number;
+  event_id: string;
+  reaction: string;
+  attempts: number;
+  event: WireEvent;
+}
+
+/**
+ * Runs the event bus table in-process when no Inngest server is configured.
+ *
+ * The relay publishes an event by inserting one `reaction_runs` row per
+ * subscribed reaction, in the same transaction that marks the outbox row
+ * published, so nothing is lost between the two. Workers claim due runs with
+ * SKIP LOCKED, one at a time per (reaction, concurrency key); a failed run is
+ * retried with exponential backoff and, after its last retry, moved to dead
+ * letters. Cron reactions get one run per scheduled minute, deduplicated by
+ * the run's unique (event id, reaction) key.
+ */
+export class LocalDriver {
+  readonly transport: Transport;
+  private readonly byEvent = new Map<string, Reaction[]>();
+  private readonly byId = new Map<string, Reaction>();
+  private readonly crons: { reaction: Reaction; schedule: CronSchedule }[] = [];
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private readonly backoffBaseMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly pollIntervalMs: number;
+  private lastCronCheck: Date;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = true;
+
+  constructor(
+    private readonly deps: ExecuteDeps,
+    bus: readonly Reaction[],
+    options: LocalDriverOptions = {},
+  ) {
+    for (const reaction of bus) {
+      if (this.byId.has(reaction.id)) throw new Error(`Duplicate reaction id ${reaction.id}`);
+      this.byId.set(reaction.id, reaction);
+      if (reaction.kind === "event") {
+        this.byEvent.set(reaction.event, [...(this.byEvent.get(reaction.event) ?? []), reaction]);
+      } else {
+        this.crons.push({ reaction, schedule: parseCron(reaction.cron) });
+      }
+    }
+    this.concurrency = options.concurrency ?? 4;
+    this.leaseMs = options.leaseMs ?? 5 * 60_000;
+    this.backoffBaseMs = options.backoffBaseMs ?? 1000;
+    this.maxBackoffMs = options.maxBackoffMs ?? 10 * 60_000;
+    this.pollIntervalMs = options.pollIntervalMs ?? 500;
+    this.lastCronCheck = deps.clock.now();
+
+    this.transport = {
+      name: "in-process",
+      publish: (tx, events) => this.enqueue(tx, events),
+    };
+  }
+
+  reaction(id: string): Reaction | undefined {
+    return this.byId.get(id);
+  }
+
+  private async enqueue(tx: Tx, events: WireEvent[]): Promise<void> {
+    const now = this.deps.clock.now();
+    const rows = events.flatMap((event) =>
+      (this.byEvent.get(event.name) ?? []).map((reaction) => ({
+        eventId: event.id,
+        reaction: reaction.id,
+        concurrencyKey: concurrencyKey(reaction, event),
+        event: event as unknown as Record<string, unknown>,
+        nextAttemptAt: now,
+      })),
+    );
+    if (rows.length > 0) await tx.insert(reactionRuns).values(rows).onConflictDoNothing();
+  }
+
+  /** Enqueues cron runs for every scheduled minute since the last check, up to the clock's now. */
+  async enqueueCron(): Promise<number> {
+    const now = this.deps.clock.now();
+    const since = this.lastCronCheck;
+    this.lastCronCheck = now;
+    const rows = this.crons.flatMap(({ reaction, schedule }) =>
+      dueMinutes(schedule, since, now).map((minute) => {
+        const event = cronWireEvent(reaction.id, minute);
+        return {
+          eventId: event.id,
+          reaction: reaction.id,
+          concurrencyKey: concurrencyKey(reaction, event),
+          event: event as unknown as Record<string, unknown>,
+          nextAttemptAt: now,
+        };
+      }),
+    );
+    if (rows.length === 0) return 0;
+    const inserted = await this.deps.db
+      .insert(reactionRuns)
+      .values(rows)
+      .onConflictDoNothing()
+      .returning({ id: reactionRuns.id });
+
+    return inserted.length;
+  }
+
+  /** Claims due runs (at most one per reaction and concurrency key) and runs them. */
+  async runDue(): Promise<number> {
+    const now = this.deps.clock.now().toISOString();
+    const lease = new Date(this.deps.clock.now().getTime() + this.leaseMs).toISOString();
+    // A run whose lease ran out belongs to a worker that died: make it claimable again.
+    await this.deps.db.execute(sql`
+      UPDATE reaction_runs SET status = 'pending', locked_until = NULL, updated_at = ${now}::timestamptz
+      WHERE status = 'running' AND locked_until < ${now}::timestamptz`);
+
+    const claimed = await this.deps.db.execute<RunRow>(sql`
+      WITH due AS (
+        SELECT DISTINCT ON (r.reaction, r.concurrency_key) r.id
+        FROM reaction_runs r
+        WHERE r.status = 'pending' AND r.next_attempt_at <= ${now}::timestamptz
+          AND NOT EXISTS (
+            SELECT 1 FROM reaction_runs busy
+            WHERE busy.status = 'running'
+              AND busy.reaction = r.reaction
+              AND busy.concurrency_key = r.concurrency_key
+          )
+        ORDER BY r.reaction, r.concurrency_key, r.id
+      ), picked AS (
+        SELECT id FROM reaction_runs
+        WHERE id IN (SELECT id FROM due) AND status = 'pending'
+        ORDER BY id
+        LIMIT ${this.concurrency}
+        FOR UPDATE SKIP LOCKED
+      )
+      UPDATE reaction_runs SET status = 'running', attempts = attempts + 1,
+        locked_until = ${lease}::timestamptz, updated_at = ${now}::timestamptz
+      WHERE id IN (SELECT id FROM picked)
+      RETURNING id, event_id, reaction, attempts, event`);
+
+    await Promise.all(claimed.map((run) => this.runOne(run)));
+
+    return claimed.length;
+  }
+
+  private async runOne(run: RunRow): Promise<void> {
+    const reaction = this.byId.get(run.reaction);
+    const log = this.deps.logger.child({ reaction: run.reaction, eventId: run.event_id, attempt: run.attempts });
+    try {
+      if (!reaction) throw new Error(`No reaction ${run.reaction} in the event bus table`);
+      await executeReaction(this.deps, reaction, run.event);
+      await this.deps.db.execute(sql`
+        UPDATE reaction_runs SET status = 'done', locked_until = NULL, last_error = NULL,
+          updated_at = ${this.deps.clock.now().toISOString()}::timestamptz
+        WHERE id = ${run.id}`);
+    } catch (error) {
+      await this.fail(run, reaction, error, log);
+    }
+  }
+
+  private async fail(
+    run: RunRow,
+    reaction: Reaction | undefined,
+    error: unknown,
+    log: ExecuteDeps["logger"],
+  ): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    const now = this.deps.clock.now();
+    const nowText = now.toISOString();
+    const retries = reaction?.retries ?? 0;
+
+    if (run.attempts > retries) {
+      await this.deps.db.transaction(async (tx) => {
+        await tx.execute(sql`
+          UPDATE reaction_runs SET status = 'dead', locked_until = NULL, last_error = ${message},
+            updated_at = ${nowText}::timestamptz
+          WHERE id = ${run.id}`);
+        await recordDeadLetter(tx, this.deps.clock, {
+          reaction: run.reaction,
+          event: run.event,
+          error: message,
+          attempts: run.attempts,
+        });
+      });
+      log.error({ err: error }, "reaction failed after its last retry; moved to dead letters");
+      return;
+    }
+
+    const delay = Math.min(this.maxBackoffMs, this.backoffBaseMs * 2 ** (run.attempts - 1));
+    await this.deps.db.execute(sql`
+      UPDATE reaction_runs SET status = 'pending', locked_until = NULL, last_error = ${message},
+        next_attempt_at = ${new Date(now.getTime() + delay).toISOString()}::timestamptz,
+        updated_at = ${nowText}::timestamptz
+      WHERE id = ${run.id}`);
+    log.warn({ err: error, retryInMs: delay }, "reaction failed; will retry");
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.schedule(0);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.running = this.loop().finally(() => {
+        this.running = undefined;
+        if (!this.stopped) this.schedule(this.again ? 0 : this.pollIntervalMs);
+        this.again = false;
+      });
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      await this.enqueueCron();
+      while ((await this.runDue()) > 0 && !this.stopped) {
+        // Keep going while there is work; new runs wake the loop again anyway.
+      }
+    } catch (error) {
+      this.deps.logger.error({ err: error }, "in-process driver loop failed");
+    }
+  }
+}

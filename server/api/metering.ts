@@ -1,0 +1,127 @@
+import { z } from "zod";
+
+import { execute } from "@/server/commands";
+import { balanceSummary } from "@/server/credits/queries";
+import { consumeCredits, type ConsumeResult } from "@/server/credits/consume";
+import { AppError, isAppError } from "@/server/errors";
+import type { Runtime } from "@/server/runtime";
+import { authenticateApiKey } from "@/server/workspaces/api-keys";
+
+import { errorResponse, json, readJsonObject, requestIdOf } from "./http";
+
+/**
+ * The metering API under /api/v1, as a plain `Request → Response` function
+ * so it can be served by a Next route handler or by a lean HTTP server.
+ *
+ *   POST /api/v1/usage     consume credits for one feature call (Idempotency-Key required)
+ *   GET  /api/v1/balance   the workspace's balance
+ *
+ * Authentication is `Authorization: Bearer <API key>`; the key decides the
+ * workspace. Errors are `{ error: { code, message, field? } }` with the
+ * status from server/errors.ts.
+ */
+const usageBody = z.object({
+  feature: z.string({ message: "feature is required: the feature code, e.g. \"summarize\"" }),
+  inputBytes: z.number({ message: "inputBytes is required: the size of the call's input in bytes" }),
+});
+
+function bearer(request: Request): string | null {
+  const header = request.headers.get("authorization");
+  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
+
+  return match?.[1] ?? null;
+}
+
+function usageJson(result: ConsumeResult) {
+  return {
+    allowed: result.allowed,
+    usageId: result.usageRecordId,
+    feature: result.featureCode,
+    units: result.units,
+    credits: result.credits,
+    balance: result.balance,
+    replayed: result.replayed,
+  };
+}
+
+async function postUsage(runtime: Runtime, request: Request, requestId: string): Promise<Response> {
+  const principal = await authenticateApiKey(runtime.db, runtime.clock, bearer(request));
+  const idempotencyKey = request.headers.get("idempotency-key");
+  if (!idempotencyKey || idempotencyKey.trim() === "") {
+    throw new AppError("invalid_request", "Send an Idempotency-Key header so a retried call is not charged twice", {
+      field: "Idempotency-Key",
+    });
+  }
+  const body = usageBody.safeParse(await readJsonObject(request));
+  if (!body.success) {
+    const issue = body.error.issues[0];
+    throw new AppError("invalid_request", issue?.message ?? "Invalid body", { field: issue?.path.join(".") });
+  }
+
+  const result = await execute(
+    runtime,
+    consumeCredits,
+    {
+      workspaceId: principal.workspaceId,
+      featureCode: body.data.feature,
+      inputBytes: body.data.inputBytes,
+      idempotencyKey: idempotencyKey.trim(),
+    },
+    {
+      actor: { type: "api_key", apiKeyId: principal.apiKeyId },
+      requestId,
+      log: runtime.logger.child({ requestId, workspaceId: principal.workspaceId, apiKeyId: principal.apiKeyId }),
+    },
+  );
+  const headers: Record<string, string> = { "x-request-id": requestId };
+  if (result.replayed) headers["idempotent-replayed"] = "true";
+
+  if (!result.allowed) {
+    const refusal = new AppError(
+      "insufficient_credits",
+      `Not enough credits: this call needs ${result.credits} and the balance is ${result.balance}`,
+    );
+    return json({ ...usageJson(result), required: result.credits, error: { code: refusal.code, message: refusal.message } }, 402, headers);
+  }
+
+  return json(usageJson(result), 200, headers);
+}
+
+async function getBalance(runtime: Runtime, request: Request, requestId: string): Promise<Response> {
+  const principal = await authenticateApiKey(runtime.db, runtime.clock, bearer(request));
+  const summary = await balanceSummary(runtime.db, principal.workspaceId);
+
+  return json(
+    { balance: summary.balance, lowBalanceThreshold: summary.threshold, belowThreshold: summary.belowThreshold },
+    200,
+    { "x-request-id": requestId },
+  );
+}
+
+const routes: Record<string, Partial<Record<string, typeof postUsage>>> = {
+  "/api/v1/usage": { POST: postUsage },
+  "/api/v1/balance": { GET: getBalance },
+};
+
+export async function handleMeteringRequest(runtime: Runtime, request: Request): Promise<Response> {
+  const requestId = requestIdOf(request);
+  const path = new URL(request.url).pathname.replace(/\/+$/, "");
+  try {
+    const route = routes[path];
+    if (!route) throw new AppError("not_found", `No endpoint ${path}; see the README for the metering API`);
+    const handler = route[request.method];
+    if (!handler) {
+      throw new AppError("method_not_allowed", `${path} accepts ${Object.keys(route).join(", ")}`);
+    }
+
+    return await handler(runtime, request, requestId);
+  } catch (error) {
+    if (isAppError(error)) {
+      if (error.httpStatus >= 500) runtime.logger.error({ err: error, requestId }, "metering request failed");
+      return errorResponse(error, requestId);
+    }
+    runtime.logger.error({ err: error, requestId, path }, "metering request failed");
+
+    return errorResponse(new AppError("internal", "Something went wrong on our side; it was logged"), requestId);
+  }
+}

@@ -1,0 +1,97 @@
+import { createHash } from "node:crypto";
+
+import { DrizzleAdapter } from "@auth/drizzle-adapter";
+import { eq } from "drizzle-orm";
+import NextAuth, { type NextAuthConfig } from "next-auth";
+import Credentials from "next-auth/providers/credentials";
+import GitHub from "next-auth/providers/github";
+import Google from "next-auth/providers/google";
+import { z } from "zod";
+
+import { accounts, sessions, users, verificationTokens } from "@/drizzle/schema";
+import { magicLinkEmail } from "@/server/notifications/templates";
+import type { Runtime } from "@/server/runtime";
+import { getRuntime } from "@/server/runtime";
+
+import { verifyPassword } from "./password";
+
+const credentialsInput = z.object({ email: z.string().trim().toLowerCase(), password: z.string() });
+
+export function buildAuthConfig(runtime: Runtime): NextAuthConfig {
+  const { db, env, mailer } = runtime;
+  const providers: NextAuthConfig["providers"] = [
+    Credentials({
+      id: "credentials",
+      name: "Email and password",
+      credentials: { email: { label: "Email" }, password: { label: "Password", type: "password" } },
+      async authorize(raw) {
+        const parsed = credentialsInput.safeParse(raw);
+        if (!parsed.success) return null;
+        const [user] = await db.select().from(users).where(eq(users.email, parsed.data.email));
+        if (!user || !(await verifyPassword(parsed.data.password, user.passwordHash))) {
+          runtime.logger.warn({ email: parsed.data.email }, "password sign-in refused");
+          return null;
+        }
+
+        return { id: user.id, email: user.email, name: user.name };
+      },
+    }),
+    {
+      id: "email",
+      type: "email",
+      name: "Magic link",
+      maxAge: 15 * 60,
+      async sendVerificationRequest({ identifier, url }) {
+        const rendered = magicLinkEmail({ url, host: new URL(url).host });
+        await mailer.deliver(db, {
+          type: "magic_link",
+          to: identifier,
+          ...rendered,
+          dedupeKey: `magic-link:${createHash("sha256").update(url).digest("hex")}`,
+        });
+      },
+    },
+  ];
+  if (env.AUTH_GITHUB_ID && env.AUTH_GITHUB_SECRET) {
+    providers.push(GitHub({ clientId: env.AUTH_GITHUB_ID, clientSecret: env.AUTH_GITHUB_SECRET }));
+  }
+  if (env.AUTH_GOOGLE_ID && env.AUTH_GOOGLE_SECRET) {
+    providers.push(Google({ clientId: env.AUTH_GOOGLE_ID, clientSecret: env.AUTH_GOOGLE_SECRET }));
+  }
+
+  return {
+    adapter: DrizzleAdapter(db, {
+      usersTable: users,
+      accountsTable: accounts,
+      sessionsTable: sessions,
+      verificationTokensTable: verificationTokens,
+    }),
+    // Credentials sign-in requires JWT sessions; the token carries only the user id.
+    session: { strategy: "jwt" },
+    secret: runtime.secrets.authSecret,
+    trustHost: true,
+    providers,
+    pages: { signIn: "/sign-in", verifyRequest: "/sign-in/check-email", error: "/sign-in" },
+    callbacks: {
+      jwt({ token, user }) {
+        if (user?.id) token.sub = user.id;
+        return token;
+      },
+      session({ session, token }) {
+        if (token.sub) session.user.id = token.sub;
+        return session;
+      },
+    },
+  };
+}
+
+/** Names of the sign-in methods on, for the sign-in page. */
+export function enabledOAuthProviders(runtime: Runtime): { id: string; name: string }[] {
+  const enabled = [];
+  if (runtime.env.AUTH_GITHUB_ID && runtime.env.AUTH_GITHUB_SECRET) enabled.push({ id: "github", name: "GitHub" });
+  if (runtime.env.AUTH_GOOGLE_ID && runtime.env.AUTH_GOOGLE_SECRET) enabled.push({ id: "google", name: "Google" });
+
+  return enabled;
+}
+
+export const { handlers, auth, signIn, signOut } = NextAuth(async () => buildAuthConfig(await getRuntime()));

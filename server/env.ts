@@ -1,0 +1,75 @@
+import { z } from "zod";
+
+/**
+ * Every environment variable Tally reads, validated once. Nothing else in the
+ * project reads process.env for configuration; it imports `loadEnv()`.
+ *
+ * Unset variables select the embedded default of each part (see README,
+ * "Runtime modes"). Empty strings count as unset, so `FOO=` in a shell or an
+ * .env file does not switch a mode on by accident.
+ */
+const optional = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === "" ? undefined : value.trim()));
+
+const flag = optional.transform((value) => value !== undefined && !["0", "false", "no"].includes(value));
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  APP_URL: z.url().default("http://localhost:3000"),
+  TALLY_DATA_DIR: z.string().default(".data"),
+
+  DATABASE_URL: optional.pipe(z.url({ message: "DATABASE_URL must be a postgres:// URL" }).optional()),
+
+  INNGEST_DEV: optional,
+  INNGEST_EVENT_KEY: optional,
+  INNGEST_SIGNING_KEY: optional,
+  INNGEST_BASE_URL: optional,
+
+  STRIPE_SECRET_KEY: optional,
+  STRIPE_WEBHOOK_SECRET: optional,
+  /** Points the Stripe SDK at another API host, e.g. a local stand-in in tests. */
+  STRIPE_API_BASE: optional.pipe(z.url().optional()),
+
+  SMTP_URL: optional,
+  EMAIL_FROM: z.string().default("Tally <no-reply@tally.localhost>"),
+
+  AUTH_SECRET: optional,
+  AUTH_GITHUB_ID: optional,
+  AUTH_GITHUB_SECRET: optional,
+  AUTH_GOOGLE_ID: optional,
+  AUTH_GOOGLE_SECRET: optional,
+
+  /** Seeds the demo admin, customer and API key. Defaults to on with the embedded database. */
+  TALLY_SEED_DEMO: flag,
+});
+
+export type Env = z.infer<typeof envSchema> & {
+  inngestEnabled: boolean;
+  seedDemo: boolean;
+};
+
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    throw new Error(`Invalid environment configuration:\n  ${problems.join("\n  ")}`);
+  }
+  const env = parsed.data;
+  const seedDemoSet = source.TALLY_SEED_DEMO !== undefined && source.TALLY_SEED_DEMO.trim() !== "";
+
+  return {
+    ...env,
+    inngestEnabled: env.INNGEST_DEV !== undefined || env.INNGEST_EVENT_KEY !== undefined,
+    seedDemo: seedDemoSet ? env.TALLY_SEED_DEMO : env.DATABASE_URL === undefined,
+  };
+}
+
+let cached: Env | undefined;
+
+export function loadEnv(): Env {
+  cached ??= parseEnv(process.env);
+  return cached;
+}

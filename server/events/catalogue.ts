@@ -1,0 +1,339 @@
+import { z } from "zod";
+
+/**
+ * The event catalogue: every domain event Tally knows, with its schema and
+ * version, including events no feature emits yet. An event's `data` is
+ * validated against its schema when it is written to the outbox and again
+ * before a reaction runs. Names are `area/name`; a breaking change to a
+ * schema gets a new version, and reactions say which versions they accept.
+ *
+ * Events carry ids, not whole objects: reactions read the current state in
+ * their own transaction.
+ */
+
+const id = z.string().min(1);
+const workspaceId = z.uuid();
+const credits = z.number().int();
+const minor = z.number().int();
+const currency = z.string().regex(/^[A-Z]{3}$/);
+const instant = z.iso.datetime({ offset: true });
+const actor = z.object({
+  type: z.enum(["user", "api_key", "system"]),
+  id: z.string().nullable(),
+});
+
+interface Definition<TSchema extends z.ZodObject> {
+  version: number;
+  description: string;
+  schema: TSchema;
+}
+
+function define<TSchema extends z.ZodObject>(
+  version: number,
+  description: string,
+  schema: TSchema,
+): Definition<TSchema> {
+  return { version, description, schema };
+}
+
+export const catalogue = {
+  // Credits
+  "credits/consumed": define(
+    1,
+    "Credits were drawn for a feature call. → usage rollups, quota check",
+    z.object({
+      workspaceId,
+      usageRecordId: id,
+      featureCode: z.string(),
+      credits,
+      balanceAfter: credits,
+      actor,
+    }),
+  ),
+  "credits/low-balance": define(
+    1,
+    "The balance fell below the low-balance threshold (once per crossing). → notification, auto top-up",
+    z.object({ workspaceId, balance: credits, threshold: credits }),
+  ),
+  "credits/overage": define(
+    1,
+    "A consumption went past the balance under a soft overage policy. → overage for the cycle's invoice",
+    z.object({ workspaceId, usageRecordId: id, overageCredits: credits }),
+  ),
+  "credits/purchased": define(
+    1,
+    "A credit pack was paid for and granted. → invoice for the purchase, confirmation email",
+    z.object({
+      workspaceId,
+      grantId: id,
+      packId: id,
+      credits,
+      amountMinor: minor,
+      currency,
+      paymentId: id,
+    }),
+  ),
+  "credits/allocated": define(
+    1,
+    "Credits were granted from the tier, a bonus or an adjustment. → quota update",
+    z.object({
+      workspaceId,
+      grantId: id,
+      source: z.string(),
+      credits,
+      balanceAfter: credits,
+      expiresAt: instant.nullable(),
+    }),
+  ),
+  "credits/rolled-over": define(
+    1,
+    "Unused allocated credits carried into the next period. → period transition recorded",
+    z.object({ workspaceId, grantId: id, credits, periodStart: instant, periodEnd: instant }),
+  ),
+  "credits/refunded": define(
+    1,
+    "Unused purchased credits were refunded. → payment reversal at the gateway",
+    z.object({
+      workspaceId,
+      grantId: id,
+      credits,
+      amountMinor: minor,
+      currency,
+      refundId: id,
+    }),
+  ),
+  "credits/expired": define(
+    1,
+    "A grant passed its expiry with credits left. → notification, cleanup",
+    z.object({ workspaceId, grantId: id, credits, balanceAfter: credits }),
+  ),
+
+  // Workspaces
+  "workspace/created": define(
+    1,
+    "A workspace was created. → initial allocation, billing setup, welcome email, analytics",
+    z.object({
+      workspaceId,
+      slug: z.string(),
+      name: z.string(),
+      tierId: id,
+      tierCode: z.string(),
+      ownerUserId: id,
+    }),
+  ),
+  "workspace/tier-changed": define(
+    1,
+    "The workspace moved to another tier. → reallocation, quotas, prorated billing, confirmation",
+    z.object({ workspaceId, fromTierId: id, toTierId: id, effectiveAt: instant }),
+  ),
+  "workspace/suspended": define(
+    1,
+    "The workspace was suspended. → API access revoked, billing paused, notification",
+    z.object({ workspaceId, reason: z.string() }),
+  ),
+  "workspace/reactivated": define(
+    1,
+    "A suspended workspace was reactivated. → access restored",
+    z.object({ workspaceId }),
+  ),
+  "workspace/cancelled": define(
+    1,
+    "The workspace was cancelled. → prorated refund, cleanup scheduled, notification",
+    z.object({ workspaceId, effectiveAt: instant, immediate: z.boolean() }),
+  ),
+  "workspace/deleted": define(
+    1,
+    "A cancelled workspace was deleted. → data purge, audit entry",
+    z.object({ workspaceId }),
+  ),
+  "workspace/collaborator-added": define(
+    1,
+    "Someone joined the workspace. → permission sync, seat count on billing, audit entry",
+    z.object({ workspaceId, userId: id, role: z.string() }),
+  ),
+  "workspace/collaborator-removed": define(
+    1,
+    "Someone left or was removed. → permission sync, seat count on billing, audit entry",
+    z.object({ workspaceId, userId: id }),
+  ),
+
+  // Billing
+  "billing/cycle-started": define(
+    1,
+    "A billing period ended and its cycle began. → usage collection",
+    z.object({ workspaceId, subscriptionId: id, periodStart: instant, periodEnd: instant }),
+  ),
+  "billing/cycle-completed": define(
+    1,
+    "A billing cycle finished. → credit rollover, next allocation",
+    z.object({ workspaceId, subscriptionId: id, periodStart: instant, periodEnd: instant }),
+  ),
+  "billing/invoice-generated": define(
+    1,
+    "An invoice was finalized. → invoice email with PDF",
+    z.object({ workspaceId, invoiceId: id, totalMinor: minor, currency }),
+  ),
+  "billing/payment-succeeded": define(
+    1,
+    "A payment went through. → credit allocation, subscription update, confirmation email",
+    z.object({ workspaceId, paymentId: id, invoiceId: id.nullable(), amountMinor: minor, currency }),
+  ),
+  "billing/payment-failed": define(
+    1,
+    "A payment failed. → dunning: retries, notices, suspension warning, suspension, admin alert",
+    z.object({
+      workspaceId,
+      paymentId: id,
+      invoiceId: id.nullable(),
+      amountMinor: minor,
+      currency,
+      failureCode: z.string().nullable(),
+      attempt: z.number().int().positive(),
+    }),
+  ),
+  "billing/overage-charged": define(
+    1,
+    "Overage was put on an invoice. → credit purchase when auto top-up is on",
+    z.object({ workspaceId, invoiceId: id, credits, amountMinor: minor, currency }),
+  ),
+  "billing/subscription-updated": define(
+    1,
+    "The subscription's tier, seats or status changed. → quota adjustment",
+    z.object({ workspaceId, subscriptionId: id, status: z.string(), tierId: id }),
+  ),
+
+  // Promotions
+  "promotions/applied": define(
+    1,
+    "A promotion was redeemed. → discount on the next invoice, analytics, confirmation email",
+    z.object({ workspaceId, promotionId: id, redemptionId: id, code: z.string() }),
+  ),
+  "promotions/expired": define(
+    1,
+    "A promotion or redemption expired. → cleanup, notification",
+    z.object({ workspaceId: workspaceId.nullable(), promotionId: id }),
+  ),
+  "promotions/trial-started": define(
+    1,
+    "A trial began. → trial credit allocation",
+    z.object({ workspaceId, trialId: id, tierId: id, endsAt: instant, credits }),
+  ),
+  "promotions/trial-ending": define(
+    1,
+    "A trial ends soon. → reminder",
+    z.object({ workspaceId, trialId: id, endsAt: instant }),
+  ),
+  "promotions/trial-ended": define(
+    1,
+    "A trial ended. → billing transition, upgrade notification",
+    z.object({ workspaceId, trialId: id, outcome: z.enum(["converted", "downgraded"]) }),
+  ),
+  "promotions/usage-limit-reached": define(
+    1,
+    "A promotion hit its redemption limit. → promotion deactivated",
+    z.object({ promotionId: id, redemptions: z.number().int() }),
+  ),
+  "promotions/loyalty-tier-reached": define(
+    1,
+    "A workspace reached a loyalty tier. → reward grant, notification",
+    z.object({ workspaceId, loyaltyTier: z.string() }),
+  ),
+
+  // Usage
+  "usage/logged": define(
+    1,
+    "A usage record was written. → real-time analytics",
+    z.object({
+      workspaceId,
+      usageRecordId: id,
+      featureCode: z.string(),
+      credits,
+      outcome: z.enum(["consumed", "rejected"]),
+    }),
+  ),
+  "usage/quota-exceeded": define(
+    1,
+    "A feature quota was exceeded (once per period and quota). → overage billing, notification",
+    z.object({
+      workspaceId,
+      featureCode: z.string(),
+      periodStart: instant,
+      quota: z.number().int(),
+      used: z.number().int(),
+    }),
+  ),
+  "usage/performance-alert": define(
+    1,
+    "A platform metric crossed its alert threshold. → admin notification",
+    z.object({ metric: z.string(), value: z.number(), threshold: z.number() }),
+  ),
+
+  // Notifications
+  "notifications/sent": define(
+    1,
+    "A notification was handed to a channel.",
+    z.object({ workspaceId: workspaceId.nullable(), notificationId: id, type: z.string(), channel: z.string() }),
+  ),
+  "notifications/delivered": define(
+    1,
+    "A channel confirmed delivery.",
+    z.object({ workspaceId: workspaceId.nullable(), notificationId: id, type: z.string(), channel: z.string() }),
+  ),
+  "notifications/failed": define(
+    1,
+    "A delivery failed. → retry with backoff, then dead letter",
+    z.object({
+      workspaceId: workspaceId.nullable(),
+      notificationId: id,
+      type: z.string(),
+      channel: z.string(),
+      error: z.string(),
+      attempt: z.number().int(),
+    }),
+  ),
+
+  // Payments (internal): how a verified gateway webhook reaches the event backbone.
+  "payments/webhook-received": define(
+    1,
+    "A verified Stripe or simulated-gateway webhook was stored. → processed by its handler",
+    z.object({ stripeEventId: id, type: z.string() }),
+  ),
+} as const;
+
+export type Catalogue = typeof catalogue;
+export type EventName = keyof Catalogue;
+export type EventData<N extends EventName> = z.infer<Catalogue[N]["schema"]>;
+
+export const eventNames = Object.keys(catalogue) as EventName[];
+
+export function isEventName(name: string): name is EventName {
+  return Object.hasOwn(catalogue, name);
+}
+
+/** An event a command or reaction wants written to the outbox. */
+export interface EventDraft<N extends EventName = EventName> {
+  name: N;
+  data: EventData<N>;
+}
+
+/** A stored event, as reactions receive it. */
+export interface EventEnvelope<N extends EventName = EventName> {
+  id: string;
+  name: N;
+  version: number;
+  workspaceId: string | null;
+  streamSeq: number;
+  occurredAt: Date;
+  causationId: string | null;
+  data: EventData<N>;
+}
+
+export function event<N extends EventName>(name: N, data: EventData<N>): EventDraft<N> {
+  return { name, data };
+}
+
+/** The workspace an event belongs to, if its data names one. */
+export function workspaceOf(draft: { data: unknown }): string | null {
+  const data = draft.data as { workspaceId?: unknown };
+  return typeof data.workspaceId === "string" ? data.workspaceId : null;
+}

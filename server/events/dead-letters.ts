@@ -1,0 +1,82 @@
+import { and, desc, eq, isNull, sql } from "drizzle-orm";
+
+import { deadLetters } from "@/drizzle/schema";
+import type { Clock } from "@/server/clock";
+import type { Db, DbOrTx } from "@/server/db/client";
+import { AppError } from "@/server/errors";
+
+import type { Outcome, WireEvent } from "./reactions";
+
+export interface DeadLetterInput {
+  reaction: string;
+  event: WireEvent;
+  error: string;
+  attempts: number;
+}
+
+/** Records a run that failed after its last retry; a later failure of the same pair reopens the row. */
+export async function recordDeadLetter(db: DbOrTx, clock: Clock, input: DeadLetterInput): Promise<void> {
+  const now = clock.now();
+  await db
+    .insert(deadLetters)
+    .values({
+      reaction: input.reaction,
+      eventId: input.event.id,
+      eventName: input.event.name,
+      workspaceId: input.event.workspaceId,
+      event: input.event as unknown as Record<string, unknown>,
+      error: input.error.slice(0, 4000),
+      attempts: input.attempts,
+      failedAt: now,
+    })
+    .onConflictDoUpdate({
+      target: [deadLetters.eventId, deadLetters.reaction],
+      set: {
+        error: input.error.slice(0, 4000),
+        attempts: sql`${deadLetters.attempts} + ${input.attempts}`,
+        failedAt: now,
+        resolvedAt: null,
+        resolvedBy: null,
+      },
+    });
+}
+
+export async function listDeadLetters(db: Db, options: { includeResolved?: boolean; limit?: number } = {}) {
+  return db
+    .select()
+    .from(deadLetters)
+    .where(options.includeResolved ? undefined : isNull(deadLetters.resolvedAt))
+    .orderBy(desc(deadLetters.failedAt))
+    .limit(options.limit ?? 100);
+}
+
+/**
+ * Runs a dead-lettered reaction again, now, through the same inbox as every
+ * run, so a reaction that did commit cannot apply twice. On failure the row
+ * stays open with the new error.
+ */
+export async function replayDeadLetter(
+  db: Db,
+  clock: Clock,
+  id: string,
+  replayedBy: string,
+  run: (reactionId: string, event: WireEvent) => Promise<Outcome>,
+): Promise<{ outcome: Outcome }> {
+  const [row] = await db.select().from(deadLetters).where(eq(deadLetters.id, id));
+  if (!row) throw new AppError("not_found", "No dead letter with that id");
+  if (row.resolvedAt) throw new AppError("conflict", "This dead letter was already replayed successfully");
+
+  try {
+    const outcome = await run(row.reaction, row.event as unknown as WireEvent);
+    await db
+      .update(deadLetters)
+      .set({ resolvedAt: clock.now(), resolvedBy: replayedBy, replayError: null })
+      .where(and(eq(deadLetters.id, id), isNull(deadLetters.resolvedAt)));
+
+    return { outcome };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    await db.update(deadLetters).set({ replayError: message.slice(0, 4000) }).where(eq(deadLetters.id, id));
+    throw new AppError("conflict", `Replay failed again: ${message}`, { details: { deadLetterId: id } });
+  }
+}

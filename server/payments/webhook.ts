@@ -1,0 +1,74 @@
+import Stripe from "stripe";
+import { z } from "zod";
+
+import { stripeEvents } from "@/drizzle/schema";
+import { defineCommand } from "@/server/commands";
+import { AppError } from "@/server/errors";
+import { event } from "@/server/events/catalogue";
+
+/**
+ * Checks a webhook's Stripe-Signature header against the raw body, exactly
+ * as received (any re-serialisation would break the signature). The
+ * simulated gateway signs its events the same way with the same secret.
+ */
+export function verifyStripeEvent(rawBody: string, signature: string | null, secret: string): Stripe.Event {
+  if (!signature) {
+    throw new AppError("invalid_request", "Missing Stripe-Signature header", { field: "Stripe-Signature" });
+  }
+  try {
+    return Stripe.webhooks.constructEvent(rawBody, signature, secret);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new AppError("invalid_request", `Webhook signature verification failed: ${reason}`, {
+      field: "Stripe-Signature",
+    });
+  }
+}
+
+const storedEvent = z.object({
+  id: z.string().min(1).max(255),
+  type: z.string().min(1).max(255),
+  api_version: z.string().nullable().optional(),
+  livemode: z.boolean().default(false),
+  created: z.number().int().optional(),
+});
+
+/**
+ * Stores a verified webhook event once by its id and hands it to the event
+ * backbone, which processes it with retries and dead letters. A duplicate
+ * delivery finds the row and changes nothing. Unknown types are stored and
+ * acknowledged like any other.
+ */
+export const receiveStripeEvent = defineCommand({
+  name: "payments.receiveStripeEvent",
+  input: z.object({ payload: z.record(z.string(), z.unknown()) }),
+  async run({ tx, clock }, { payload }) {
+    const parsed = storedEvent.safeParse(payload);
+    if (!parsed.success) {
+      throw new AppError("invalid_request", "The webhook body is not a Stripe event object");
+    }
+    const stripeEvent = parsed.data;
+
+    const inserted = await tx
+      .insert(stripeEvents)
+      .values({
+        id: stripeEvent.id,
+        type: stripeEvent.type,
+        apiVersion: stripeEvent.api_version ?? null,
+        livemode: stripeEvent.livemode,
+        payload,
+        receivedAt: clock.now(),
+      })
+      .onConflictDoNothing()
+      .returning({ id: stripeEvents.id });
+    const duplicate = inserted.length === 0;
+
+    return {
+      result: { received: true, duplicate, id: stripeEvent.id },
+      events: duplicate
+        ? []
+        : [event("payments/webhook-received", { stripeEventId: stripeEvent.id, type: stripeEvent.type })],
+      audit: duplicate ? false : { stripeEventId: stripeEvent.id, type: stripeEvent.type },
+    };
+  },
+});

@@ -1,0 +1,195 @@
+import type { Inngest } from "inngest";
+
+import { bus } from "@/inngest/bus";
+import { createInngest, inngestTransport } from "@/inngest/client";
+import { LocalDriver, type LocalDriverOptions } from "@/inngest/local-driver";
+import { executeReaction, type ExecuteDeps } from "@/inngest/reaction";
+
+import { systemClock, type Clock } from "./clock";
+import type { CommandRuntime } from "./commands";
+import { connect, redactUrl, type Database, type Db } from "./db/client";
+import { startEmbeddedPostgres, type EmbeddedServer } from "./db/embedded";
+import { runMigrations } from "./db/migrate";
+import { ensureDemo, ensureTiers } from "./db/seed";
+import { loadEnv, type Env } from "./env";
+import type { Outcome, WireEvent } from "./events/reactions";
+import { Relay, type RelayOptions } from "./events/relay";
+import { logger as rootLogger, type Logger } from "./logger";
+import { createMailer, type Mailer } from "./notifications/mailer";
+import type { PaymentGateway } from "./payments/gateway";
+import { SimulatedGateway } from "./payments/simulated";
+import { createStripeClient, StripeGateway } from "./payments/stripe";
+import { loadSecrets, type Secrets } from "./secrets";
+
+/**
+ * Everything a running Tally process holds: the database, the clock, the
+ * gateway and mailer, the relay and the side-effect driver. Built once per
+ * process by `getRuntime()` (the app) or `createRuntime()` (tests, scripts).
+ */
+export interface Runtime extends CommandRuntime {
+  env: Env;
+  database: Database;
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  secrets: Secrets;
+  gateway: PaymentGateway;
+  mailer: Mailer;
+  inngest: Inngest;
+  relay: Relay;
+  /** The in-process driver; null when Inngest runs the reactions. */
+  driver: LocalDriver | null;
+  modes: Modes;
+  executeDeps: ExecuteDeps;
+  /** Runs one reaction of the bus table now (dead-letter replays). */
+  runReaction(reactionId: string, event: WireEvent): Promise<Outcome>;
+  stop(): Promise<void>;
+}
+
+export interface Modes {
+  database: string;
+  sideEffects: string;
+  payments: string;
+  email: string;
+}
+
+export interface RuntimeOptions {
+  env?: Env;
+  /** Overrides DATABASE_URL and skips the embedded server. */
+  databaseUrl?: string;
+  clock?: Clock;
+  /** Start the relay and driver loops (the app does; tests drain by hand). */
+  background?: boolean;
+  migrate?: boolean;
+  seedDemo?: boolean;
+  gateway?: PaymentGateway;
+  secrets?: Secrets;
+  pool?: number;
+  relay?: RelayOptions;
+  driver?: LocalDriverOptions;
+}
+
+export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  const env = options.env ?? loadEnv();
+  const clock = options.clock ?? systemClock;
+  const logger = rootLogger;
+
+  let embedded: EmbeddedServer | undefined;
+  let url = options.databaseUrl ?? env.DATABASE_URL;
+  let databaseMode: string;
+  if (url) {
+    databaseMode = `PostgreSQL at ${redactUrl(url)}`;
+  } else {
+    embedded = await startEmbeddedPostgres({ dataDir: env.TALLY_DATA_DIR, persistent: true });
+    url = embedded.url;
+    databaseMode = `embedded PostgreSQL on 127.0.0.1:${embedded.port}, data in ${env.TALLY_DATA_DIR}/pg`;
+  }
+
+  const database = connect(url, { max: options.pool });
+  if (options.migrate ?? true) await runMigrations(database);
+  await ensureTiers(database.db);
+
+  const secrets = options.secrets ?? loadSecrets(env);
+  const gateway =
+    options.gateway ??
+    (env.STRIPE_SECRET_KEY
+      ? new StripeGateway(createStripeClient({ secretKey: env.STRIPE_SECRET_KEY, apiBase: env.STRIPE_API_BASE }))
+      : new SimulatedGateway(database.db));
+  const mailer = createMailer({ smtpUrl: env.SMTP_URL, from: env.EMAIL_FROM, clock });
+  const inngest = createInngest(env, logger);
+
+  const executeDeps: ExecuteDeps = {
+    db: database.db,
+    logger,
+    clock,
+    gateway,
+    mailer,
+    appUrl: env.APP_URL,
+  };
+  const driver = env.inngestEnabled ? null : new LocalDriver(executeDeps, bus, options.driver);
+  const transport = driver ? driver.transport : inngestTransport(inngest);
+  const relay = new Relay(database.db, transport, clock, logger.child({ component: "relay" }), {
+    ...options.relay,
+    onPublished: () => driver?.wake(),
+  });
+
+  const reactions = new Map(bus.map((reaction) => [reaction.id, reaction]));
+  const runtime: Runtime = {
+    env,
+    database,
+    db: database.db,
+    clock,
+    logger,
+    secrets,
+    gateway,
+    mailer,
+    inngest,
+    relay,
+    driver,
+    executeDeps,
+    modes: {
+      database: databaseMode,
+      sideEffects: env.inngestEnabled
+        ? `Inngest (${env.INNGEST_DEV !== undefined ? "dev server" : "cloud"}), functions at /api/inngest`
+        : "in-process driver",
+      payments: gateway.kind === "stripe" ? "Stripe" : "simulated gateway",
+      email: mailer.mode === "smtp" ? "SMTP" : "dev mailbox at /dev/mailbox",
+    },
+    wake: () => relay.wake(),
+    runReaction: async (reactionId, event) => {
+      const reaction = reactions.get(reactionId);
+      if (!reaction) throw new Error(`No reaction ${reactionId} in the event bus table`);
+
+      return executeReaction(executeDeps, reaction, event);
+    },
+    stop: async () => {
+      await relay.stop();
+      await driver?.stop();
+      await database.close();
+      await embedded?.stop();
+    },
+  };
+
+  if (options.seedDemo ?? env.seedDemo) await ensureDemo(runtime);
+  if (options.background) {
+    relay.start();
+    driver?.start();
+  }
+
+  return runtime;
+}
+
+const globalForRuntime = globalThis as unknown as { tallyRuntime?: Promise<Runtime> };
+
+/**
+ * The app's runtime, created on first use and shared by every module of the
+ * process through globalThis (Next bundles route handlers and
+ * instrumentation separately, and dev reloads re-evaluate modules).
+ */
+export function getRuntime(): Promise<Runtime> {
+  if (!globalForRuntime.tallyRuntime) {
+    globalForRuntime.tallyRuntime = bootApp().catch((error: unknown) => {
+      globalForRuntime.tallyRuntime = undefined;
+      throw error;
+    });
+  }
+
+  return globalForRuntime.tallyRuntime;
+}
+
+async function bootApp(): Promise<Runtime> {
+  const runtime = await createRuntime({ background: true });
+  runtime.logger.info({ ...runtime.modes, url: runtime.env.APP_URL }, "Tally started");
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    runtime.logger.info({ signal }, "stopping Tally");
+    runtime.stop().finally(() => process.exit(0));
+  };
+  process.once("SIGINT", shutdown);
+  process.once("SIGTERM", shutdown);
+
+  return runtime;
+}

@@ -1,0 +1,156 @@
+import { randomUUID } from "node:crypto";
+
+import { initTRPC, TRPCError } from "@trpc/server";
+import { eq } from "drizzle-orm";
+import superjson from "superjson";
+import { z, ZodError } from "zod";
+
+import { users } from "@/drizzle/schema";
+import type { Actor } from "@/server/actor";
+import { roleAtLeast, type WorkspaceRole } from "@/server/auth/roles";
+import { AppError, errorCodes, type ErrorCode } from "@/server/errors";
+import type { Logger } from "@/server/logger";
+import type { Runtime } from "@/server/runtime";
+import { findMembership } from "@/server/workspaces/queries";
+
+export interface SessionUser {
+  id: string;
+  email: string | null;
+  name: string | null;
+  isPlatformAdmin: boolean;
+}
+
+export interface TrpcContext {
+  runtime: Runtime;
+  user: SessionUser | null;
+  requestId: string;
+  log: Logger;
+}
+
+/** Builds the context from the session's user id; the user row is read fresh so admin rights apply at once. */
+export async function createContext(
+  runtime: Runtime,
+  userId: string | null,
+  requestId: string = randomUUID(),
+): Promise<TrpcContext> {
+  let user: SessionUser | null = null;
+  if (userId) {
+    const [row] = await runtime.db
+      .select({ id: users.id, email: users.email, name: users.name, isPlatformAdmin: users.isPlatformAdmin })
+      .from(users)
+      .where(eq(users.id, userId));
+    user = row ?? null;
+  }
+
+  return { runtime, user, requestId, log: runtime.logger.child({ requestId, userId: user?.id }) };
+}
+
+export interface ErrorData {
+  appCode: ErrorCode;
+  field?: string;
+  /** Messages per input field, for forms. */
+  fieldErrors?: Record<string, string>;
+  details?: Record<string, unknown>;
+}
+
+function zodFieldErrors(error: ZodError): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const issue of error.issues) {
+    const key = issue.path.join(".") || "form";
+    fields[key] ??= issue.message;
+  }
+
+  return fields;
+}
+
+const t = initTRPC.context<TrpcContext>().create({
+  transformer: superjson,
+  errorFormatter({ shape, error }) {
+    const cause = error.cause;
+    let data: ErrorData;
+    if (cause instanceof AppError) {
+      data = {
+        appCode: cause.code,
+        field: cause.field,
+        fieldErrors: cause.field ? { [cause.field]: cause.message } : undefined,
+        details: cause.details,
+      };
+    } else if (cause instanceof ZodError) {
+      const fieldErrors = zodFieldErrors(cause);
+      data = { appCode: "invalid_request", field: Object.keys(fieldErrors)[0], fieldErrors };
+    } else {
+      data = { appCode: codeFromTrpc(error.code) };
+    }
+    const message = cause instanceof ZodError ? (cause.issues[0]?.message ?? "Invalid input") : shape.message;
+
+    return {
+      ...shape,
+      message: data.appCode === "internal" ? "Something went wrong on our side; it was logged" : message,
+      data: { ...shape.data, stack: undefined, ...data },
+    };
+  },
+});
+
+function codeFromTrpc(code: TRPCError["code"]): ErrorCode {
+  const match = (Object.entries(errorCodes) as [ErrorCode, (typeof errorCodes)[ErrorCode]][]).find(
+    ([, mapping]) => mapping.trpc === code,
+  );
+
+  return match?.[0] ?? "internal";
+}
+
+/** AppErrors become TRPCErrors with the code from the one mapping table in server/errors.ts. */
+const mapErrors = t.middleware(async ({ next, ctx, path }) => {
+  const result = await next();
+  if (!result.ok) {
+    const cause = result.error.cause;
+    if (cause instanceof AppError) {
+      if (cause.code === "forbidden" || cause.code === "unauthenticated") {
+        ctx.log.warn({ path, code: cause.code }, "request refused");
+      }
+      throw new TRPCError({ code: errorCodes[cause.code].trpc, message: cause.message, cause });
+    }
+    if (result.error.code === "INTERNAL_SERVER_ERROR") {
+      ctx.log.error({ err: cause ?? result.error, path }, "procedure failed");
+    }
+  }
+
+  return result;
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+export const publicProcedure = t.procedure.use(mapErrors);
+
+export const signedInProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (!ctx.user) throw new AppError("unauthenticated", "Sign in to continue");
+  const user = ctx.user;
+
+  return next({ ctx: { user, actor: { type: "user", userId: user.id } satisfies Actor as Actor } });
+});
+
+/**
+ * Procedures on one workspace. The input carries `workspaceId`; the caller
+ * must be a member with at least `minimum`. A non-member gets not_found, so
+ * workspace ids cannot be probed. ctx gains the workspace and the role.
+ */
+export function workspaceProcedure(minimum: WorkspaceRole) {
+  return signedInProcedure.input(z.object({ workspaceId: z.uuid() })).use(async ({ ctx, input, next }) => {
+    const membership = await findMembership(ctx.runtime.db, ctx.user.id, input.workspaceId);
+    if (!membership) throw new AppError("not_found", "Workspace not found");
+    if (!roleAtLeast(membership.role, minimum)) {
+      throw new AppError("forbidden", `This needs the ${minimum} role or higher; you are ${membership.role}`);
+    }
+
+    return next({
+      ctx: { workspace: membership, log: ctx.log.child({ workspaceId: membership.workspaceId }) },
+    });
+  });
+}
+
+export const platformAdminProcedure = signedInProcedure.use(({ ctx, next }) => {
+  if (!ctx.user.isPlatformAdmin) throw new AppError("forbidden", "Platform administrators only");
+
+  return next();
+});

@@ -1,0 +1,121 @@
+import { randomBytes } from "node:crypto";
+
+import { sql } from "drizzle-orm";
+
+import { users } from "@/drizzle/schema";
+import { hashPassword } from "@/server/auth/password";
+import type { Clock } from "@/server/clock";
+import { execute } from "@/server/commands";
+import { checkInvariant } from "@/server/credits/ledger";
+import { parseEnv } from "@/server/env";
+import type { PaymentGateway } from "@/server/payments/gateway";
+import { createRuntime, type Runtime } from "@/server/runtime";
+import { createContext } from "@/server/trpc/init";
+import { createCaller } from "@/server/trpc/router";
+import { createWorkspace } from "@/server/workspaces/commands";
+
+import { freshDatabaseUrl } from "./database";
+
+export const TEST_WEBHOOK_SECRET = "whsec_test_0123456789abcdef";
+
+export interface TestRuntimeOptions {
+  clock?: Clock;
+  gateway?: PaymentGateway;
+  pool?: number;
+}
+
+/**
+ * A runtime on the file's own database, in the embedded default's modes
+ * (in-process driver, simulated gateway, dev mailbox), with no background
+ * loops: tests move events along with `drain()`.
+ */
+export async function testRuntime(options: TestRuntimeOptions = {}): Promise<Runtime> {
+  const env = parseEnv({ NODE_ENV: "test", LOG_LEVEL: process.env.LOG_LEVEL ?? "error", TALLY_DATA_DIR: ".data" });
+
+  return createRuntime({
+    env,
+    databaseUrl: await freshDatabaseUrl(),
+    clock: options.clock,
+    gateway: options.gateway,
+    migrate: false,
+    seedDemo: false,
+    background: false,
+    pool: options.pool ?? 8,
+    secrets: { authSecret: "test-auth-secret", webhookSecret: TEST_WEBHOOK_SECRET, source: "environment" },
+    driver: { backoffBaseMs: 1000 },
+  });
+}
+
+/**
+ * Relays the outbox and runs due reactions until neither has anything left.
+ * Runs waiting out a retry backoff are not due and stay pending: advance the
+ * clock and drain again to run them.
+ */
+export async function drain(runtime: Runtime, maxRounds = 100): Promise<void> {
+  for (let round = 0; round < maxRounds; round++) {
+    const published = await runtime.relay.drain();
+    const ran = runtime.driver ? await runtime.driver.runDue() : 0;
+    if (published === 0 && ran === 0) return;
+  }
+  throw new Error(`drain did not settle after ${maxRounds} rounds`);
+}
+
+export function uniqueSuffix(): string {
+  return randomBytes(4).toString("hex");
+}
+
+export async function makeUser(
+  runtime: Runtime,
+  overrides: { email?: string; password?: string; isPlatformAdmin?: boolean } = {},
+) {
+  const email = overrides.email ?? `user-${uniqueSuffix()}@example.com`;
+  const [user] = await runtime.db
+    .insert(users)
+    .values({
+      email,
+      name: email.split("@")[0],
+      passwordHash: overrides.password ? await hashPassword(overrides.password) : null,
+      isPlatformAdmin: overrides.isPlatformAdmin ?? false,
+    })
+    .returning();
+  if (!user) throw new Error("user insert returned nothing");
+
+  return user;
+}
+
+/** A user and a workspace of their own, with its initial reactions run. */
+export async function makeWorkspace(runtime: Runtime, options: { tierCode?: string; userId?: string } = {}) {
+  const userId = options.userId ?? (await makeUser(runtime)).id;
+  const slug = `ws-${uniqueSuffix()}`;
+  const { workspaceId } = await execute(
+    runtime,
+    createWorkspace,
+    { name: `Workspace ${slug}`, slug, tierCode: options.tierCode ?? "free" },
+    { actor: { type: "user", userId } },
+  );
+  await drain(runtime);
+
+  return { workspaceId, slug, userId };
+}
+
+export async function callerFor(runtime: Runtime, userId: string | null) {
+  return createCaller(await createContext(runtime, userId));
+}
+
+/** Fails the test unless balance = sum of ledger entries = sum of grant remainders. */
+export async function expectLedgerInvariant(runtime: Runtime, workspaceId: string) {
+  const report = await checkInvariant(runtime.db, workspaceId);
+  if (!report.holds) {
+    throw new Error(
+      `Ledger invariant broken: balance ${report.balance}, ledger ${report.ledgerSum}, grants ${report.grantSum}`,
+    );
+  }
+
+  return report;
+}
+
+export async function countRows(runtime: Runtime, table: string, where = "true"): Promise<number> {
+  const rows = await runtime.db.execute<{ n: number }>(sql.raw(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`));
+
+  return rows[0]?.n ?? 0;
+}
