@@ -17,7 +17,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     server: { deps: { inline: ["next-auth", "@auth/core"] } },
-    env: { NODE_ENV: "test", LOG_LEVEL: process.env.LOG_LEVEL ?? "error" },
+    env: { NODE_ENV: "test", LOG_LEVEL: process.env.LOG_LEVEL ?? "fatal" },
     reporters: process.env.CI_REPORT ? ["default", ["junit", { outputFile: process.env.CI_REPORT }]] : ["default"],
   },
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
 import path from "node:path";
 
 import postgres from "postgres";
@@ -33,11 +34,9 @@ export default async function setup(project: TestProject) {
   const runId = randomBytes(4).toString("hex");
   let embedded: EmbeddedServer | undefined;
   let adminUrl = process.env.DATABASE_URL;
+  const dataDir = path.resolve(".data", `test-${runId}`);
   if (!adminUrl) {
-    embedded = await startEmbeddedPostgres({
-      dataDir: path.resolve(".data", `test-${runId}`),
-      persistent: false,
-    });
+    embedded = await startEmbeddedPostgres({ dataDir, persistent: false });
     adminUrl = embedded.url;
   }
 
@@ -60,5 +59,6 @@ export default async function setup(project: TestProject) {
     }
     await admin.end();
     await embedded?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   };
 }

@@ -83,10 +83,13 @@ const t = initTRPC.context<TrpcContext>().create({
     }
     const message = cause instanceof ZodError ? (cause.issues[0]?.message ?? "Invalid input") : shape.message;
 
+    // Stack traces stay in the server log.
+    const { stack: _stack, ...rest } = shape.data;
+
     return {
       ...shape,
       message: data.appCode === "internal" ? "Something went wrong on our side; it was logged" : message,
-      data: { ...shape.data, stack: undefined, ...data },
+      data: { ...rest, ...data },
     };
   },
 });

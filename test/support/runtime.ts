@@ -30,7 +30,7 @@ export interface TestRuntimeOptions {
  * loops: tests move events along with `drain()`.
  */
 export async function testRuntime(options: TestRuntimeOptions = {}): Promise<Runtime> {
-  const env = parseEnv({ NODE_ENV: "test", LOG_LEVEL: process.env.LOG_LEVEL ?? "error", TALLY_DATA_DIR: ".data" });
+  const env = parseEnv({ NODE_ENV: "test", LOG_LEVEL: process.env.LOG_LEVEL ?? "fatal", TALLY_DATA_DIR: ".data" });
 
   return createRuntime({
     env,

@@ -1,0 +1,48 @@
+import { rmSync } from "node:fs";
+import path from "node:path";
+
+import postgres from "postgres";
+import { afterAll, describe, expect, it } from "vitest";
+
+import { uniqueSuffix } from "@/test/support/runtime";
+
+import { startEmbeddedPostgres, type EmbeddedServer } from "./embedded";
+
+const dataDir = path.resolve(".data", `embedded-test-${uniqueSuffix()}`);
+const started: EmbeddedServer[] = [];
+
+afterAll(async () => {
+  for (const server of started.reverse()) await server.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("the embedded PostgreSQL server", () => {
+  it("starts a real server and keeps its data across restarts", async () => {
+    const first = await startEmbeddedPostgres({ dataDir, persistent: true });
+    started.push(first);
+    const sql = postgres(first.url, { max: 1, onnotice: () => undefined });
+    await sql`CREATE TABLE kept (value text)`;
+    await sql`INSERT INTO kept VALUES ('still here')`;
+    const [{ server_version_num }] = await sql<{ server_version_num: string }[]>`SHOW server_version_num`;
+    await sql.end();
+    expect(Number(server_version_num)).toBeGreaterThanOrEqual(150000);
+    await first.stop();
+
+    const second = await startEmbeddedPostgres({ dataDir, persistent: true });
+    started.push(second);
+    const again = postgres(second.url, { max: 1, onnotice: () => undefined });
+    expect(await again`SELECT value FROM kept`).toEqual([{ value: "still here" }]);
+    await again.end();
+  });
+
+  it("reuses a server still running on the same data directory instead of failing", async () => {
+    const running = started.at(-1)!;
+    const reused = await startEmbeddedPostgres({ dataDir, persistent: true });
+
+    expect(reused).toMatchObject({ owned: false, port: running.port, url: running.url });
+    await reused.stop(); // not ours: must not stop it
+    const sql = postgres(running.url, { max: 1, onnotice: () => undefined });
+    expect(await sql`SELECT 1 AS ok`).toEqual([{ ok: 1 }]);
+    await sql.end();
+  });
+});

@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+
+import { parseEnv } from "./env";
+
+describe("parseEnv", () => {
+  it("selects every embedded default when nothing is set", () => {
+    const env = parseEnv({});
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.inngestEnabled).toBe(false);
+    expect(env.STRIPE_SECRET_KEY).toBeUndefined();
+    expect(env.SMTP_URL).toBeUndefined();
+    expect(env.seedDemo).toBe(true);
+  });
+
+  it("treats empty strings as unset", () => {
+    const env = parseEnv({ DATABASE_URL: "", INNGEST_DEV: " ", STRIPE_SECRET_KEY: "" });
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.inngestEnabled).toBe(false);
+  });
+
+  it("switches modes on when configured and stops seeding demo data against a real database", () => {
+    const env = parseEnv({
+      DATABASE_URL: "postgres://u:p@db.internal:5432/tally",
+      INNGEST_EVENT_KEY: "key",
+      STRIPE_SECRET_KEY: "sk_test_x",
+    });
+    expect(env.inngestEnabled).toBe(true);
+    expect(env.seedDemo).toBe(false);
+    expect(parseEnv({ DATABASE_URL: "postgres://localhost/t", TALLY_SEED_DEMO: "1" }).seedDemo).toBe(true);
+  });
+
+  it("names the variable when a value is invalid", () => {
+    expect(() => parseEnv({ DATABASE_URL: "not a url" })).toThrow(/DATABASE_URL/);
+    expect(() => parseEnv({ LOG_LEVEL: "loud" })).toThrow(/LOG_LEVEL/);
+  });
+});

@@ -1,0 +1,130 @@
+import { TRPCError } from "@trpc/server";
+import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import superjson from "superjson";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { workspaceMembers } from "@/drizzle/schema";
+import type { Runtime } from "@/server/runtime";
+import { callerFor, makeUser, makeWorkspace, testRuntime } from "@/test/support/runtime";
+
+import { createContext } from "./init";
+import { appRouter } from "./router";
+
+let runtime: Runtime;
+beforeAll(async () => {
+  runtime = await testRuntime();
+});
+afterAll(async () => {
+  await runtime.stop();
+});
+
+/** Calls a mutation through tRPC's HTTP handler, as the browser does, and returns the error it sees. */
+async function overHttp(path: string, input: unknown, userId: string | null = null) {
+  const response = await fetchRequestHandler({
+    endpoint: "/api/trpc",
+    req: new Request(`http://localhost/api/trpc/${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(superjson.serialize(input)),
+    }),
+    router: appRouter,
+    createContext: () => createContext(runtime, userId),
+  });
+  const body = (await response.json()) as { error: { json: Record<string, any> } };
+
+  return { status: response.status, error: body.error.json };
+}
+
+/** The tRPC error a call failed with: its code and the app's data (appCode, field, fieldErrors). */
+async function failure(promise: Promise<unknown>) {
+  try {
+    await promise;
+  } catch (error) {
+    if (!(error instanceof TRPCError)) throw error;
+    const cause = error.cause as { code?: string; field?: string } | undefined;
+
+    return { code: error.code, appCode: cause?.code, field: cause?.field, message: error.message };
+  }
+  throw new Error("expected the call to fail");
+}
+
+describe("procedure builders", () => {
+  it("refuse signed-out callers on signed-in procedures", async () => {
+    const anonymous = await callerFor(runtime, null);
+    expect(await failure(anonymous.workspaces.list())).toMatchObject({ code: "UNAUTHORIZED", appCode: "unauthenticated" });
+    expect(await anonymous.auth.me()).toBeNull();
+  });
+
+  it("hide another workspace from a non-member", async () => {
+    const { workspaceId } = await makeWorkspace(runtime);
+    const stranger = await callerFor(runtime, (await makeUser(runtime)).id);
+
+    expect(await failure(stranger.credits.balance({ workspaceId }))).toMatchObject({ code: "NOT_FOUND", appCode: "not_found" });
+    expect(
+      await failure(stranger.credits.consume({ workspaceId, featureCode: "summarize", inputBytes: 1, idempotencyKey: "x" })),
+    ).toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("refuse a member below the procedure's minimum role", async () => {
+    const { workspaceId } = await makeWorkspace(runtime);
+    const member = await makeUser(runtime);
+    await runtime.db.insert(workspaceMembers).values({ workspaceId, userId: member.id, role: "member" });
+    const caller = await callerFor(runtime, member.id);
+
+    expect((await caller.credits.balance({ workspaceId })).balance).toBe(1_250);
+    expect(await failure(caller.workspaces.createApiKey({ workspaceId, name: "ci" }))).toMatchObject({
+      code: "FORBIDDEN",
+      appCode: "forbidden",
+    });
+  });
+
+  it("keep platform-admin procedures to platform admins", async () => {
+    const customer = await callerFor(runtime, (await makeUser(runtime)).id);
+    const admin = await callerFor(runtime, (await makeUser(runtime, { isPlatformAdmin: true })).id);
+
+    expect(await failure(customer.events.deadLetters())).toMatchObject({ code: "FORBIDDEN" });
+    expect(await admin.events.deadLetters()).toEqual(expect.any(Array));
+    expect((await admin.events.backlog()).driver).toBe("in-process driver");
+  });
+});
+
+describe("errors", () => {
+  it("name the field for input validation and for domain rules", async () => {
+    const anonymous = await callerFor(runtime, null);
+    const weak = await overHttp("auth.signUp", { name: "A", email: "weak@example.com", password: "short" });
+    expect(weak.status).toBe(400);
+    expect(weak.error).toMatchObject({
+      message: "Use at least 8 characters",
+      data: { appCode: "invalid_request", field: "password", fieldErrors: { password: "Use at least 8 characters" } },
+    });
+
+    const email = `taken-${Date.now()}@example.com`;
+    await anonymous.auth.signUp({ name: "First", email, password: "long enough" });
+    expect(await failure(anonymous.auth.signUp({ name: "Second", email: email.toUpperCase(), password: "long enough" })))
+      .toMatchObject({ code: "CONFLICT", appCode: "conflict", field: "email" });
+  });
+
+  it("turn a refused consumption into insufficient_credits beside the size field", async () => {
+    const { workspaceId, userId } = await makeWorkspace(runtime);
+    const caller = await callerFor(runtime, userId);
+    const refused = await failure(
+      caller.credits.consume({ workspaceId, featureCode: "summarize", inputBytes: 10_000_000, idempotencyKey: "big" }),
+    );
+
+    expect(refused).toMatchObject({ code: "PAYMENT_REQUIRED", appCode: "insufficient_credits", field: "inputBytes" });
+  });
+
+  it("reach the browser with the HTTP status, app code and per-field messages", async () => {
+    const { userId } = await makeWorkspace(runtime);
+    const user = await callerFor(runtime, userId);
+    const taken = (await user.workspaces.list())[0]!.slug;
+    const response = await overHttp("workspaces.create", { name: "Again", slug: taken, tierCode: "free" }, userId);
+
+    expect(response.status).toBe(409);
+    expect(response.error).toMatchObject({
+      message: `The address "${taken}" is taken; choose another`,
+      data: { appCode: "conflict", field: "slug", fieldErrors: { slug: expect.any(String) }, httpStatus: 409 },
+    });
+    expect(response.error.data.stack).toBeUndefined();
+  });
+});
