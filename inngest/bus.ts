@@ -1,10 +1,11 @@
 import { setUpBillingCustomer } from "@/server/billing/reactions";
 import { allocateInitialCredits } from "@/server/credits/reactions";
 import { notifyLowBalance, sendWelcomeEmail } from "@/server/notifications/reactions";
+import { pruneEventTables } from "@/server/events/retention";
 import { processStripeEvent } from "@/server/payments/reactions";
 import { countConsumption, countSignup } from "@/server/usage/reactions";
 
-import { onEvent, type Reaction } from "./reaction";
+import { onCron, onEvent, type Reaction } from "./reaction";
 
 /**
  * The event bus table: which reaction runs on which event (or cron
@@ -56,5 +57,10 @@ export const bus: readonly Reaction[] = [
     handle: processStripeEvent,
     retries: 8,
     concurrency: "none",
+  }),
+  onCron("17 * * * *", {
+    id: "events-prune",
+    description: "Delete finished reaction runs and old published events and inbox rows",
+    handle: pruneEventTables,
   }),
 ];

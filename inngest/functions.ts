@@ -32,7 +32,7 @@ export function buildInngestFunctions(
           const original = event.data.event;
           const wire =
             reaction.kind === "cron"
-              ? cronWireEvent(reaction.id, minuteOf(original.ts))
+              ? cronWireEvent(reaction.id, minuteOf(original.ts ?? resolved.clock.now().getTime()))
               : fromInngest(original);
           await recordDeadLetter(resolved.db, resolved.clock, {
             reaction: reaction.id,
@@ -43,15 +43,19 @@ export function buildInngestFunctions(
         },
       },
       async ({ event, step }) => {
+        const resolved = await deps();
         const wire =
-          reaction.kind === "cron" ? cronWireEvent(reaction.id, minuteOf(event.ts)) : fromInngest(event);
+          reaction.kind === "cron"
+            ? cronWireEvent(reaction.id, minuteOf(event.ts ?? resolved.clock.now().getTime()))
+            : fromInngest(event);
 
-        return step.run("react", async () => executeReaction(await deps(), reaction, wire));
+        return step.run("react", () => executeReaction(resolved, reaction, wire));
       },
     ),
   );
 }
 
-function minuteOf(ts: number | undefined): Date {
-  return new Date(Math.floor((ts ?? Date.now()) / 60_000) * 60_000);
+/** Cron runs are keyed by their scheduled minute, so two deliveries of one tick share an inbox row. */
+function minuteOf(ts: number): Date {
+  return new Date(Math.floor(ts / 60_000) * 60_000);
 }

@@ -40,6 +40,13 @@ export interface Runtime extends CommandRuntime {
   /** The in-process driver; null when Inngest runs the reactions. */
   driver: LocalDriver | null;
   modes: Modes;
+  /**
+   * Whether /dev/mailbox is open to anyone. It is, in the embedded default
+   * (magic links reach local users through it); a production deployment on
+   * DATABASE_URL without SMTP keeps it to platform admins, since it holds
+   * everyone's sign-in links.
+   */
+  devMailboxOpen: boolean;
   executeDeps: ExecuteDeps;
   /** Runs one reaction of the bus table now (dead-letter replays). */
   runReaction(reactionId: string, event: WireEvent): Promise<Outcome>;
@@ -127,6 +134,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     relay,
     driver,
     executeDeps,
+    devMailboxOpen: mailer.mode === "mailbox" && (env.NODE_ENV !== "production" || !env.DATABASE_URL),
     modes: {
       database: databaseMode,
       sideEffects: env.inngestEnabled

@@ -23,12 +23,32 @@ export function errorResponse(error: AppError, requestId: string, extra: Record<
   return json({ ...extra, ...errorBody(error) }, error.httpStatus, { "x-request-id": requestId });
 }
 
+/** Reads the body as text, refusing more than `limit` bytes without buffering them all. */
+export async function readText(request: Request, limit: number): Promise<string> {
+  const tooLarge = () => new AppError("payload_too_large", `The body is larger than ${limit} bytes`);
+  if (Number(request.headers.get("content-length") ?? "0") > limit) throw tooLarge();
+  if (!request.body) return "";
+
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 /** Reads a JSON object body of at most `limit` bytes, with clear errors otherwise. */
 export async function readJsonObject(request: Request, limit = 64 * 1024): Promise<Record<string, unknown>> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > limit) throw new AppError("payload_too_large", `The body is larger than ${limit} bytes`);
-  const text = await request.text();
-  if (Buffer.byteLength(text) > limit) throw new AppError("payload_too_large", `The body is larger than ${limit} bytes`);
+  const text = await readText(request, limit);
   if (text.trim() === "") throw new AppError("invalid_request", "The body is empty; send a JSON object");
 
   let parsed: unknown;

@@ -41,7 +41,7 @@ describe("sign-in configuration", () => {
 
   it("sends magic links to the dev mailbox", async () => {
     const config = buildAuthConfig(runtime);
-    const email = config.providers.find((p) => typeof p === "object" && "id" in p && p.id === "email") as {
+    const email = config.providers.find((p) => typeof p === "object" && "id" in p && p.id === "email") as unknown as {
       sendVerificationRequest: (params: { identifier: string; url: string }) => Promise<void>;
     };
     const url = "http://localhost:3000/api/auth/callback/email?token=abc&email=link%40example.com";

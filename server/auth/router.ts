@@ -9,7 +9,7 @@ export const authRouter = router({
   me: publicProcedure.query(({ ctx }) => ctx.user),
   signInOptions: publicProcedure.query(({ ctx }) => ({
     oauth: enabledOAuthProviders(ctx.runtime),
-    devMailbox: ctx.runtime.mailer.mode === "mailbox",
+    devMailbox: ctx.runtime.devMailboxOpen,
   })),
 
   // commands

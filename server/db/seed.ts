@@ -43,6 +43,9 @@ async function ensureUser(
   isPlatformAdmin: boolean,
   verifiedAt: Date,
 ) {
+  const [existing] = await db.select({ id: users.id }).from(users).where(eq(users.email, account.email));
+  if (existing) return existing.id;
+
   await db
     .insert(users)
     .values({

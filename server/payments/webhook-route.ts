@@ -1,4 +1,4 @@
-import { errorResponse, json, requestIdOf } from "@/server/api/http";
+import { errorResponse, json, readText, requestIdOf } from "@/server/api/http";
 import { execute } from "@/server/commands";
 import { AppError, isAppError } from "@/server/errors";
 import type { Runtime } from "@/server/runtime";
@@ -13,13 +13,15 @@ import { receiveStripeEvent, verifyStripeEvent } from "./webhook";
  *
  *   200 {received, duplicate, id}   stored now, or already stored earlier
  *   400 invalid_request             missing or wrong signature, body not an event
+ *   413 payload_too_large           a body over 1 MiB
  *   500 internal                    not stored; Stripe retries
  */
 export async function handleStripeWebhook(runtime: Runtime, request: Request): Promise<Response> {
   const requestId = requestIdOf(request);
   const log = runtime.logger.child({ requestId, route: "stripe-webhook" });
   try {
-    const rawBody = await request.text();
+    // Stripe's events are a few KiB; 1 MiB leaves room without letting anyone fill memory.
+    const rawBody = await readText(request, 1024 * 1024);
     verifyStripeEvent(rawBody, request.headers.get("stripe-signature"), runtime.secrets.webhookSecret);
     const result = await execute(
       runtime,

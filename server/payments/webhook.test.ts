@@ -96,6 +96,13 @@ describe("POST /api/stripe/webhook", () => {
     expect(await countRows(runtime, "stripe_events", `id = 'evt_bad_${kind}'`)).toBe(0);
   });
 
+  it("refuses a body over 1 MiB with 413 before reading it all", async () => {
+    const body = JSON.stringify({ id: "evt_huge", pad: "x".repeat(1_100_000) });
+    const response = await post(body, sign(body));
+    expect(response.status).toBe(413);
+    expect(response.body.error.code).toBe("payload_too_large");
+  });
+
   it("answers 400 for a signed body that is not an event", async () => {
     const body = JSON.stringify({ hello: "world" });
     const response = await post(body, sign(body));

@@ -8,7 +8,7 @@ import type { Runtime } from "@/server/runtime";
 import { callerFor, makeUser, makeWorkspace, testRuntime } from "@/test/support/runtime";
 
 import { createContext } from "./init";
-import { appRouter } from "./router";
+import { appRouter, createCaller } from "./router";
 
 let runtime: Runtime;
 beforeAll(async () => {
@@ -85,6 +85,20 @@ describe("procedure builders", () => {
     expect(await failure(customer.events.deadLetters())).toMatchObject({ code: "FORBIDDEN" });
     expect(await admin.events.deadLetters()).toEqual(expect.any(Array));
     expect((await admin.events.backlog()).driver).toBe("in-process driver");
+  });
+});
+
+describe("the dev mailbox", () => {
+  it("is open to anyone in the embedded default and to platform admins only otherwise", async () => {
+    expect(await (await callerFor(runtime, null)).notifications.mailbox({})).toEqual(expect.any(Array));
+
+    const production = { ...runtime, devMailboxOpen: false } as Runtime;
+    const anonymous = createCaller(await createContext(production, null));
+    const admin = createCaller(await createContext(production, (await makeUser(runtime, { isPlatformAdmin: true })).id));
+
+    expect(await failure(anonymous.notifications.mailbox({}))).toMatchObject({ code: "FORBIDDEN" });
+    expect(await admin.notifications.mailbox({})).toEqual(expect.any(Array));
+    expect((await anonymous.auth.signInOptions()).devMailbox).toBe(false);
   });
 });
 
