@@ -128,7 +128,7 @@ describe("POST /api/v1/usage", () => {
       allowed: false,
       balance: 1_250,
       required: 5_000,
-      error: { code: "insufficient_credits", message: expect.stringContaining("5000") },
+      error: { code: "insufficient_credits", message: expect.stringContaining("5,000") },
     });
   });
 

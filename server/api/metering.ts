@@ -79,7 +79,8 @@ async function postUsage(runtime: Runtime, request: Request, requestId: string):
   if (!result.allowed) {
     const refusal = new AppError(
       "insufficient_credits",
-      `Not enough credits: this call needs ${result.credits} and the balance is ${result.balance}`,
+      `Not enough credits: this call needs ${result.credits.toLocaleString("en-US")} and the balance is ` +
+        `${result.balance.toLocaleString("en-US")}`,
     );
     return json({ ...usageJson(result), required: result.credits, error: { code: refusal.code, message: refusal.message } }, 402, headers);
   }

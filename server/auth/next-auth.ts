@@ -72,6 +72,7 @@ export function buildAuthConfig(runtime: Runtime): NextAuthConfig {
     trustHost: true,
     providers,
     pages: { signIn: "/sign-in", verifyRequest: "/sign-in/check-email", error: "/sign-in" },
+    logger: authLogger(runtime),
     callbacks: {
       jwt({ token, user }) {
         if (user?.id) token.sub = user.id;
@@ -81,6 +82,29 @@ export function buildAuthConfig(runtime: Runtime): NextAuthConfig {
         if (token.sub) session.user.id = token.sub;
         return session;
       },
+    },
+  };
+}
+
+/**
+ * Auth.js logs through pino like the rest of Tally. A refused password or an
+ * expired link is an expected outcome, logged at warn without a stack trace.
+ */
+function authLogger(runtime: Runtime): NonNullable<NextAuthConfig["logger"]> {
+  const log = runtime.logger.child({ component: "auth" });
+  const expected = new Set(["CredentialsSignin", "Verification", "AccessDenied", "OAuthAccountNotLinked"]);
+
+  return {
+    error(error) {
+      const type = (error as { type?: string }).type ?? error.name;
+      if (expected.has(type)) log.warn({ type }, "sign-in refused");
+      else log.error({ err: error, type }, "sign-in failed");
+    },
+    warn(code) {
+      log.warn({ code }, "auth warning");
+    },
+    debug(message, metadata) {
+      log.debug({ metadata }, message);
     },
   };
 }

@@ -1,5 +1,7 @@
 import type { FeaturePrice } from "@/drizzle/schema";
 
+// No runtime imports: the portal uses this module for its cost preview.
+
 /** Largest input a single call may declare: 1 TiB. Keeps every product below 2^53. */
 export const MAX_INPUT_BYTES = 2 ** 40;
 

@@ -4,7 +4,7 @@ import { execute } from "@/server/commands";
 import { AppError } from "@/server/errors";
 import { router, workspaceProcedure } from "@/server/trpc/init";
 
-import { consumeCredits } from "./consume";
+import { consumeCredits, consumeInput } from "./consume";
 import { balanceSummary, ledgerHistory, recentUsage } from "./queries";
 
 export const creditsRouter = router({
@@ -20,13 +20,7 @@ export const creditsRouter = router({
   // commands
   /** The portal's "try a feature" form. A refusal is stored like any consumption, then reported as an error. */
   consume: workspaceProcedure("member")
-    .input(
-      z.object({
-        featureCode: z.string(),
-        inputBytes: z.number(),
-        idempotencyKey: z.string().min(1).max(255),
-      }),
-    )
+    .input(consumeInput.omit({ workspaceId: true }).extend({ idempotencyKey: z.string().min(1).max(255) }))
     .mutation(async ({ ctx, input }) => {
       const result = await execute(ctx.runtime, consumeCredits, input, {
         actor: ctx.actor,
@@ -36,7 +30,8 @@ export const creditsRouter = router({
       if (!result.allowed) {
         throw new AppError(
           "insufficient_credits",
-          `Not enough credits: this call needs ${result.credits} and the balance is ${result.balance}`,
+          `Not enough credits: this call needs ${result.credits.toLocaleString("en-US")} and the balance is ` +
+            `${result.balance.toLocaleString("en-US")}`,
           { field: "inputBytes", details: { allowed: false, balance: result.balance, required: result.credits } },
         );
       }

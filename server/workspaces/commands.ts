@@ -20,18 +20,6 @@ export const createWorkspaceInput = z.object({
   tierCode: z.string().trim().min(1).default("free"),
 });
 
-/** A slug suggestion for a name: "Acme Labs!" → "acme-labs". */
-export function slugify(name: string): string {
-  return name
-    .normalize("NFKD")
-    .replace(/[\u0300-\u036f]/g, "")
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, 48)
-    .replace(/-+$/g, "");
-}
-
 /**
  * Creates a workspace owned by the calling user. Everything that follows
  * (initial credits, the gateway customer, the welcome email, analytics) is a

@@ -1,0 +1,141 @@
+"use client";
+
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
+import { useParams, usePathname, useRouter } from "next/navigation";
+import { signOut } from "next-auth/react";
+import { useState } from "react";
+
+import { Brand } from "@/components/brand";
+import { Button } from "@/components/ui/button";
+import { cn } from "@/components/ui/cn";
+import { useTRPC } from "@/components/lib/trpc";
+
+import { NotificationBell } from "./notification-bell";
+
+interface HeaderUser {
+  name: string | null;
+  email: string | null;
+  isPlatformAdmin: boolean;
+}
+
+const NEW_WORKSPACE = "__new__";
+
+export function AppHeader({ user }: { user: HeaderUser }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const pathname = usePathname();
+  const params = useParams<{ slug?: string }>();
+  const workspaces = useQuery(trpc.workspaces.list.queryOptions());
+  const list = workspaces.data ?? [];
+  // The URL's slug counts once the list confirms it is one of the user's workspaces.
+  const known = list.some((workspace) => workspace.slug === params.slug) ? params.slug : undefined;
+  const current = workspaces.isPending ? params.slug : (known ?? list[0]?.slug);
+  const onNewPage = pathname === "/workspaces/new";
+  const selected = known ?? (onNewPage ? NEW_WORKSPACE : "");
+
+  const nav = [
+    ...(current
+      ? [
+          { href: `/w/${current}`, label: "Dashboard", active: pathname === `/w/${current}` },
+          {
+            href: `/w/${current}/api-keys`,
+            label: "API keys",
+            active: pathname.startsWith(`/w/${current}/api-keys`),
+          },
+        ]
+      : []),
+    ...(user.isPlatformAdmin
+      ? [{ href: "/admin", label: "Admin", active: pathname.startsWith("/admin") }]
+      : []),
+  ];
+
+  return (
+    <header className="border-b border-slate-200 bg-white">
+      <div
+        className={cn(
+          "mx-auto flex max-w-6xl flex-wrap items-center",
+          "gap-x-6 gap-y-3 px-4 py-3 sm:px-6",
+        )}
+      >
+        <Brand href={current ? `/w/${current}` : "/"} />
+        <div className="flex items-center">
+          <label htmlFor="workspace-switcher" className="sr-only">
+            Workspace
+          </label>
+          <select
+            id="workspace-switcher"
+            className={cn(
+              "h-9 max-w-56 rounded-md border-0 bg-slate-50 pr-8 pl-3 text-sm font-medium",
+              "text-slate-800 ring-1 ring-slate-200 ring-inset focus:ring-2 focus:ring-indigo-600",
+            )}
+            value={selected}
+            onChange={(event) => {
+              const value = event.target.value;
+              router.push(value === NEW_WORKSPACE ? "/workspaces/new" : `/w/${value}`);
+            }}
+          >
+            {selected === "" && (
+              <option value="" disabled>
+                {workspaces.isPending ? "Loading…" : "Choose a workspace"}
+              </option>
+            )}
+            {list.map((workspace) => (
+              <option key={workspace.workspaceId} value={workspace.slug}>
+                {workspace.name}
+              </option>
+            ))}
+            <option value={NEW_WORKSPACE}>+ New workspace</option>
+          </select>
+        </div>
+        <nav aria-label="Main" className="flex items-center gap-1">
+          {nav.map((item) => (
+            <Link
+              key={item.href}
+              href={item.href}
+              aria-current={item.active ? "page" : undefined}
+              className={cn(
+                "rounded-md px-3 py-1.5 text-sm font-medium",
+                item.active
+                  ? "bg-indigo-50 text-indigo-700"
+                  : "text-slate-600 hover:bg-slate-100 hover:text-slate-900",
+              )}
+            >
+              {item.label}
+            </Link>
+          ))}
+        </nav>
+        <div className="ml-auto flex items-center gap-3">
+          <NotificationBell />
+          <UserMenu user={user} />
+        </div>
+      </div>
+    </header>
+  );
+}
+
+function UserMenu({ user }: { user: HeaderUser }) {
+  const queryClient = useQueryClient();
+  const [pending, setPending] = useState(false);
+
+  return (
+    <div className="flex items-center gap-3">
+      <div className="hidden text-right leading-tight sm:block">
+        <p className="text-sm font-medium text-slate-800">{user.name ?? user.email}</p>
+        {user.name && <p className="text-xs text-slate-500">{user.email}</p>}
+      </div>
+      <Button
+        variant="secondary"
+        size="sm"
+        pending={pending}
+        onClick={async () => {
+          setPending(true);
+          queryClient.clear();
+          await signOut({ redirectTo: "/sign-in" });
+        }}
+      >
+        Sign out
+      </Button>
+    </div>
+  );
+}

@@ -1,0 +1,49 @@
+import type { ReactNode } from "react";
+
+import { cn } from "./cn";
+
+/**
+ * A label, its control, a hint and the error the server or the form gave for
+ * it. The control must carry `id={id}`; it gets aria-describedby through
+ * `describedBy(id, ...)` so screen readers read the error with the field.
+ */
+export function Field({
+  id,
+  label,
+  hint,
+  error,
+  children,
+  className,
+}: {
+  id: string;
+  label: ReactNode;
+  hint?: ReactNode;
+  error?: string;
+  children: ReactNode;
+  className?: string;
+}) {
+  return (
+    <div className={cn("space-y-1.5", className)}>
+      <label htmlFor={id} className="block text-sm font-medium text-slate-700">
+        {label}
+      </label>
+      {children}
+      {hint && !error && (
+        <p id={`${id}-hint`} className="text-xs text-slate-500">
+          {hint}
+        </p>
+      )}
+      {error && (
+        <p id={`${id}-error`} className="text-sm text-red-600" role="alert">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export function describedBy(id: string, error?: string, hint?: boolean): string | undefined {
+  if (error) return `${id}-error`;
+
+  return hint ? `${id}-hint` : undefined;
+}

@@ -1,0 +1,57 @@
+import type { ReactNode, TdHTMLAttributes, ThHTMLAttributes } from "react";
+
+import { cn } from "./cn";
+
+export function Table({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="overflow-x-auto">
+      <table
+        aria-label={label}
+        className="min-w-full divide-y divide-slate-200 text-sm text-slate-700"
+      >
+        {children}
+      </table>
+    </div>
+  );
+}
+
+export function Th({ className, align, ...props }: ThHTMLAttributes<HTMLTableCellElement>) {
+  return (
+    <th
+      scope="col"
+      className={cn(
+        "px-5 py-2.5 text-xs font-medium tracking-wide whitespace-nowrap text-slate-500 uppercase",
+        align === "right" ? "text-right" : "text-left",
+        className,
+      )}
+      {...props}
+    />
+  );
+}
+
+export function Td({
+  className,
+  numeric,
+  ...props
+}: TdHTMLAttributes<HTMLTableCellElement> & { numeric?: boolean }) {
+  return (
+    <td
+      className={cn(
+        "px-5 py-3 align-top",
+        numeric && "text-right whitespace-nowrap tabular-nums",
+        className,
+      )}
+      {...props}
+    />
+  );
+}
+
+export function EmptyRow({ colSpan, children }: { colSpan: number; children: ReactNode }) {
+  return (
+    <tr>
+      <td colSpan={colSpan} className="px-5 py-8 text-center text-sm text-slate-500">
+        {children}
+      </td>
+    </tr>
+  );
+}

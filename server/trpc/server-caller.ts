@@ -1,0 +1,15 @@
+import { auth } from "@/server/auth/next-auth";
+import { getRuntime } from "@/server/runtime";
+import { createContext } from "@/server/trpc/init";
+import { createCaller } from "@/server/trpc/router";
+
+/**
+ * The tRPC router called from a Server Component for the signed-in user, so
+ * server-side redirects and gates go through the same procedures (and the
+ * same rights checks) as the browser. Server Components only.
+ */
+export async function serverCaller() {
+  const [session, runtime] = await Promise.all([auth(), getRuntime()]);
+
+  return createCaller(await createContext(runtime, session?.user?.id ?? null));
+}
