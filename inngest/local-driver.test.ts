@@ -152,21 +152,29 @@ describe("the in-process driver", () => {
     expect(letter).toMatchObject({ eventName: "workspace/reactivated", attempts: 3, error: "downstream unavailable" });
     expect(await count(`flaky:${workspaceId}`)).toBe(0);
 
+    const admin = { type: "user", userId: randomUUID() } as const;
     const run = (reactionId: string, wire: Parameters<typeof executeReaction>[2]) =>
       executeReaction(runtime.executeDeps, testBus.find((r) => r.id === reactionId)!, wire);
-    await expect(replayDeadLetter(runtime.db, clock, letter!.id, randomUUID(), run)).rejects.toMatchObject({
+    await expect(replayDeadLetter(runtime, letter!.id, admin, run)).rejects.toMatchObject({
       code: "conflict",
     });
     const [stillOpen] = await runtime.db.select().from(deadLetters).where(eq(deadLetters.id, letter!.id));
     expect(stillOpen).toMatchObject({ resolvedAt: null, replayError: "downstream unavailable" });
 
     failuresLeft = 0;
-    expect(await replayDeadLetter(runtime.db, clock, letter!.id, randomUUID(), run)).toEqual({ outcome: "handled" });
+    expect(await replayDeadLetter(runtime, letter!.id, admin, run)).toEqual({ outcome: "handled" });
     expect(await count(`flaky:${workspaceId}`)).toBe(1);
-    await expect(replayDeadLetter(runtime.db, clock, letter!.id, randomUUID(), run)).rejects.toMatchObject({
+    await expect(replayDeadLetter(runtime, letter!.id, admin, run)).rejects.toMatchObject({
       code: "conflict",
     });
     expect(await count(`flaky:${workspaceId}`)).toBe(1);
+    const audit = await runtime.db.execute<{ summary: { outcome: string | null; error: string | null } }>(
+      sql`SELECT summary FROM audit_log WHERE command = 'events.replayDeadLetter' AND summary->>'id' = ${letter!.id} ORDER BY id`,
+    );
+    expect(audit.map((row) => [row.summary.outcome, row.summary.error])).toEqual([
+      [null, "downstream unavailable"],
+      ["handled", null],
+    ]);
   });
 
   it("runs one event at a time per reaction and workspace, in order", async () => {

@@ -1,7 +1,11 @@
 import { and, desc, eq, isNull, sql } from "drizzle-orm";
 
+import { z } from "zod";
+
 import { deadLetters } from "@/drizzle/schema";
+import type { Actor } from "@/server/actor";
 import type { Clock } from "@/server/clock";
+import { defineCommand, execute, type CommandRuntime } from "@/server/commands";
 import type { Db, DbOrTx } from "@/server/db/client";
 import { AppError } from "@/server/errors";
 
@@ -50,33 +54,48 @@ export async function listDeadLetters(db: Db, options: { includeResolved?: boole
     .limit(options.limit ?? 100);
 }
 
+const settleReplay = defineCommand({
+  name: "events.replayDeadLetter",
+  input: z.object({ id: z.uuid(), outcome: z.enum(["handled", "duplicate"]).nullable(), error: z.string().nullable() }),
+  async run({ tx, actor, clock }, input) {
+    if (input.error === null) {
+      await tx
+        .update(deadLetters)
+        .set({ resolvedAt: clock.now(), resolvedBy: actor.type === "user" ? actor.userId : null, replayError: null })
+        .where(and(eq(deadLetters.id, input.id), isNull(deadLetters.resolvedAt)));
+    } else {
+      await tx.update(deadLetters).set({ replayError: input.error.slice(0, 4000) }).where(eq(deadLetters.id, input.id));
+    }
+
+    return { result: null };
+  },
+});
+
 /**
  * Runs a dead-lettered reaction again, now, through the same inbox as every
- * run, so a reaction that did commit cannot apply twice. On failure the row
- * stays open with the new error.
+ * run, so a reaction that did commit cannot apply twice. The outcome is
+ * recorded on the row and in the audit log; on failure the row stays open
+ * with the new error.
  */
 export async function replayDeadLetter(
-  db: Db,
-  clock: Clock,
+  runtime: CommandRuntime,
   id: string,
-  replayedBy: string,
+  actor: Actor,
   run: (reactionId: string, event: WireEvent) => Promise<Outcome>,
 ): Promise<{ outcome: Outcome }> {
-  const [row] = await db.select().from(deadLetters).where(eq(deadLetters.id, id));
+  const [row] = await runtime.db.select().from(deadLetters).where(eq(deadLetters.id, id));
   if (!row) throw new AppError("not_found", "No dead letter with that id");
   if (row.resolvedAt) throw new AppError("conflict", "This dead letter was already replayed successfully");
 
+  let outcome: Outcome;
   try {
-    const outcome = await run(row.reaction, row.event as unknown as WireEvent);
-    await db
-      .update(deadLetters)
-      .set({ resolvedAt: clock.now(), resolvedBy: replayedBy, replayError: null })
-      .where(and(eq(deadLetters.id, id), isNull(deadLetters.resolvedAt)));
-
-    return { outcome };
+    outcome = await run(row.reaction, row.event as unknown as WireEvent);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    await db.update(deadLetters).set({ replayError: message.slice(0, 4000) }).where(eq(deadLetters.id, id));
+    await execute(runtime, settleReplay, { id, outcome: null, error: message }, { actor });
     throw new AppError("conflict", `Replay failed again: ${message}`, { details: { deadLetterId: id } });
   }
+  await execute(runtime, settleReplay, { id, outcome, error: null }, { actor });
+
+  return { outcome };
 }

@@ -29,6 +29,6 @@ export const eventsRouter = router({
   replayDeadLetter: platformAdminProcedure
     .input(z.object({ id: z.uuid() }))
     .mutation(({ ctx, input }) =>
-      replayDeadLetter(ctx.runtime.db, ctx.runtime.clock, input.id, ctx.user.id, ctx.runtime.runReaction),
+      replayDeadLetter(ctx.runtime, input.id, ctx.actor, ctx.runtime.runReaction),
     ),
 });
