@@ -8,7 +8,7 @@ import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { cn } from "@/components/ui/cn";
-import { EmptyRow, Table, Td, Th } from "@/components/ui/table";
+import { QueryRows, Table, Td, Th } from "@/components/ui/table";
 import { formatCredits, formatDateTime } from "@/components/lib/format";
 import { useTRPC } from "@/components/lib/trpc";
 
@@ -119,11 +119,13 @@ export function EventsAdmin() {
             </tr>
           </thead>
           <tbody className="divide-y divide-slate-100">
-            {deadLetters.isPending && <EmptyRow colSpan={6}>Loading…</EmptyRow>}
-            {deadLetters.isError && <EmptyRow colSpan={6}>{deadLetters.error.message}</EmptyRow>}
-            {deadLetters.isSuccess && rows.length === 0 && (
-              <EmptyRow colSpan={6}>No dead letters. Every side effect has run.</EmptyRow>
-            )}
+            <QueryRows
+              query={deadLetters}
+              colSpan={6}
+              subject="the dead letters"
+              isEmpty={rows.length === 0}
+              empty="No dead letters. Every side effect has run."
+            />
             {rows.map((row) => {
               const result = replays[row.id];
               return (

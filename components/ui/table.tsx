@@ -55,3 +55,37 @@ export function EmptyRow({ colSpan, children }: { colSpan: number; children: Rea
     </tr>
   );
 }
+
+interface QueryState {
+  isPending: boolean;
+  isError: boolean;
+  error: { message: string } | null;
+}
+
+/** The loading, error and empty rows every table body needs, from its query's state. */
+export function QueryRows({
+  query,
+  colSpan,
+  subject,
+  isEmpty,
+  empty,
+}: {
+  query: QueryState;
+  colSpan: number;
+  /** What failed to load, e.g. "the history". */
+  subject: string;
+  isEmpty: boolean;
+  empty: ReactNode;
+}) {
+  if (query.isPending) return <EmptyRow colSpan={colSpan}>Loading…</EmptyRow>;
+  if (query.isError) {
+    return (
+      <EmptyRow colSpan={colSpan}>
+        Could not load {subject}: {query.error?.message}
+      </EmptyRow>
+    );
+  }
+  if (isEmpty) return <EmptyRow colSpan={colSpan}>{empty}</EmptyRow>;
+
+  return null;
+}

@@ -11,7 +11,7 @@ import { cn } from "@/components/ui/cn";
 import { CopyButton } from "@/components/ui/copy-button";
 import { Field, describedBy } from "@/components/ui/field";
 import { Input } from "@/components/ui/input";
-import { EmptyRow, Table, Td, Th } from "@/components/ui/table";
+import { QueryRows, Table, Td, Th } from "@/components/ui/table";
 import { formatDateTime, humanize } from "@/components/lib/format";
 import { appCodeOf, formErrorsOf, noErrors, type FormErrors } from "@/components/lib/form-errors";
 import type { RouterOutputs, Workspace } from "@/components/lib/router-types";
@@ -100,13 +100,13 @@ function ApiKeys({ workspace }: { workspace: Workspace }) {
             </tr>
           </thead>
           <tbody className="divide-y divide-slate-100">
-            {keys.isPending && <EmptyRow colSpan={6}>Loading…</EmptyRow>}
-            {keys.isError && (
-              <EmptyRow colSpan={6}>Could not load the keys: {keys.error.message}</EmptyRow>
-            )}
-            {keys.isSuccess && rows.length === 0 && (
-              <EmptyRow colSpan={6}>No API keys yet. Create one above.</EmptyRow>
-            )}
+            <QueryRows
+              query={keys}
+              colSpan={6}
+              subject="the keys"
+              isEmpty={rows.length === 0}
+              empty="No API keys yet. Create one above."
+            />
             {rows.map((key) => (
               <tr key={key.id} className={key.revokedAt ? "text-slate-400" : undefined}>
                 <Td className="font-medium text-slate-800">{key.name}</Td>

@@ -4,7 +4,7 @@ import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardHeader } from "@/components/ui/card";
 import { cn } from "@/components/ui/cn";
-import { EmptyRow, Table, Td, Th } from "@/components/ui/table";
+import { QueryRows, Table, Td, Th } from "@/components/ui/table";
 import { formatCredits, formatDateTime, formatSignedCredits, humanize } from "@/components/lib/format";
 import type { QueryResult, RouterOutputs } from "@/components/lib/router-types";
 
@@ -47,11 +47,13 @@ export function LedgerTable({
           </tr>
         </thead>
         <tbody className="divide-y divide-slate-100">
-          {history.isPending && <EmptyRow colSpan={5}>Loading…</EmptyRow>}
-          {history.isError && <EmptyRow colSpan={5}>Could not load the history.</EmptyRow>}
-          {history.isSuccess && entries.length === 0 && (
-            <EmptyRow colSpan={5}>No credit movements yet.</EmptyRow>
-          )}
+          <QueryRows
+            query={history}
+            colSpan={5}
+            subject="the history"
+            isEmpty={entries.length === 0}
+            empty="No credit movements yet."
+          />
           {entries.map((entry) => (
             <tr key={entry.id} data-testid="ledger-row">
               <Td>

@@ -2,7 +2,7 @@
 
 import { Badge } from "@/components/ui/badge";
 import { Card, CardHeader } from "@/components/ui/card";
-import { EmptyRow, Table, Td, Th } from "@/components/ui/table";
+import { QueryRows, Table, Td, Th } from "@/components/ui/table";
 import { formatBytes, formatCredits, formatDateTime } from "@/components/lib/format";
 import type { QueryResult, RouterOutputs, Workspace } from "@/components/lib/router-types";
 
@@ -36,11 +36,13 @@ export function UsageTable({
           </tr>
         </thead>
         <tbody className="divide-y divide-slate-100">
-          {usage.isPending && <EmptyRow colSpan={6}>Loading…</EmptyRow>}
-          {usage.isError && <EmptyRow colSpan={6}>Could not load the usage.</EmptyRow>}
-          {usage.isSuccess && rows.length === 0 && (
-            <EmptyRow colSpan={6}>No feature calls yet. Try one above, or call the API.</EmptyRow>
-          )}
+          <QueryRows
+            query={usage}
+            colSpan={6}
+            subject="the usage"
+            isEmpty={rows.length === 0}
+            empty="No feature calls yet. Try one above, or call the API."
+          />
           {rows.map((row) => (
             <tr key={row.id} data-testid="usage-row">
               <Td>
