@@ -1,10 +1,23 @@
-/** Only same-site paths: a callback URL from the query string must not send users elsewhere. */
-export function safeCallbackUrl(value: string | string[] | undefined, fallback = "/"): string {
-  const url = Array.isArray(value) ? value[0] : value;
-  if (!url || !url.startsWith("/") || url.startsWith("//") || url.startsWith("/\\"))
-    return fallback;
+const HERE = "http://tally.invalid";
 
-  return url;
+/**
+ * Only same-site paths: a callback URL from the query string must not send
+ * users elsewhere. The value is parsed the way a browser would (which drops
+ * tabs and newlines, so "/\t/evil.example" means "//evil.example") and kept
+ * only if it stays on this origin; what is returned is the parsed path.
+ */
+export function safeCallbackUrl(value: string | string[] | undefined, fallback = "/"): string {
+  const raw = Array.isArray(value) ? value[0] : value;
+  if (!raw || !raw.startsWith("/")) return fallback;
+  let url: URL;
+  try {
+    url = new URL(raw, HERE);
+  } catch {
+    return fallback;
+  }
+  if (url.origin !== HERE) return fallback;
+
+  return `${url.pathname}${url.search}${url.hash}`;
 }
 
 /** Messages for the error codes Auth.js puts on the sign-in page's URL. */
