@@ -16,6 +16,44 @@ async function snap(page: Page, testInfo: TestInfo, name: string): Promise<void>
   await testInfo.attach(name, { path: file, contentType: "image/png" });
 }
 
+/**
+ * Signs up through the form, confirms the address from the dev mailbox and
+ * signs in with the password: the whole path a new user takes.
+ */
+async function signUpAndConfirm(
+  page: Page,
+  testInfo: TestInfo,
+  account: { name: string; email: string; password: string },
+): Promise<void> {
+  await page.goto("/sign-up");
+  await expect(page.getByRole("heading", { name: "Create your Tally account" })).toBeVisible();
+  await snap(page, testInfo, "sign-up");
+  await page.getByLabel("Name").fill(account.name);
+  await page.getByLabel("Email").fill(account.email);
+  await page.getByLabel("Password").fill(account.password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/sign-in\/check-email\?kind=sign-up/);
+  await expect(page.getByText("We sent a confirmation link")).toBeVisible();
+  await snap(page, testInfo, "check-email-sign-up");
+
+  await page.getByRole("link", { name: "dev mailbox" }).click();
+  const message = page.getByTestId("email").filter({ hasText: "Confirm your email" });
+  await expect(message).toHaveCount(1);
+  await message.locator("summary").click();
+  await snap(page, testInfo, "mailbox-confirmation");
+  await message.getByRole("link", { name: /\/sign-up\/confirm\?token=/ }).click();
+
+  await expect(page.getByRole("heading", { name: "Confirm your email" })).toBeVisible();
+  await page.getByRole("button", { name: "Confirm my email" }).click();
+  await expect(page).toHaveURL(/\/sign-in\?confirmed=1/);
+  await expect(page.getByText("Your email is confirmed")).toBeVisible();
+  await expect(page.getByLabel("Email", { exact: true })).toHaveValue(account.email);
+  await page.getByLabel("Password").fill(account.password);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  // A new account has no workspace yet: creating one is the next step.
+  await expect(page).toHaveURL(/\/workspaces\/new$/);
+}
+
 function credits(text: string | null): number {
   return Number((text ?? "").replace(/[^0-9-]/g, ""));
 }
@@ -27,15 +65,12 @@ test("sign up, create a workspace, see the credits and the welcome email, consum
   const email = `journey-${id}@example.com`;
   const workspaceName = `Journey ${id}`;
 
-  await test.step("sign up", async () => {
-    await page.goto("/sign-up");
-    await expect(page.getByRole("heading", { name: "Create your Tally account" })).toBeVisible();
-    await snap(page, testInfo, "sign-up");
-    await page.getByLabel("Name").fill("Journey Tester");
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill("correct horse battery");
-    await page.getByRole("button", { name: "Create account" }).click();
-    await expect(page).toHaveURL(/\/workspaces\/new$/);
+  await test.step("sign up, confirm the email, sign in", async () => {
+    await signUpAndConfirm(page, testInfo, {
+      name: "Journey Tester",
+      email,
+      password: "correct horse battery",
+    });
   });
 
   const slug = await test.step("create a workspace on the free tier", async () => {
@@ -161,9 +196,8 @@ test("forms show the server's errors where they belong", async ({ page }, testIn
   await page.getByLabel("Password").fill("short");
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page.locator("#sign-up-password-error")).toHaveText("Use at least 8 characters");
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/workspaces\/new$/);
+
+  await signUpAndConfirm(page, testInfo, { name: "Error Tester", email, password });
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/sign-in/);
 

@@ -1,5 +1,7 @@
+import { sendSignUpConfirmation } from "@/server/auth/commands";
 import { setUpBillingCustomer } from "@/server/billing/reactions";
 import { allocateInitialCredits } from "@/server/credits/reactions";
+import { pruneIdempotencyKeys } from "@/server/credits/retention";
 import { notifyLowBalance, sendWelcomeEmail } from "@/server/notifications/reactions";
 import { pruneEventTables } from "@/server/events/retention";
 import { processStripeEvent } from "@/server/payments/reactions";
@@ -18,6 +20,12 @@ import { onCron, onEvent, type Reaction } from "./reaction";
  * events.
  */
 export const bus: readonly Reaction[] = [
+  onEvent("auth/sign-up-requested", {
+    id: "auth-sign-up-confirmation",
+    description: "Email a one-time link that confirms a sign-up",
+    handle: sendSignUpConfirmation,
+    concurrency: "none",
+  }),
   onEvent("workspace/created", {
     id: "credits-initial-allocation",
     description: "Grant the tier allowance and the signup bonus",
@@ -57,6 +65,11 @@ export const bus: readonly Reaction[] = [
     handle: processStripeEvent,
     retries: 8,
     concurrency: "none",
+  }),
+  onCron("41 * * * *", {
+    id: "credits-prune-idempotency-keys",
+    description: "Forget idempotency keys older than 30 days",
+    handle: pruneIdempotencyKeys,
   }),
   onCron("17 * * * *", {
     id: "events-prune",

@@ -14,12 +14,14 @@ import { authErrorMessage } from "@/components/lib/callback-url";
 
 interface Props {
   callbackUrl: string;
+  /** Set right after a sign-up was confirmed: the email to sign in with. */
+  confirmedEmail?: string;
   initialError?: string;
   oauth: { id: string; name: string }[];
   devMailbox: boolean;
 }
 
-export function SignInForms({ callbackUrl, initialError, oauth, devMailbox }: Props) {
+export function SignInForms({ callbackUrl, confirmedEmail, initialError, oauth, devMailbox }: Props) {
   return (
     <div className="space-y-6">
       <Card>
@@ -33,7 +35,14 @@ export function SignInForms({ callbackUrl, initialError, oauth, devMailbox }: Pr
               </Link>
             </p>
           </div>
-          <PasswordForm callbackUrl={callbackUrl} initialError={initialError} />
+          {confirmedEmail && (
+            <Alert tone="success">Your email is confirmed. Sign in with your password.</Alert>
+          )}
+          <PasswordForm
+            callbackUrl={callbackUrl}
+            initialEmail={confirmedEmail}
+            initialError={initialError}
+          />
           {oauth.length > 0 && <OAuthButtons providers={oauth} callbackUrl={callbackUrl} />}
         </CardBody>
       </Card>
@@ -60,9 +69,11 @@ export function SignInForms({ callbackUrl, initialError, oauth, devMailbox }: Pr
 
 function PasswordForm({
   callbackUrl,
+  initialEmail,
   initialError,
 }: {
   callbackUrl: string;
+  initialEmail?: string;
   initialError?: string;
 }) {
   const router = useRouter();
@@ -102,6 +113,7 @@ function PasswordForm({
           name="email"
           type="email"
           autoComplete="email"
+          defaultValue={initialEmail}
           required
           invalid={Boolean(error)}
         />

@@ -3,7 +3,6 @@
 import { useMutation } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { signIn } from "next-auth/react";
 import { useState, type FormEvent } from "react";
 
 import { Alert } from "@/components/ui/alert";
@@ -22,7 +21,6 @@ export function SignUpForm() {
   const router = useRouter();
   const signUp = useMutation(trpc.auth.signUp.mutationOptions());
   const [errors, setErrors] = useState<FormErrors<SignUpField>>(noErrors);
-  const [signingIn, setSigningIn] = useState(false);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -34,32 +32,15 @@ export function SignUpForm() {
     };
     setErrors(noErrors);
     try {
-      await signUp.mutateAsync(input);
+      const { email } = await signUp.mutateAsync(input);
+      // The account exists once the emailed link is followed; the next page says so.
+      router.push(`/sign-in/check-email?kind=sign-up&email=${encodeURIComponent(email)}`);
     } catch (error) {
       setErrors(formErrorsOf(error, fields));
-      return;
     }
-
-    setSigningIn(true);
-    const result = await signIn("credentials", {
-      email: input.email,
-      password: input.password,
-      redirect: false,
-    }).catch(() => undefined);
-    if (!result || result.error) {
-      setSigningIn(false);
-      setErrors({
-        fields: {},
-        form: "Your account was created, but signing in failed. Sign in to continue.",
-      });
-      return;
-    }
-    // A brand-new account has no workspace yet: creating one is the next step.
-    router.replace("/workspaces/new");
-    router.refresh();
   }
 
-  const pending = signUp.isPending || signingIn;
+  const pending = signUp.isPending || signUp.isSuccess;
 
   return (
     <Card>
@@ -112,7 +93,7 @@ export function SignUpForm() {
           <Button
             type="submit"
             pending={pending}
-            pendingLabel={signingIn ? "Signing you in…" : "Creating account…"}
+            pendingLabel="Sending the confirmation link…"
             className="w-full"
           >
             Create account

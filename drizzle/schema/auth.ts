@@ -58,3 +58,20 @@ export const verificationTokens = pgTable(
   },
   (table) => [primaryKey({ columns: [table.identifier, table.token] })],
 );
+
+/**
+ * Sign-ups waiting for their email to be confirmed. No user exists until the
+ * link is followed, so nobody can create an account for an address they do
+ * not control and wait for its owner to sign in to it.
+ */
+export const pendingSignUps = pgTable("pending_sign_ups", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  email: text("email").notNull(),
+  name: text("name").notNull(),
+  passwordHash: text("password_hash").notNull(),
+  /** SHA-256 of the emailed token, set when the email goes out; the token itself is never stored. */
+  tokenHash: text("token_hash").unique(),
+  expiresAt: timestamptz("expires_at"),
+  confirmedAt: timestamptz("confirmed_at"),
+  createdAt: createdAt(),
+});

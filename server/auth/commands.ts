@@ -1,15 +1,22 @@
+import { createHash, randomBytes } from "node:crypto";
+
+import { and, eq, gt, isNull } from "drizzle-orm";
 import { z } from "zod";
 
-import { users } from "@/drizzle/schema";
+import { pendingSignUps, users } from "@/drizzle/schema";
 import { defineCommand } from "@/server/commands";
 import { AppError } from "@/server/errors";
+import { event } from "@/server/events/catalogue";
+import type { ReactionHandler } from "@/server/events/reactions";
+import { signUpConfirmationEmail } from "@/server/notifications/templates";
 
 import { hashPassword } from "./password";
 
 export const emailSchema = z
-  .email({ message: "Enter a valid email address" })
-  .max(254, "Email addresses are at most 254 characters")
-  .transform((email) => email.toLowerCase());
+  .string({ message: "Enter your email address" })
+  .trim()
+  .toLowerCase()
+  .pipe(z.email({ message: "Enter a valid email address" }).max(254, "Email addresses are at most 254 characters"));
 
 export const passwordSchema = z
   .string()
@@ -22,22 +29,115 @@ export const signUpInput = z.object({
   password: passwordSchema,
 });
 
-/** Creates a user who signs in with email and password. */
+/** How long a confirmation link works. */
+export const CONFIRMATION_TTL_MS = 24 * 60 * 60 * 1000;
+
+function tokenHash(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+/**
+ * Starts a sign-up with email and password. The account is created only when
+ * the emailed link is followed (confirmSignUp), so an address is always
+ * proven before an account exists for it.
+ */
 export const signUp = defineCommand({
   name: "auth.signUp",
   input: signUpInput,
-  async run({ tx }, input) {
-    const [user] = await tx
-      .insert(users)
-      .values({ name: input.name, email: input.email, passwordHash: await hashPassword(input.password) })
-      .onConflictDoNothing({ target: users.email })
-      .returning({ id: users.id });
-    if (!user) {
+  async run({ tx, clock }, input) {
+    const [existing] = await tx.select({ id: users.id }).from(users).where(eq(users.email, input.email));
+    if (existing) {
       throw new AppError("conflict", "An account with this email already exists; sign in instead", {
         field: "email",
       });
     }
+    const [pending] = await tx
+      .insert(pendingSignUps)
+      .values({
+        email: input.email,
+        name: input.name,
+        passwordHash: await hashPassword(input.password),
+        createdAt: clock.now(),
+      })
+      .returning({ id: pendingSignUps.id });
+    if (!pending) throw new Error("pending sign-up insert returned nothing");
 
-    return { result: { userId: user.id }, audit: { userId: user.id, email: input.email } };
+    return {
+      result: { email: input.email },
+      events: [event("auth/sign-up-requested", { pendingSignUpId: pending.id })],
+      audit: { pendingSignUpId: pending.id, email: input.email },
+    };
+  },
+});
+
+/**
+ * auth/sign-up-requested → the confirmation email. The token is made here,
+ * in the reaction, so it never sits in the outbox; only its hash is kept.
+ */
+export const sendSignUpConfirmation: ReactionHandler<"auth/sign-up-requested"> = async ({ tx, event, deps }) => {
+  const [pending] = await tx
+    .select()
+    .from(pendingSignUps)
+    .where(eq(pendingSignUps.id, event.data.pendingSignUpId));
+  if (!pending || pending.confirmedAt) return;
+
+  const token = randomBytes(32).toString("base64url");
+  await tx
+    .update(pendingSignUps)
+    .set({
+      tokenHash: tokenHash(token),
+      expiresAt: new Date(deps.clock.now().getTime() + CONFIRMATION_TTL_MS),
+    })
+    .where(eq(pendingSignUps.id, pending.id));
+  const url = `${deps.appUrl}/sign-up/confirm?token=${token}`;
+  await deps.mailer.deliver(tx, {
+    type: "sign_up_confirmation",
+    to: pending.email,
+    ...signUpConfirmationEmail({ name: pending.name, url }),
+    dedupeKey: `sign-up-confirmation:${event.id}`,
+  });
+};
+
+export const confirmSignUpInput = z.object({ token: z.string().min(1).max(200) });
+
+/** Creates the account of a pending sign-up from its emailed token. */
+export const confirmSignUp = defineCommand({
+  name: "auth.confirmSignUp",
+  input: confirmSignUpInput,
+  async run({ tx, clock }, input) {
+    const now = clock.now();
+    const [pending] = await tx
+      .select()
+      .from(pendingSignUps)
+      .where(
+        and(
+          eq(pendingSignUps.tokenHash, tokenHash(input.token)),
+          isNull(pendingSignUps.confirmedAt),
+          gt(pendingSignUps.expiresAt, now),
+        ),
+      )
+      .for("update");
+    if (!pending) {
+      throw new AppError("invalid_request", "This confirmation link has expired or was already used; sign up again", {
+        field: "token",
+      });
+    }
+    const [user] = await tx
+      .insert(users)
+      .values({
+        email: pending.email,
+        name: pending.name,
+        passwordHash: pending.passwordHash,
+        emailVerified: now,
+        createdAt: now,
+      })
+      .onConflictDoNothing({ target: users.email })
+      .returning({ id: users.id });
+    if (!user) {
+      throw new AppError("conflict", "This email already has an account; sign in instead", { field: "token" });
+    }
+    await tx.update(pendingSignUps).set({ confirmedAt: now }).where(eq(pendingSignUps.id, pending.id));
+
+    return { result: { email: pending.email }, audit: { userId: user.id, email: pending.email } };
   },
 });

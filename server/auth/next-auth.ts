@@ -15,7 +15,10 @@ import { getRuntime } from "@/server/runtime";
 
 import { verifyPassword } from "./password";
 
-const credentialsInput = z.object({ email: z.string().trim().toLowerCase(), password: z.string() });
+const credentialsInput = z.object({
+  email: z.string().trim().toLowerCase().max(254).regex(/^[^\u0000]*$/),
+  password: z.string().max(200),
+});
 
 export function buildAuthConfig(runtime: Runtime): NextAuthConfig {
   const { db, env, mailer } = runtime;
@@ -28,7 +31,8 @@ export function buildAuthConfig(runtime: Runtime): NextAuthConfig {
         const parsed = credentialsInput.safeParse(raw);
         if (!parsed.success) return null;
         const [user] = await db.select().from(users).where(eq(users.email, parsed.data.email));
-        if (!user || !(await verifyPassword(parsed.data.password, user.passwordHash))) {
+        // Only proven addresses have accounts; an unverified one is refused like a wrong password.
+        if (!user?.emailVerified || !(await verifyPassword(parsed.data.password, user.passwordHash))) {
           runtime.logger.warn({ email: parsed.data.email }, "password sign-in refused");
           return null;
         }

@@ -1,7 +1,7 @@
 import { execute } from "@/server/commands";
 import { publicProcedure, router } from "@/server/trpc/init";
 
-import { signUp, signUpInput } from "./commands";
+import { confirmSignUp, confirmSignUpInput, signUp, signUpInput } from "./commands";
 import { enabledOAuthProviders } from "./next-auth";
 
 export const authRouter = router({
@@ -17,5 +17,14 @@ export const authRouter = router({
     .input(signUpInput)
     .mutation(({ ctx, input }) =>
       execute(ctx.runtime, signUp, input, { actor: { type: "system", reason: "sign-up" }, requestId: ctx.requestId, log: ctx.log }),
+    ),
+  confirmSignUp: publicProcedure
+    .input(confirmSignUpInput)
+    .mutation(({ ctx, input }) =>
+      execute(ctx.runtime, confirmSignUp, input, {
+        actor: { type: "system", reason: "sign-up confirmation" },
+        requestId: ctx.requestId,
+        log: ctx.log,
+      }),
     ),
 });

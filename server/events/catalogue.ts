@@ -292,6 +292,13 @@ export const catalogue = {
     }),
   ),
 
+  // Auth (internal)
+  "auth/sign-up-requested": define(
+    1,
+    "Someone signed up with email and password. → confirmation email with a one-time link",
+    z.object({ pendingSignUpId: id }),
+  ),
+
   // Payments (internal): how a verified gateway webhook reaches the event backbone.
   "payments/webhook-received": define(
     1,

@@ -78,6 +78,18 @@ export function lowBalanceEmail(input: {
   );
 }
 
+export function signUpConfirmationEmail(input: { name: string; url: string }): RenderedEmail {
+  return render(
+    "Confirm your email to finish signing up",
+    [
+      `Hello ${input.name}, confirm that this address is yours to create your Tally account.`,
+      "The link works once and expires in 24 hours. If you did not sign up, ignore this email: " +
+        "no account is created without it.",
+    ],
+    { label: "Confirm my email", url: input.url },
+  );
+}
+
 export function magicLinkEmail(input: { url: string; host: string }): RenderedEmail {
   return render(
     `Sign in to Tally`,

@@ -76,6 +76,7 @@ export async function makeUser(
       name: email.split("@")[0],
       passwordHash: overrides.password ? await hashPassword(overrides.password) : null,
       isPlatformAdmin: overrides.isPlatformAdmin ?? false,
+      emailVerified: runtime.clock.now(),
     })
     .returning();
   if (!user) throw new Error("user insert returned nothing");

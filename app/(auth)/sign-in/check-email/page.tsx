@@ -13,6 +13,7 @@ export default async function CheckEmailPage({
 }) {
   const params = await searchParams;
   const email = typeof params.email === "string" ? params.email : undefined;
+  const signingUp = params.kind === "sign-up";
   const { devMailbox } = await (await serverCaller()).auth.signInOptions();
   const mailboxHref = email ? `/dev/mailbox?to=${encodeURIComponent(email)}` : "/dev/mailbox";
 
@@ -27,14 +28,17 @@ export default async function CheckEmailPage({
         </div>
         <h1 className="text-xl font-semibold text-slate-900">Check your inbox</h1>
         <p className="text-sm text-slate-600">
-          We sent a sign-in link
+          We sent {signingUp ? "a confirmation link" : "a sign-in link"}
           {email ? (
             <>
               {" "}
               to <strong>{email}</strong>
             </>
           ) : null}
-          . It works once and expires in 15 minutes.
+          .{" "}
+          {signingUp
+            ? "Open it to create your account; it expires in 24 hours."
+            : "It works once and expires in 15 minutes."}
         </p>
         {devMailbox && (
           <p className="rounded-md bg-indigo-50 px-4 py-3 text-sm text-indigo-900">

@@ -1,0 +1,89 @@
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { users } from "@/drizzle/schema";
+import { ManualClock } from "@/server/clock";
+import type { Runtime } from "@/server/runtime";
+import { callerFor, drain, testRuntime, uniqueSuffix } from "@/test/support/runtime";
+
+import { buildAuthConfig } from "./next-auth";
+
+const clock = new ManualClock("2027-03-01T08:00:00Z");
+let runtime: Runtime;
+beforeAll(async () => {
+  runtime = await testRuntime({ clock });
+});
+afterAll(async () => {
+  await runtime.stop();
+});
+
+type Authorize = (credentials: Record<string, unknown>, request: Request) => Promise<unknown>;
+
+async function passwordSignIn(email: string, password: string) {
+  const provider = buildAuthConfig(runtime).providers.find(
+    (p) => typeof p === "object" && "id" in p && p.id === "credentials",
+  ) as unknown as { options?: { authorize?: Authorize }; authorize?: Authorize };
+  const authorize = provider.options?.authorize ?? provider.authorize;
+
+  return authorize!({ email, password }, new Request("http://localhost/api/auth/callback/credentials"));
+}
+
+/** The token in the newest confirmation email to an address. */
+async function confirmationToken(email: string): Promise<string> {
+  await drain(runtime);
+  const mailbox = await (await callerFor(runtime, null)).notifications.mailbox({ to: email });
+  const message = mailbox.find((m) => m.type === "sign_up_confirmation");
+  const token = message?.text.match(/\/sign-up\/confirm\?token=([\w-]+)/)?.[1];
+  if (!token) throw new Error(`no confirmation email to ${email}`);
+
+  return token;
+}
+
+describe("signing up with email and password", () => {
+  it("creates the account only when the emailed link is followed", async () => {
+    const email = `new-${uniqueSuffix()}@example.com`;
+    const anonymous = await callerFor(runtime, null);
+    expect(await anonymous.auth.signUp({ name: "New Person", email: ` ${email.toUpperCase()} `, password: "a long password" }))
+      .toEqual({ email });
+
+    expect(await runtime.db.select().from(users).where(eq(users.email, email))).toEqual([]);
+    expect(await passwordSignIn(email, "a long password")).toBeNull();
+
+    const token = await confirmationToken(email);
+    expect(await anonymous.auth.confirmSignUp({ token })).toEqual({ email });
+    const [user] = await runtime.db.select().from(users).where(eq(users.email, email));
+    expect(user).toMatchObject({ name: "New Person", emailVerified: clock.now() });
+    expect(await passwordSignIn(email, "a long password")).toMatchObject({ id: user!.id });
+
+    await expect(anonymous.auth.confirmSignUp({ token })).rejects.toMatchObject({
+      cause: { code: "invalid_request", field: "token" },
+    });
+  });
+
+  it("refuses a link older than a day", async () => {
+    const email = `late-${uniqueSuffix()}@example.com`;
+    const anonymous = await callerFor(runtime, null);
+    await anonymous.auth.signUp({ name: "Late", email, password: "a long password" });
+    const token = await confirmationToken(email);
+    clock.advance(24 * 60 * 60 * 1000 + 1);
+
+    await expect(anonymous.auth.confirmSignUp({ token })).rejects.toMatchObject({ cause: { code: "invalid_request" } });
+  });
+
+  it("gives someone who signs up with another person's address nothing to sign in to", async () => {
+    const victim = `victim-${uniqueSuffix()}@example.com`;
+    const anonymous = await callerFor(runtime, null);
+    await anonymous.auth.signUp({ name: "Attacker", email: victim, password: "attacker password" });
+    await drain(runtime);
+
+    expect(await passwordSignIn(victim, "attacker password")).toBeNull();
+    expect(await runtime.db.select().from(users).where(eq(users.email, victim))).toEqual([]);
+
+    // The owner later confirms a sign-up of their own; the attacker's pending sign-up is dead.
+    await anonymous.auth.signUp({ name: "Owner", email: victim, password: "owner password!" });
+    const ownerToken = await confirmationToken(victim);
+    await anonymous.auth.confirmSignUp({ token: ownerToken });
+    expect(await passwordSignIn(victim, "attacker password")).toBeNull();
+    expect(await passwordSignIn(victim, "owner password!")).toBeTruthy();
+  });
+});
