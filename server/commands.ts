@@ -9,6 +9,7 @@ import { AppError } from "./errors";
 import type { EventDraft } from "./events/catalogue";
 import { writeEvents } from "./events/outbox";
 import type { Logger } from "./logger";
+import { findUnstorableText } from "./text";
 
 /**
  * The one pipeline every command runs through:
@@ -72,12 +73,15 @@ export async function execute<TSchema extends z.ZodType, TResult>(
   const parsed = command.input.safeParse(rawInput);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new AppError("invalid_request", issue?.message ?? "Invalid input", {
-      field: issue?.path.join("."),
-      details: { issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) },
-    });
+    throw new AppError("invalid_request", issue?.message ?? "Invalid input", { field: issue?.path.join(".") });
   }
   const input = parsed.data;
+  const unstorable = findUnstorableText(input);
+  if (unstorable) {
+    throw new AppError("invalid_request", `${unstorable.path || "The input"} ${unstorable.message}`, {
+      field: unstorable.path || undefined,
+    });
+  }
   const requestId = meta.requestId ?? null;
   const log = (meta.log ?? runtime.logger).child({ command: command.name, actor: actorRef(meta.actor) });
 

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { usageRecords } from "@/drizzle/schema";
+import { usageRecords, workspaces } from "@/drizzle/schema";
 import { execute } from "@/server/commands";
 import { balanceSummary } from "@/server/credits/queries";
 import type { Runtime } from "@/server/runtime";
@@ -158,7 +158,11 @@ describe("POST /api/v1/usage", () => {
     ["a string size", { idempotencyKey: "k", body: { feature: "summarize", inputBytes: "12" } }, "inputBytes"],
     ["a fractional size", { idempotencyKey: "k", body: { feature: "summarize", inputBytes: 1.5 } }, "inputBytes"],
     ["a negative size", { idempotencyKey: "k", body: { feature: "summarize", inputBytes: -1 } }, "inputBytes"],
-    ["an unknown feature", { idempotencyKey: "k", body: { feature: "teleport", inputBytes: 1 } }, "featureCode"],
+    ["an unknown feature", { idempotencyKey: "k", body: { feature: "teleport", inputBytes: 1 } }, "feature"],
+    ["a NUL in the feature", { idempotencyKey: "k", body: { feature: "sum\u0000", inputBytes: 1 } }, "feature"],
+    ["an empty feature", { idempotencyKey: "k", body: { feature: "", inputBytes: 1 } }, "feature"],
+    ["a key over 255 characters", { idempotencyKey: "k".repeat(256), body: { feature: "summarize", inputBytes: 1 } }, "Idempotency-Key"],
+    ["an infinite size", { idempotencyKey: "k", body: '{"feature":"summarize","inputBytes":1e400}' }, "inputBytes"],
   ])("answers 400 invalid_request for %s", async (_, request, field) => {
     const { key, workspaceId } = await workspaceWithKey();
     const response = await call({ key, ...request });
@@ -175,6 +179,27 @@ describe("POST /api/v1/usage", () => {
     const response = await call({ key, idempotencyKey: "k", body: { feature: "summarize", inputBytes: 1, pad: "x".repeat(70_000) } });
     expect(response.status).toBe(413);
     expect(response.body.error.code).toBe("payload_too_large");
+  });
+});
+
+describe("a workspace that is not active", () => {
+  it("gets 403 for every call, replays included, and nothing changes", async () => {
+    const { key, workspaceId } = await workspaceWithKey();
+    const body = { feature: "summarize", inputBytes: 10 };
+    const first = await call({ key, idempotencyKey: "before", body });
+    expect(first.status).toBe(200);
+    await runtime.db.update(workspaces).set({ status: "suspended" }).where(eq(workspaces.id, workspaceId));
+
+    for (const request of [
+      { key, idempotencyKey: "before", body },
+      { key, idempotencyKey: "after", body },
+      { key, method: "GET", path: "/api/v1/balance" },
+    ]) {
+      const response = await call(request);
+      expect(response.status).toBe(403);
+      expect(response.body.error).toMatchObject({ code: "forbidden", message: expect.stringContaining("suspended") });
+    }
+    expect((await balanceSummary(runtime.db, workspaceId)).balance).toBe(first.body.balance);
   });
 });
 

@@ -1,5 +1,3 @@
-import { z } from "zod";
-
 import { execute } from "@/server/commands";
 import { balanceSummary } from "@/server/credits/queries";
 import { consumeCredits, type ConsumeResult } from "@/server/credits/consume";
@@ -20,10 +18,19 @@ import { errorResponse, json, readJsonObject, requestIdOf } from "./http";
  * workspace. Errors are `{ error: { code, message, field? } }` with the
  * status from server/errors.ts.
  */
-const usageBody = z.object({
-  feature: z.string({ message: "feature is required: the feature code, e.g. \"summarize\"" }),
-  inputBytes: z.number({ message: "inputBytes is required: the size of the call's input in bytes" }),
-});
+/** The API's names for the command's fields, in errors: `field` names what the caller sent. */
+const apiNames: Record<string, string> = { featureCode: "feature", idempotencyKey: "Idempotency-Key" };
+
+function inApiTerms(error: unknown): unknown {
+  if (!isAppError(error)) return error;
+  const rename = (text: string) => text.replace(/\b(featureCode|idempotencyKey)\b/g, (name) => apiNames[name] ?? name);
+
+  return new AppError(error.code, rename(error.message), {
+    field: error.field ? (apiNames[error.field] ?? error.field) : undefined,
+    details: error.details,
+    cause: error,
+  });
+}
 
 function bearer(request: Request): string | null {
   const header = request.headers.get("authorization");
@@ -52,19 +59,16 @@ async function postUsage(runtime: Runtime, request: Request, requestId: string):
       field: "Idempotency-Key",
     });
   }
-  const body = usageBody.safeParse(await readJsonObject(request));
-  if (!body.success) {
-    const issue = body.error.issues[0];
-    throw new AppError("invalid_request", issue?.message ?? "Invalid body", { field: issue?.path.join(".") });
-  }
+  const body = await readJsonObject(request);
 
+  // The command validates the body's values; its errors are renamed to the API's field names.
   const result = await execute(
     runtime,
     consumeCredits,
     {
       workspaceId: principal.workspaceId,
-      featureCode: body.data.feature,
-      inputBytes: body.data.inputBytes,
+      featureCode: body.feature as string,
+      inputBytes: body.inputBytes as number,
       idempotencyKey: idempotencyKey.trim(),
     },
     {
@@ -72,7 +76,9 @@ async function postUsage(runtime: Runtime, request: Request, requestId: string):
       requestId,
       log: runtime.logger.child({ requestId, workspaceId: principal.workspaceId, apiKeyId: principal.apiKeyId }),
     },
-  );
+  ).catch((error: unknown) => {
+    throw inApiTerms(error);
+  });
   const headers: Record<string, string> = { "x-request-id": requestId };
   if (result.replayed) headers["idempotent-replayed"] = "true";
 

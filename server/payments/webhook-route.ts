@@ -22,11 +22,11 @@ export async function handleStripeWebhook(runtime: Runtime, request: Request): P
   try {
     // Stripe's events are a few KiB; 1 MiB leaves room without letting anyone fill memory.
     const rawBody = await readText(request, 1024 * 1024);
-    verifyStripeEvent(rawBody, request.headers.get("stripe-signature"), runtime.secrets.webhookSecret);
+    const payload = verifyStripeEvent(rawBody, request.headers.get("stripe-signature"), runtime.secrets.webhookSecret);
     const result = await execute(
       runtime,
       receiveStripeEvent,
-      { payload: JSON.parse(rawBody) as Record<string, unknown> },
+      { payload },
       { actor: { type: "system", reason: "stripe webhook" }, requestId, log },
     );
     if (result.duplicate) log.warn({ stripeEventId: result.id }, "duplicate webhook event acknowledged");

@@ -110,3 +110,16 @@ describe("POST /api/stripe/webhook", () => {
     expect(response.body.error.code).toBe("invalid_request");
   });
 });
+
+describe("hostile but correctly signed bodies", () => {
+  it.each([
+    ["not JSON", "this is not json", /not valid JSON/],
+    ["a NUL character", JSON.stringify({ id: "evt_nul", type: "x", livemode: false, note: "a\u0000b" }), /NUL/],
+    ["an unpaired surrogate", '{"id":"evt_sur","type":"x","livemode":false,"note":"\\ud800"}', /unpaired/],
+    ["deep nesting", `{"id":"evt_deep","type":"x","livemode":false,"d":${"[".repeat(5000)}${"]".repeat(5000)}}`, /nested/],
+  ])("answers 400, not 500, for %s", async (_, body, message) => {
+    const response = await post(body, sign(body));
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatchObject({ code: "invalid_request", message: expect.stringMatching(message) });
+  });
+});

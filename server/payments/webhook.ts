@@ -11,18 +11,31 @@ import { event } from "@/server/events/catalogue";
  * as received (any re-serialisation would break the signature). The
  * simulated gateway signs its events the same way with the same secret.
  */
-export function verifyStripeEvent(rawBody: string, signature: string | null, secret: string): Stripe.Event {
+export function verifyStripeEvent(rawBody: string, signature: string | null, secret: string): Record<string, unknown> {
   if (!signature) {
     throw new AppError("invalid_request", "Missing Stripe-Signature header", { field: "Stripe-Signature" });
   }
+  const verifier = Stripe.webhooks.signature;
+  if (!verifier) throw new Error("This Stripe SDK build cannot verify webhook signatures");
   try {
-    return Stripe.webhooks.constructEvent(rawBody, signature, secret);
+    verifier.verifyHeader(rawBody, signature, secret);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new AppError("invalid_request", `Webhook signature verification failed: ${reason}`, {
       field: "Stripe-Signature",
     });
   }
+  let payload: unknown;
+  try {
+    payload = JSON.parse(rawBody);
+  } catch {
+    throw new AppError("invalid_request", "The signed body is not valid JSON");
+  }
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
+    throw new AppError("invalid_request", "The webhook body is not a Stripe event object");
+  }
+
+  return payload as Record<string, unknown>;
 }
 
 const storedEvent = z.object({

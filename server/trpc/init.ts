@@ -11,6 +11,7 @@ import { roleAtLeast, type WorkspaceRole } from "@/server/auth/roles";
 import { AppError, errorCodes, type ErrorCode } from "@/server/errors";
 import type { Logger } from "@/server/logger";
 import type { Runtime } from "@/server/runtime";
+import { findUnstorableText } from "@/server/text";
 import { findMembership } from "@/server/workspaces/queries";
 
 export interface SessionUser {
@@ -124,7 +125,19 @@ const mapErrors = t.middleware(async ({ next, ctx, path }) => {
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-export const publicProcedure = t.procedure.use(mapErrors);
+/** Text the database cannot store is refused for every procedure, queries included. */
+const refuseUnstorableText = t.middleware(async ({ getRawInput, next }) => {
+  const problem = findUnstorableText(await getRawInput());
+  if (problem) {
+    throw new AppError("invalid_request", `${problem.path || "The input"} ${problem.message}`, {
+      field: problem.path || undefined,
+    });
+  }
+
+  return next();
+});
+
+export const publicProcedure = t.procedure.use(mapErrors).use(refuseUnstorableText);
 
 export const signedInProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.user) throw new AppError("unauthenticated", "Sign in to continue");

@@ -1,0 +1,47 @@
+/**
+ * PostgreSQL cannot store some strings a JSON body or a form can carry: the
+ * NUL character (in text and in jsonb) and, in jsonb, a UTF-16 surrogate
+ * without its pair. Deep nesting also breaks the recursive code that
+ * serialises values. Inputs are checked for all three before they reach the
+ * database, so such input is a 400 with the field's path rather than a 500.
+ */
+export const MAX_NESTING = 32;
+
+export interface TextProblem {
+  path: string;
+  message: string;
+}
+
+// A high surrogate not followed by a low one, or a low one not preceded by a high one.
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function textProblem(value: string): string | undefined {
+  if (value.includes("\u0000")) return "may not contain the NUL character (\\u0000)";
+  if (UNPAIRED_SURROGATE.test(value)) return "contains an unpaired UTF-16 surrogate";
+
+  return undefined;
+}
+
+/** The first string (key or value) in `value` that cannot be stored, or nesting deeper than MAX_NESTING. */
+export function findUnstorableText(value: unknown): TextProblem | undefined {
+  const stack: { value: unknown; path: string[] }[] = [{ value, path: [] }];
+  while (stack.length > 0) {
+    const { value: current, path } = stack.pop()!;
+    if (typeof current === "string") {
+      const message = textProblem(current);
+      if (message) return { path: path.join("."), message };
+      continue;
+    }
+    if (typeof current !== "object" || current === null || current instanceof Date) continue;
+    if (path.length >= MAX_NESTING) {
+      return { path: path.join("."), message: `is nested more than ${MAX_NESTING} levels deep` };
+    }
+    for (const [key, child] of Object.entries(current)) {
+      const message = textProblem(key);
+      if (message) return { path: [...path, key].join("."), message: `has a key that ${message}` };
+      stack.push({ value: child, path: [...path, key] });
+    }
+  }
+
+  return undefined;
+}
