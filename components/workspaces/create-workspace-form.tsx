@@ -113,9 +113,10 @@ export function CreateWorkspaceForm() {
                   <label
                     key={`${tier.code}-${tier.version}`}
                     className={cn(
-                      "relative flex cursor-pointer flex-col rounded-lg p-4 ring-1 ring-inset",
+                      "relative flex flex-col rounded-lg p-4 ring-1 ring-inset",
                       "has-focus-visible:outline-2 has-focus-visible:outline-offset-2",
                       "has-focus-visible:outline-indigo-600",
+                      tier.selfServe ? "cursor-pointer" : "cursor-not-allowed opacity-60",
                       selected
                         ? "bg-indigo-50/60 ring-2 ring-indigo-600"
                         : "bg-white ring-slate-200",
@@ -126,6 +127,7 @@ export function CreateWorkspaceForm() {
                       name="tierCode"
                       value={tier.code}
                       checked={selected}
+                      disabled={!tier.selfServe}
                       onChange={() => setTierCode(tier.code)}
                       className="sr-only"
                     />
@@ -139,6 +141,11 @@ export function CreateWorkspaceForm() {
                       {formatCredits(tier.monthlyCredits)} credits a month
                       <br />+ {formatCredits(tier.signupBonusCredits)} signup bonus
                     </span>
+                    {!tier.selfServe && (
+                      <span className="mt-2 text-xs text-slate-500">
+                        Starts with a payment, which is not available yet
+                      </span>
+                    )}
                   </label>
                 );
               })}

@@ -79,8 +79,8 @@ export async function ensureDemo(runtime: CommandRuntime): Promise<void> {
       const created = await execute(
         runtime,
         createWorkspace,
-        { name: DEMO.workspace.name, slug: DEMO.workspace.slug, tierCode: "pro" },
-        { actor: { type: "user", userId: customerId } },
+        { name: DEMO.workspace.name, slug: DEMO.workspace.slug, tierCode: "pro", ownerUserId: customerId },
+        { actor: { type: "system", reason: "demo seed" } },
       );
       workspace = { id: created.workspaceId };
     } catch (error) {

@@ -42,7 +42,7 @@ export const createApiKeyInput = z.object({
 export const createApiKey = defineCommand({
   name: "workspaces.createApiKey",
   input: createApiKeyInput,
-  async run({ tx, actor }, input) {
+  async run({ tx, actor, clock }, input) {
     const key = generateApiKey();
     const [row] = await tx
       .insert(apiKeys)
@@ -52,6 +52,7 @@ export const createApiKey = defineCommand({
         prefix: displayPrefix(key),
         keyHash: hashApiKey(key),
         createdBy: actor.type === "user" ? actor.userId : null,
+        createdAt: clock.now(),
       })
       .returning({ id: apiKeys.id, prefix: apiKeys.prefix });
     if (!row) throw new Error("API key insert returned nothing");
@@ -103,8 +104,10 @@ export interface ApiKeyPrincipal {
 }
 
 /**
- * Resolves a bearer key to its workspace. Unknown and revoked keys are both
- * 401 with the same message, so a caller cannot probe which keys existed.
+ * Resolves a bearer key to its workspace: the one place the metering API
+ * decides access. Unknown and revoked keys are both 401 with the same
+ * message, so a caller cannot probe which keys existed; a key of a workspace
+ * that is not active is 403.
  * last_used_at is written at most once a minute per key, to keep the hot
  * path free of a write per call.
  */
@@ -124,6 +127,13 @@ export async function authenticateApiKey(db: Db, clock: Clock, key: string | nul
     .innerJoin(workspaces, eq(workspaces.id, apiKeys.workspaceId))
     .where(eq(apiKeys.keyHash, hashApiKey(key)));
   if (!row || row.revokedAt) throw new AppError("unauthenticated", "This API key is not valid");
+  if (row.workspaceStatus !== "active") {
+    // Every call is refused while the workspace is not active, replays of earlier calls included.
+    throw new AppError(
+      "forbidden",
+      `This workspace is ${row.workspaceStatus}; its API keys work again once it is reactivated`,
+    );
+  }
 
   const now = clock.now();
   if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000) {

@@ -17,8 +17,22 @@ export const slugSchema = z
 export const createWorkspaceInput = z.object({
   name: z.string().trim().min(1, "Give the workspace a name").max(80, "Names are at most 80 characters"),
   slug: slugSchema,
-  tierCode: z.string().trim().min(1).default("free"),
+  tierCode: z.string().trim().min(1).max(40).default("free"),
 });
+
+/** What the system (the demo seed, admin tooling) may add: an explicit owner. */
+export const createWorkspaceAsSystemInput = createWorkspaceInput.extend({ ownerUserId: z.uuid().optional() });
+
+/**
+ * Whether a user may pick a tier on their own when creating a workspace.
+ *
+ * TODO: paid tiers start with a payment; until checkout and subscriptions
+ * exist, users create workspaces on free tiers only, and paid tiers are
+ * assigned by the system (the demo seed).
+ */
+export function selfServe(tier: { monthlyPriceMinor: number }): boolean {
+  return tier.monthlyPriceMinor === 0;
+}
 
 /**
  * Creates a workspace owned by the calling user. Everything that follows
@@ -27,9 +41,14 @@ export const createWorkspaceInput = z.object({
  */
 export const createWorkspace = defineCommand({
   name: "workspaces.create",
-  input: createWorkspaceInput,
-  async run({ tx, actor }, input) {
-    if (actor.type !== "user") throw new AppError("forbidden", "Only a signed-in user can create a workspace");
+  input: createWorkspaceAsSystemInput,
+  async run({ tx, actor, clock }, input) {
+    const now = clock.now();
+    const ownerUserId = actor.type === "user" ? actor.userId : actor.type === "system" ? input.ownerUserId : undefined;
+    if (!ownerUserId) throw new AppError("forbidden", "A workspace needs a signed-in user as its owner");
+    if (actor.type === "user" && input.ownerUserId && input.ownerUserId !== actor.userId) {
+      throw new AppError("forbidden", "You can only create workspaces you own");
+    }
 
     const [tier] = await tx
       .select()
@@ -38,17 +57,26 @@ export const createWorkspace = defineCommand({
       .orderBy(desc(tiers.version))
       .limit(1);
     if (!tier) throw new AppError("invalid_request", `There is no tier "${input.tierCode}"`, { field: "tierCode" });
+    if (actor.type === "user" && !selfServe(tier)) {
+      throw new AppError(
+        "invalid_request",
+        `The ${tier.name} tier starts with a payment, which cannot be taken yet; create the workspace on a free tier`,
+        { field: "tierCode" },
+      );
+    }
 
     const [workspace] = await tx
       .insert(workspaces)
-      .values({ name: input.name, slug: input.slug, tierId: tier.id, createdBy: actor.userId })
+      .values({ name: input.name, slug: input.slug, tierId: tier.id, createdBy: ownerUserId, createdAt: now })
       .onConflictDoNothing({ target: workspaces.slug })
       .returning({ id: workspaces.id, slug: workspaces.slug });
     if (!workspace) {
       throw new AppError("conflict", `The address "${input.slug}" is taken; choose another`, { field: "slug" });
     }
-    await tx.insert(workspaceMembers).values({ workspaceId: workspace.id, userId: actor.userId, role: "owner" });
-    await tx.insert(creditBalances).values({ workspaceId: workspace.id, balance: 0 });
+    await tx
+      .insert(workspaceMembers)
+      .values({ workspaceId: workspace.id, userId: ownerUserId, role: "owner", createdAt: now });
+    await tx.insert(creditBalances).values({ workspaceId: workspace.id, balance: 0, updatedAt: now });
 
     return {
       result: { workspaceId: workspace.id, slug: workspace.slug },
@@ -60,7 +88,7 @@ export const createWorkspace = defineCommand({
           name: input.name,
           tierId: tier.id,
           tierCode: tier.code,
-          ownerUserId: actor.userId,
+          ownerUserId,
         }),
       ],
     };

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { billingCustomers, emailMessages, outbox } from "@/drizzle/schema";
 import { balanceSummary } from "@/server/credits/queries";
 import type { Runtime } from "@/server/runtime";
-import { countRows, drain, expectLedgerInvariant, makeWorkspace } from "@/test/support/runtime";
+import { callerFor, countRows, drain, expectLedgerInvariant, makeUser, makeWorkspace } from "@/test/support/runtime";
 import { testRuntime } from "@/test/support/runtime";
 
 let runtime: Runtime;
@@ -42,5 +42,20 @@ describe("creating a workspace", () => {
     expect(await countRows(runtime, "email_messages", `workspace_id = '${workspaceId}'`)).toBe(1);
     expect(await countRows(runtime, "billing_customers", `workspace_id = '${workspaceId}'`)).toBe(1);
     await expectLedgerInvariant(runtime, workspaceId);
+  });
+});
+
+describe("choosing a tier", () => {
+  it("lets users create workspaces on free tiers only, until paid tiers can take a payment", async () => {
+    const user = await makeUser(runtime);
+    const caller = await callerFor(runtime, user.id);
+
+    await expect(caller.workspaces.create({ name: "Paid", slug: `paid-${user.id.slice(0, 8)}`, tierCode: "business" }))
+      .rejects.toMatchObject({ cause: { code: "invalid_request", field: "tierCode" } });
+    expect((await caller.workspaces.tiers()).map((tier) => [tier.code, tier.selfServe])).toEqual([
+      ["free", true],
+      ["pro", false],
+      ["business", false],
+    ]);
   });
 });

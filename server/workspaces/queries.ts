@@ -4,6 +4,8 @@ import { billingCustomers, tiers, workspaceMembers, workspaces } from "@/drizzle
 import type { WorkspaceRole } from "@/server/auth/roles";
 import type { Db } from "@/server/db/client";
 
+import { selfServe } from "./commands";
+
 export interface Membership {
   workspaceId: string;
   slug: string;
@@ -67,7 +69,7 @@ export async function findWorkspaceBySlug(db: Db, userId: string, slug: string) 
 }
 
 export async function listTiers(db: Db) {
-  return db
+  const rows = await db
     .select({
       code: tiers.code,
       name: tiers.name,
@@ -79,4 +81,6 @@ export async function listTiers(db: Db) {
     })
     .from(tiers)
     .orderBy(asc(tiers.monthlyPriceMinor), asc(tiers.code));
+
+  return rows.map((tier) => ({ ...tier, selfServe: selfServe(tier) }));
 }
