@@ -193,6 +193,35 @@ describe("the in-process driver", () => {
     expect(await count(`reactivated:${workspaceId}`)).toBe(2);
   });
 
+  it("keeps the lease of a long reaction alive while it runs", async () => {
+    const slowBus: Reaction[] = [
+      onEvent("usage/performance-alert", {
+        id: "test-slow",
+        description: "takes longer than its lease",
+        async handle({ tx }) {
+          await new Promise((resolve) => setTimeout(resolve, 400));
+          await bump(tx, "slow");
+        },
+      }),
+    ];
+    // Leases are wall-clock here: the point is what happens while real time passes.
+    const realDeps = { ...runtime.executeDeps, clock: { now: () => new Date() } };
+    const slow = new LocalDriver(realDeps, slowBus, { leaseMs: 150 });
+    const slowRelay = new Relay(runtime.db, slow.transport, clock, runtime.logger);
+    await runtime.db.transaction((tx) =>
+      writeEvents(tx, [event("usage/performance-alert", { metric: "p99", value: 2, threshold: 1 })], clock),
+    );
+    await slowRelay.drain();
+    const watcher = new LocalDriver(realDeps, slowBus, { leaseMs: 150 });
+
+    const running = slow.runDue();
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    // Past the original lease: a second worker would take the run if the heartbeat had not renewed it.
+    expect(await watcher.runDue()).toBe(0);
+    await running;
+    expect(await count("slow")).toBe(1);
+  });
+
   it("takes back a run whose worker died holding it", async () => {
     const workspaceId = randomUUID();
     await reactivate(workspaceId);

@@ -18,7 +18,12 @@ import {
 export interface LocalDriverOptions {
   /** Runs executed at once. */
   concurrency?: number;
-  /** How long a claimed run may take before another worker may retry it. */
+  /**
+   * How long a claim lasts without a heartbeat. A running reaction renews it
+   * every third of this, so only a dead worker's runs expire; they are
+   * claimed again within this long. Taking over a run that was in fact still
+   * alive is safe: the second attempt waits on the inbox row and finds it handled.
+   */
   leaseMs?: number;
   /** First retry delay; doubles per attempt up to maxBackoffMs. */
   backoffBaseMs?: number;
@@ -76,7 +81,7 @@ export class LocalDriver {
       }
     }
     this.concurrency = options.concurrency ?? 4;
-    this.leaseMs = options.leaseMs ?? 5 * 60_000;
+    this.leaseMs = options.leaseMs ?? 30_000;
     this.backoffBaseMs = options.backoffBaseMs ?? 1000;
     this.maxBackoffMs = options.maxBackoffMs ?? 10 * 60_000;
     this.pollIntervalMs = options.pollIntervalMs ?? 500;
@@ -174,6 +179,15 @@ export class LocalDriver {
   private async runOne(run: RunRow): Promise<void> {
     const reaction = this.byId.get(run.reaction);
     const log = this.deps.logger.child({ reaction: run.reaction, eventId: run.event_id, attempt: run.attempts });
+    const heartbeat = setInterval(() => {
+      const until = new Date(this.deps.clock.now().getTime() + this.leaseMs).toISOString();
+      this.deps.db
+        .execute(sql`
+          UPDATE reaction_runs SET locked_until = ${until}::timestamptz
+          WHERE id = ${run.id} AND status = 'running'`)
+        .catch((error: unknown) => log.warn({ err: error }, "could not renew a reaction run's lease"));
+    }, this.leaseMs / 3);
+    heartbeat.unref();
     try {
       if (!reaction) throw new Error(`No reaction ${run.reaction} in the event bus table`);
       await executeReaction(this.deps, reaction, run.event);
@@ -183,6 +197,8 @@ export class LocalDriver {
         WHERE id = ${run.id}`);
     } catch (error) {
       await this.fail(run, reaction, error, log);
+    } finally {
+      clearInterval(heartbeat);
     }
   }
 
