@@ -38,24 +38,39 @@ export function loadSecrets(env: Env): Secrets {
   };
 }
 
+function readSecrets(file: string): { authSecret: string; webhookSecret: string } | undefined {
+  if (!existsSync(file)) return undefined;
+  let stored: { authSecret?: unknown; webhookSecret?: unknown } | undefined;
+  try {
+    stored = JSON.parse(readFileSync(file, "utf8")) as typeof stored;
+  } catch {
+    stored = undefined;
+  }
+  if (typeof stored?.authSecret !== "string" || typeof stored.webhookSecret !== "string") {
+    throw new Error(
+      `${file} is damaged. Delete it and start again to generate new secrets (signed-in sessions will end).`,
+    );
+  }
+
+  return { authSecret: stored.authSecret, webhookSecret: stored.webhookSecret };
+}
+
 function generatedSecrets(env: Env): { authSecret: string; webhookSecret: string } {
   const file = path.resolve(env.TALLY_DATA_DIR, "secrets.json");
-  if (existsSync(file)) {
-    const stored = JSON.parse(readFileSync(file, "utf8")) as { authSecret?: string; webhookSecret?: string };
-    if (stored.authSecret && stored.webhookSecret) {
-      return { authSecret: stored.authSecret, webhookSecret: stored.webhookSecret };
-    }
-  }
+  const existing = readSecrets(file);
+  if (existing) return existing;
+
   const secrets = {
     authSecret: randomBytes(32).toString("base64url"),
     webhookSecret: `whsec_${randomBytes(24).toString("base64url")}`,
   };
   mkdirSync(path.dirname(file), { recursive: true });
-  // wx: if another process wrote it first, keep theirs.
   try {
+    // wx: if another process starting at the same moment wrote it first, keep theirs.
     writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600, flag: "wx" });
-  } catch {
-    return generatedSecrets(env);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    return readSecrets(file) ?? secrets;
   }
 
   return secrets;
