@@ -22,7 +22,12 @@ export const setUpBillingCustomer: ReactionHandler<"workspace/created"> = async 
   );
   await tx
     .insert(billingCustomers)
-    .values({ workspaceId: event.data.workspaceId, gateway: deps.gateway.kind, customerId })
+    .values({
+      workspaceId: event.data.workspaceId,
+      gateway: deps.gateway.kind,
+      customerId,
+      createdAt: deps.clock.now(),
+    })
     .onConflictDoNothing();
   log.info({ customerId, gateway: deps.gateway.kind }, "gateway customer recorded");
 };

@@ -16,12 +16,19 @@ import { findFeature, MAX_INPUT_BYTES, priceCall } from "./pricing";
 export const consumeInput = z.object({
   workspaceId: z.uuid(),
   featureCode: z
-    .string({ message: "featureCode is required" })
+    .string({ message: "featureCode is required: a feature code from the tier's price table" })
     .trim()
     .min(1, "featureCode is required")
     .max(64, "featureCode is at most 64 characters"),
   inputBytes: z
-    .number({ message: "inputBytes must be a number" })
+    .number({
+      error: (issue) =>
+        issue.input === undefined
+          ? "inputBytes is required: the size of the call's input in bytes"
+          : typeof issue.input === "string"
+            ? "inputBytes must be a number, not a string"
+            : `inputBytes must be a whole number from 0 to ${MAX_INPUT_BYTES}`,
+    })
     .int("inputBytes must be a whole number of bytes")
     .min(0, "inputBytes cannot be negative")
     .max(MAX_INPUT_BYTES, `inputBytes is at most ${MAX_INPUT_BYTES}`),
@@ -56,10 +63,10 @@ function requestHash(featureCode: string, inputBytes: number): string {
  * the same key waits here on the primary key until the first commits, then
  * reads its stored result.
  */
-async function claimKey(tx: Tx, workspaceId: string, key: string, hash: string) {
+async function claimKey(tx: Tx, workspaceId: string, key: string, hash: string, now: Date) {
   const claimed = await tx
     .insert(idempotencyKeys)
-    .values({ workspaceId, scope: SCOPE, key, requestHash: hash, responseStatus: 0, responseBody: {} })
+    .values({ workspaceId, scope: SCOPE, key, requestHash: hash, responseStatus: 0, responseBody: {}, createdAt: now })
     .onConflictDoNothing()
     .returning({ key: idempotencyKeys.key });
   if (claimed.length > 0) return undefined;
@@ -123,7 +130,13 @@ export const consumeCredits = defineCommand({
     }
 
     if (input.idempotencyKey) {
-      const replay = await claimKey(tx, input.workspaceId, input.idempotencyKey, requestHash(quote.featureCode, input.inputBytes));
+      const replay = await claimKey(
+        tx,
+        input.workspaceId,
+        input.idempotencyKey,
+        requestHash(quote.featureCode, input.inputBytes),
+        clock.now(),
+      );
       if (replay) return { result: replay, audit: false };
     }
 

@@ -92,6 +92,7 @@ export async function grantCredits(tx: Tx, clock: Clock, input: GrantInput): Pro
       expiresAt: input.expiresAt ?? null,
       idempotencyKey: input.idempotencyKey,
       reason: input.reason,
+      createdAt: clock.now(),
     })
     .onConflictDoNothing({ target: [creditGrants.workspaceId, creditGrants.idempotencyKey] })
     .returning({ id: creditGrants.id });
@@ -119,6 +120,7 @@ export async function grantCredits(tx: Tx, clock: Clock, input: GrantInput): Pro
     actorType: ref.type,
     actorId: ref.id,
     idempotencyKey: input.idempotencyKey,
+    createdAt: clock.now(),
   });
   const { below } = lowBalanceTransition(locked.belowThreshold, balanceAfter, input.lowBalanceThreshold);
   await saveBalance(tx, clock, input.workspaceId, balanceAfter, below);
@@ -173,6 +175,7 @@ async function expireDue(tx: Tx, clock: Clock, workspaceId: string, balance: num
       reason: "Grant expired",
       actorType: "system",
       actorId: null,
+      createdAt: clock.now(),
     });
     events.push(
       event("credits/expired", { workspaceId, grantId: grant.id, credits: grant.remaining, balanceAfter: current }),
@@ -264,6 +267,7 @@ export async function drawCredits(tx: Tx, clock: Clock, input: DrawInput): Promi
       actorId: ref.id,
       idempotencyKey: input.idempotencyKey,
       usageRecordId: input.usageRecordId,
+      createdAt: clock.now(),
     });
   }
   if (left !== 0) {

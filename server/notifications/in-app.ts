@@ -13,6 +13,7 @@ export interface InAppNotice {
   link: string | null;
   /** Per user: the notice is stored once per (dedupeKey, user). */
   dedupeKey: string;
+  createdAt: Date;
 }
 
 /** The members of a workspace who hold one of the roles. */
@@ -36,6 +37,7 @@ export async function notifyUsers(db: DbOrTx, userIds: readonly string[], notice
         body: notice.body,
         link: notice.link,
         dedupeKey: `${notice.dedupeKey}:${userId}`,
+        createdAt: notice.createdAt,
       })),
     )
     .onConflictDoNothing({ target: notifications.dedupeKey })

@@ -50,6 +50,7 @@ export function createMailer(options: { smtpUrl?: string; from: string; clock: C
           transport: mode,
           status: mode === "smtp" ? "sent" : "stored",
           workspaceId: message.workspaceId ?? null,
+          createdAt: options.clock.now(),
           sentAt: mode === "smtp" ? options.clock.now() : null,
         })
         .onConflictDoNothing({ target: emailMessages.dedupeKey })

@@ -46,6 +46,7 @@ export const notifyLowBalance: ReactionHandler<"credits/low-balance"> = async ({
     body: `${workspace.name} has ${event.data.balance.toLocaleString("en-US")} credits left, below the ${event.data.threshold.toLocaleString("en-US")}-credit threshold.`,
     link,
     dedupeKey: `low-balance:${event.id}`,
+    createdAt: deps.clock.now(),
   });
 
   if (userIds.length === 0) return;
