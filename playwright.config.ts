@@ -79,6 +79,8 @@ export default defineConfig({
           // in-process driver and a database of their own.
           DATABASE_URL: "",
           SMTP_URL: "",
+          // A production build keeps the mailbox to admins; the journeys read it as users do locally.
+          TALLY_DEV_MAILBOX: "open",
           INNGEST_DEV: "",
           INNGEST_EVENT_KEY: "",
         },

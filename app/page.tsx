@@ -6,9 +6,10 @@ import { serverCaller } from "@/server/trpc/server-caller";
 
 export default async function Home() {
   const caller = await serverCaller();
-  if (await caller.auth.me()) {
+  const me = await caller.auth.me();
+  if (me) {
     const [first] = await caller.workspaces.list();
-    redirect(first ? `/w/${first.slug}` : "/workspaces/new");
+    redirect(first ? `/w/${first.slug}` : me.isPlatformAdmin ? "/admin" : "/workspaces/new");
   }
   const { devMailbox } = await caller.auth.signInOptions();
 

@@ -29,6 +29,13 @@ describe("parseEnv", () => {
     expect(parseEnv({ DATABASE_URL: "postgres://localhost/t", TALLY_SEED_DEMO: "1" }).seedDemo).toBe(true);
   });
 
+  it("keeps demo accounts and the open mailbox out of production unless asked", () => {
+    expect(parseEnv({ NODE_ENV: "production" })).toMatchObject({ seedDemo: false, devMailbox: "admins" });
+    expect(parseEnv({ NODE_ENV: "production", TALLY_DEV_MAILBOX: "open" }).devMailbox).toBe("open");
+    expect(parseEnv({ NODE_ENV: "development" })).toMatchObject({ seedDemo: true, devMailbox: "open" });
+    expect(() => parseEnv({ TALLY_DEV_MAILBOX: "everyone" })).toThrow(/TALLY_DEV_MAILBOX/);
+  });
+
   it("names the variable when a value is invalid", () => {
     expect(() => parseEnv({ DATABASE_URL: "not a url" })).toThrow(/DATABASE_URL/);
     expect(() => parseEnv({ LOG_LEVEL: "loud" })).toThrow(/LOG_LEVEL/);

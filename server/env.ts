@@ -42,13 +42,19 @@ const envSchema = z.object({
   AUTH_GOOGLE_ID: optional,
   AUTH_GOOGLE_SECRET: optional,
 
-  /** Seeds the demo admin, customer and API key. Defaults to on with the embedded database. */
+  /** Seeds the demo admin, customer and API key. Defaults to on with the embedded database outside production. */
   TALLY_SEED_DEMO: flag,
+  /**
+   * Who may read /dev/mailbox while no SMTP server is configured: `open` (anyone, the default
+   * outside production) or `admins` (platform admins, the default in production).
+   */
+  TALLY_DEV_MAILBOX: optional.pipe(z.enum(["open", "admins"]).optional()),
 });
 
 export type Env = z.infer<typeof envSchema> & {
   inngestEnabled: boolean;
   seedDemo: boolean;
+  devMailbox: "open" | "admins";
 };
 
 export function parseEnv(source: Record<string, string | undefined>): Env {
@@ -63,7 +69,9 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   return {
     ...env,
     inngestEnabled: env.INNGEST_DEV !== undefined || env.INNGEST_EVENT_KEY !== undefined,
-    seedDemo: seedDemoSet ? env.TALLY_SEED_DEMO : env.DATABASE_URL === undefined,
+    // The demo admin's password is in the README: never seed it into a production deployment unasked.
+    seedDemo: seedDemoSet ? env.TALLY_SEED_DEMO : env.DATABASE_URL === undefined && env.NODE_ENV !== "production",
+    devMailbox: env.TALLY_DEV_MAILBOX ?? (env.NODE_ENV === "production" ? "admins" : "open"),
   };
 }
 

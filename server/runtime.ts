@@ -41,10 +41,10 @@ export interface Runtime extends CommandRuntime {
   driver: LocalDriver | null;
   modes: Modes;
   /**
-   * Whether /dev/mailbox is open to anyone. It is, in the embedded default
-   * (magic links reach local users through it); a production deployment on
-   * DATABASE_URL without SMTP keeps it to platform admins, since it holds
-   * everyone's sign-in links.
+   * Whether /dev/mailbox is open to anyone. It is outside production, where
+   * it is how magic links reach a local user; a production build keeps it to
+   * platform admins unless TALLY_DEV_MAILBOX=open, since it holds everyone's
+   * sign-in links.
    */
   devMailboxOpen: boolean;
   executeDeps: ExecuteDeps;
@@ -134,7 +134,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     relay,
     driver,
     executeDeps,
-    devMailboxOpen: mailer.mode === "mailbox" && (env.NODE_ENV !== "production" || !env.DATABASE_URL),
+    devMailboxOpen: mailer.mode === "mailbox" && env.devMailbox === "open",
     modes: {
       database: databaseMode,
       sideEffects: env.inngestEnabled
@@ -187,7 +187,16 @@ export function getRuntime(): Promise<Runtime> {
 
 async function bootApp(): Promise<Runtime> {
   const runtime = await createRuntime({ background: true });
+  // Auth.js builds sign-in links from AUTH_URL when set, and from the request's (forwardable)
+  // Host and X-Forwarded-* headers otherwise; Tally's links all come from APP_URL.
+  process.env.AUTH_URL ??= runtime.env.APP_URL;
   runtime.logger.info({ ...runtime.modes, url: runtime.env.APP_URL }, "Tally started");
+  if (runtime.mailer.mode === "mailbox" && runtime.env.NODE_ENV === "production") {
+    runtime.logger.warn(
+      { devMailbox: runtime.env.devMailbox },
+      "no SMTP_URL in production: emails, sign-in links included, only reach the dev mailbox",
+    );
+  }
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
