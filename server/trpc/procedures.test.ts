@@ -112,10 +112,24 @@ describe("errors", () => {
       data: { appCode: "invalid_request", field: "password", fieldErrors: { password: "Use at least 8 characters" } },
     });
 
-    const email = `taken-${Date.now()}@example.com`;
-    await anonymous.auth.signUp({ name: "First", email, password: "long enough" });
-    expect(await failure(anonymous.auth.signUp({ name: "Second", email: email.toUpperCase(), password: "long enough" })))
-      .toMatchObject({ code: "CONFLICT", appCode: "conflict", field: "email" });
+    const taken = await makeUser(runtime);
+    expect(
+      await failure(anonymous.auth.signUp({ name: "Second", email: taken.email!.toUpperCase(), password: "long enough" })),
+    ).toMatchObject({ code: "CONFLICT", appCode: "conflict", field: "email" });
+  });
+
+  it("refuse text the database cannot store, in queries and commands alike", async () => {
+    const { userId } = await makeWorkspace(runtime);
+    const caller = await callerFor(runtime, userId);
+
+    expect(await failure(caller.workspaces.bySlug({ slug: "a\u0000b" }))).toMatchObject({
+      code: "BAD_REQUEST",
+      appCode: "invalid_request",
+      field: "slug",
+    });
+    expect(
+      await failure(caller.workspaces.create({ name: "Bad \ud800 name", slug: "bad-name", tierCode: "free" })),
+    ).toMatchObject({ code: "BAD_REQUEST", field: "name" });
   });
 
   it("turn a refused consumption into insufficient_credits beside the size field", async () => {
