@@ -151,6 +151,8 @@ export const signedInProcedure = publicProcedure.use(({ ctx, next }) => {
  * must be a member with at least `minimum`. A non-member gets not_found, so
  * workspace ids cannot be probed. ctx gains the workspace and the role.
  */
+// TODO: a suspended or cancelled workspace should be read-only in the portal; procedures that
+// change a workspace will say so in this builder, which then refuses them in those states.
 export function workspaceProcedure(minimum: WorkspaceRole) {
   return signedInProcedure.input(z.object({ workspaceId: z.uuid() })).use(async ({ ctx, input, next }) => {
     const membership = await findMembership(ctx.runtime.db, ctx.user.id, input.workspaceId);
