@@ -47,6 +47,7 @@ async function createdEvent(): Promise<WireEvent> {
     version: row.version,
     workspaceId: row.workspaceId,
     streamSeq: row.streamSeq,
+    object: { type: row.objectType ?? "", id: row.objectId ?? "" },
     occurredAt: row.occurredAt.toISOString(),
     causationId: row.causationId,
     data: row.data,

@@ -73,6 +73,7 @@ export function cronWireEvent(reactionId: string, scheduledFor: Date): WireEvent
     version: 1,
     workspaceId: null,
     streamSeq: 0,
+    object: { type: "cron", id: reactionId },
     occurredAt: scheduledFor.toISOString(),
     causationId: null,
     data: { scheduledFor: scheduledFor.toISOString() },

@@ -32,6 +32,13 @@ export const outbox = pgTable(
     streamId: text("stream_id").notNull(),
     /** Gapless position of the event in its stream. */
     streamSeq: bigint("stream_seq", { mode: "number" }).notNull(),
+    /**
+     * What the event is about (see ObjectRef in the catalogue); finds the
+     * previous event on the same object. Null only on rows written before
+     * the column existed.
+     */
+    objectType: text("object_type"),
+    objectId: text("object_id"),
     data: jsonb("data").$type<Record<string, unknown>>().notNull(),
     occurredAt: timestamptz("occurred_at").notNull(),
     /** The event whose reaction emitted this one, if any. */
@@ -45,6 +52,7 @@ export const outbox = pgTable(
   (table) => [
     index("outbox_unpublished_idx").on(table.seq).where(sql`${table.publishedAt} IS NULL`),
     unique("outbox_stream_seq_unique").on(table.streamId, table.streamSeq),
+    index("outbox_object_idx").on(table.streamId, table.objectType, table.objectId, table.streamSeq),
   ],
 );
 

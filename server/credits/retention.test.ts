@@ -2,6 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { idempotencyKeys } from "@/drizzle/schema";
+import { cronWireEvent } from "@/inngest/reaction";
 import { ManualClock } from "@/server/clock";
 import type { Runtime } from "@/server/runtime";
 import { consume } from "@/test/support/credits";
@@ -26,17 +27,8 @@ describe("idempotency key retention", () => {
       .where(and(eq(idempotencyKeys.workspaceId, workspaceId), eq(idempotencyKeys.key, "monthly-job")));
     await consume(runtime, workspaceId, 3, "recent-job");
 
-    const at = "2027-04-01T00:41:00.000Z";
-    await runtime.runReaction("credits-prune-idempotency-keys", {
-      id: `cron:credits-prune-idempotency-keys:${at}`,
-      name: "cron/tick",
-      version: 1,
-      workspaceId: null,
-      streamSeq: 0,
-      occurredAt: at,
-      causationId: null,
-      data: {},
-    });
+    const at = new Date("2027-04-01T00:41:00.000Z");
+    await runtime.runReaction("credits-prune-idempotency-keys", cronWireEvent("credits-prune-idempotency-keys", at));
 
     const keys = await runtime.db.select({ key: idempotencyKeys.key }).from(idempotencyKeys).where(eq(idempotencyKeys.workspaceId, workspaceId));
     expect(keys.map((k) => k.key)).toEqual(["recent-job"]);

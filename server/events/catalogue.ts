@@ -22,18 +22,30 @@ const actor = z.object({
   id: z.string().nullable(),
 });
 
+/**
+ * The thing an event is about. Webhook payloads carry, beside the event's
+ * position in its workspace's stream, the position of the previous event
+ * about the same object, so receivers can order events and spot stale ones.
+ */
+export interface ObjectRef {
+  type: string;
+  id: string;
+}
+
 interface Definition<TSchema extends z.ZodObject> {
   version: number;
   description: string;
   schema: TSchema;
+  object: (data: z.infer<TSchema>) => ObjectRef;
 }
 
 function define<TSchema extends z.ZodObject>(
   version: number,
   description: string,
   schema: TSchema,
+  object: (data: z.infer<TSchema>) => ObjectRef,
 ): Definition<TSchema> {
-  return { version, description, schema };
+  return { version, description, schema, object };
 }
 
 export const catalogue = {
@@ -49,16 +61,19 @@ export const catalogue = {
       balanceAfter: credits,
       actor,
     }),
+    (d) => ({ type: "credit_balance", id: d.workspaceId }),
   ),
   "credits/low-balance": define(
     1,
     "The balance fell below the low-balance threshold (once per crossing). → notification, auto top-up",
     z.object({ workspaceId, balance: credits, threshold: credits }),
+    (d) => ({ type: "credit_balance", id: d.workspaceId }),
   ),
   "credits/overage": define(
     1,
     "A consumption went past the balance under a soft overage policy. → overage for the cycle's invoice",
     z.object({ workspaceId, usageRecordId: id, overageCredits: credits }),
+    (d) => ({ type: "credit_balance", id: d.workspaceId }),
   ),
   "credits/purchased": define(
     1,
@@ -72,6 +87,7 @@ export const catalogue = {
       currency,
       paymentId: id,
     }),
+    (d) => ({ type: "credit_grant", id: d.grantId }),
   ),
   "credits/allocated": define(
     1,
@@ -84,11 +100,13 @@ export const catalogue = {
       balanceAfter: credits,
       expiresAt: instant.nullable(),
     }),
+    (d) => ({ type: "credit_grant", id: d.grantId }),
   ),
   "credits/rolled-over": define(
     1,
     "Unused allocated credits carried into the next period. → period transition recorded",
     z.object({ workspaceId, grantId: id, credits, periodStart: instant, periodEnd: instant }),
+    (d) => ({ type: "credit_grant", id: d.grantId }),
   ),
   "credits/refunded": define(
     1,
@@ -101,11 +119,13 @@ export const catalogue = {
       currency,
       refundId: id,
     }),
+    (d) => ({ type: "credit_grant", id: d.grantId }),
   ),
   "credits/expired": define(
     1,
     "A grant passed its expiry with credits left. → notification, cleanup",
     z.object({ workspaceId, grantId: id, credits, balanceAfter: credits }),
+    (d) => ({ type: "credit_grant", id: d.grantId }),
   ),
 
   // Workspaces
@@ -120,41 +140,49 @@ export const catalogue = {
       tierCode: z.string(),
       ownerUserId: id,
     }),
+    (d) => ({ type: "workspace", id: d.workspaceId }),
   ),
   "workspace/tier-changed": define(
     1,
     "The workspace moved to another tier. → reallocation, quotas, prorated billing, confirmation",
     z.object({ workspaceId, fromTierId: id, toTierId: id, effectiveAt: instant }),
+    (d) => ({ type: "workspace", id: d.workspaceId }),
   ),
   "workspace/suspended": define(
     1,
     "The workspace was suspended. → API access revoked, billing paused, notification",
     z.object({ workspaceId, reason: z.string() }),
+    (d) => ({ type: "workspace", id: d.workspaceId }),
   ),
   "workspace/reactivated": define(
     1,
     "A suspended workspace was reactivated. → access restored",
     z.object({ workspaceId }),
+    (d) => ({ type: "workspace", id: d.workspaceId }),
   ),
   "workspace/cancelled": define(
     1,
     "The workspace was cancelled. → prorated refund, cleanup scheduled, notification",
     z.object({ workspaceId, effectiveAt: instant, immediate: z.boolean() }),
+    (d) => ({ type: "workspace", id: d.workspaceId }),
   ),
   "workspace/deleted": define(
     1,
     "A cancelled workspace was deleted. → data purge, audit entry",
     z.object({ workspaceId }),
+    (d) => ({ type: "workspace", id: d.workspaceId }),
   ),
   "workspace/collaborator-added": define(
     1,
     "Someone joined the workspace. → permission sync, seat count on billing, audit entry",
     z.object({ workspaceId, userId: id, role: z.string() }),
+    (d) => ({ type: "workspace_member", id: `${d.workspaceId}:${d.userId}` }),
   ),
   "workspace/collaborator-removed": define(
     1,
     "Someone left or was removed. → permission sync, seat count on billing, audit entry",
     z.object({ workspaceId, userId: id }),
+    (d) => ({ type: "workspace_member", id: `${d.workspaceId}:${d.userId}` }),
   ),
 
   // Billing
@@ -162,21 +190,25 @@ export const catalogue = {
     1,
     "A billing period ended and its cycle began. → usage collection",
     z.object({ workspaceId, subscriptionId: id, periodStart: instant, periodEnd: instant }),
+    (d) => ({ type: "subscription", id: d.subscriptionId }),
   ),
   "billing/cycle-completed": define(
     1,
     "A billing cycle finished. → credit rollover, next allocation",
     z.object({ workspaceId, subscriptionId: id, periodStart: instant, periodEnd: instant }),
+    (d) => ({ type: "subscription", id: d.subscriptionId }),
   ),
   "billing/invoice-generated": define(
     1,
     "An invoice was finalized. → invoice email with PDF",
     z.object({ workspaceId, invoiceId: id, totalMinor: minor, currency }),
+    (d) => ({ type: "invoice", id: d.invoiceId }),
   ),
   "billing/payment-succeeded": define(
     1,
     "A payment went through. → credit allocation, subscription update, confirmation email",
     z.object({ workspaceId, paymentId: id, invoiceId: id.nullable(), amountMinor: minor, currency }),
+    (d) => ({ type: "payment", id: d.paymentId }),
   ),
   "billing/payment-failed": define(
     1,
@@ -190,16 +222,19 @@ export const catalogue = {
       failureCode: z.string().nullable(),
       attempt: z.number().int().positive(),
     }),
+    (d) => ({ type: "payment", id: d.paymentId }),
   ),
   "billing/overage-charged": define(
     1,
     "Overage was put on an invoice. → credit purchase when auto top-up is on",
     z.object({ workspaceId, invoiceId: id, credits, amountMinor: minor, currency }),
+    (d) => ({ type: "invoice", id: d.invoiceId }),
   ),
   "billing/subscription-updated": define(
     1,
     "The subscription's tier, seats or status changed. → quota adjustment",
     z.object({ workspaceId, subscriptionId: id, status: z.string(), tierId: id }),
+    (d) => ({ type: "subscription", id: d.subscriptionId }),
   ),
 
   // Promotions
@@ -207,36 +242,43 @@ export const catalogue = {
     1,
     "A promotion was redeemed. → discount on the next invoice, analytics, confirmation email",
     z.object({ workspaceId, promotionId: id, redemptionId: id, code: z.string() }),
+    (d) => ({ type: "promotion_redemption", id: d.redemptionId }),
   ),
   "promotions/expired": define(
     1,
     "A promotion or redemption expired. → cleanup, notification",
     z.object({ workspaceId: workspaceId.nullable(), promotionId: id }),
+    (d) => ({ type: "promotion", id: d.promotionId }),
   ),
   "promotions/trial-started": define(
     1,
     "A trial began. → trial credit allocation",
     z.object({ workspaceId, trialId: id, tierId: id, endsAt: instant, credits }),
+    (d) => ({ type: "trial", id: d.trialId }),
   ),
   "promotions/trial-ending": define(
     1,
     "A trial ends soon. → reminder",
     z.object({ workspaceId, trialId: id, endsAt: instant }),
+    (d) => ({ type: "trial", id: d.trialId }),
   ),
   "promotions/trial-ended": define(
     1,
     "A trial ended. → billing transition, upgrade notification",
     z.object({ workspaceId, trialId: id, outcome: z.enum(["converted", "downgraded"]) }),
+    (d) => ({ type: "trial", id: d.trialId }),
   ),
   "promotions/usage-limit-reached": define(
     1,
     "A promotion hit its redemption limit. → promotion deactivated",
     z.object({ promotionId: id, redemptions: z.number().int() }),
+    (d) => ({ type: "promotion", id: d.promotionId }),
   ),
   "promotions/loyalty-tier-reached": define(
     1,
     "A workspace reached a loyalty tier. → reward grant, notification",
     z.object({ workspaceId, loyaltyTier: z.string() }),
+    (d) => ({ type: "workspace", id: d.workspaceId }),
   ),
 
   // Usage
@@ -250,6 +292,7 @@ export const catalogue = {
       credits,
       outcome: z.enum(["consumed", "rejected"]),
     }),
+    (d) => ({ type: "usage_record", id: d.usageRecordId }),
   ),
   "usage/quota-exceeded": define(
     1,
@@ -261,11 +304,13 @@ export const catalogue = {
       quota: z.number().int(),
       used: z.number().int(),
     }),
+    (d) => ({ type: "quota", id: `${d.featureCode}:${d.periodStart}` }),
   ),
   "usage/performance-alert": define(
     1,
     "A platform metric crossed its alert threshold. → admin notification",
     z.object({ metric: z.string(), value: z.number(), threshold: z.number() }),
+    (d) => ({ type: "metric", id: d.metric }),
   ),
 
   // Notifications
@@ -273,11 +318,13 @@ export const catalogue = {
     1,
     "A notification was handed to a channel.",
     z.object({ workspaceId: workspaceId.nullable(), notificationId: id, type: z.string(), channel: z.string() }),
+    (d) => ({ type: "notification", id: d.notificationId }),
   ),
   "notifications/delivered": define(
     1,
     "A channel confirmed delivery.",
     z.object({ workspaceId: workspaceId.nullable(), notificationId: id, type: z.string(), channel: z.string() }),
+    (d) => ({ type: "notification", id: d.notificationId }),
   ),
   "notifications/failed": define(
     1,
@@ -290,6 +337,7 @@ export const catalogue = {
       error: z.string(),
       attempt: z.number().int(),
     }),
+    (d) => ({ type: "notification", id: d.notificationId }),
   ),
 
   // Auth (internal)
@@ -297,6 +345,7 @@ export const catalogue = {
     1,
     "Someone signed up with email and password. → confirmation email with a one-time link",
     z.object({ pendingSignUpId: id }),
+    (d) => ({ type: "pending_sign_up", id: d.pendingSignUpId }),
   ),
 
   // Payments (internal): how a verified gateway webhook reaches the event backbone.
@@ -304,6 +353,7 @@ export const catalogue = {
     1,
     "A verified Stripe or simulated-gateway webhook was stored. → processed by its handler",
     z.object({ stripeEventId: id, type: z.string() }),
+    (d) => ({ type: "stripe_event", id: d.stripeEventId }),
   ),
 } as const;
 
@@ -321,6 +371,8 @@ export function isEventName(name: string): name is EventName {
 export interface EventDraft<N extends EventName = EventName> {
   name: N;
   data: EventData<N>;
+  /** Set when the writer must know the event's id beforehand; a random UUID otherwise. */
+  id?: string;
 }
 
 /** A stored event, as reactions receive it. */
@@ -330,13 +382,19 @@ export interface EventEnvelope<N extends EventName = EventName> {
   version: number;
   workspaceId: string | null;
   streamSeq: number;
+  object: ObjectRef;
   occurredAt: Date;
   causationId: string | null;
   data: EventData<N>;
 }
 
-export function event<N extends EventName>(name: N, data: EventData<N>): EventDraft<N> {
-  return { name, data };
+export function event<N extends EventName>(name: N, data: EventData<N>, options: { id?: string } = {}): EventDraft<N> {
+  return { name, data, ...options };
+}
+
+/** The object an event is about, from its catalogue entry. */
+export function objectOf(name: EventName, data: unknown): ObjectRef {
+  return (catalogue[name].object as (data: unknown) => ObjectRef)(data);
 }
 
 /** The workspace an event belongs to, if its data names one. */

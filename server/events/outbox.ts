@@ -6,7 +6,7 @@ import { outbox } from "@/drizzle/schema";
 import type { Clock } from "@/server/clock";
 import type { Tx } from "@/server/db/client";
 
-import { catalogue, workspaceOf, type EventDraft } from "./catalogue";
+import { catalogue, objectOf, workspaceOf, type EventDraft } from "./catalogue";
 
 export const GLOBAL_STREAM = "global";
 
@@ -40,11 +40,13 @@ export async function writeEvents(
     const workspaceId = workspaceOf(draft);
 
     return {
+      id: draft.id,
       name: draft.name,
       version: definition.version,
       data: parsed.data as Record<string, unknown>,
       workspaceId,
       streamId: workspaceId ?? GLOBAL_STREAM,
+      object: objectOf(draft.name, parsed.data),
     };
   });
 
@@ -66,12 +68,14 @@ export async function writeEvents(
     nextSeq.set(draft.streamId, streamSeq + 1);
 
     return {
-      id: randomUUID(),
+      id: draft.id ?? randomUUID(),
       name: draft.name,
       version: draft.version,
       workspaceId: draft.workspaceId,
       streamId: draft.streamId,
       streamSeq,
+      objectType: draft.object.type,
+      objectId: draft.object.id,
       data: draft.data,
       occurredAt,
       causationId: meta.causationId ?? null,

@@ -55,6 +55,7 @@ export interface WireEvent {
   version: number;
   workspaceId: string | null;
   streamSeq: number;
+  object: { type: string; id: string };
   occurredAt: string;
   causationId: string | null;
   data: Record<string, unknown>;
@@ -82,6 +83,7 @@ export function fromWire(wire: WireEvent): EventEnvelope {
     version: wire.version,
     workspaceId: wire.workspaceId,
     streamSeq: wire.streamSeq,
+    object: wire.object,
     occurredAt: new Date(wire.occurredAt),
     causationId: wire.causationId,
     data: definition.schema.parse(wire.data),

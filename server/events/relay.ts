@@ -32,6 +32,8 @@ interface ClaimedRow extends Record<string, unknown> {
   version: number;
   workspace_id: string | null;
   stream_seq: string | number;
+  object_type: string | null;
+  object_id: string | null;
   occurred_at: Date | string;
   causation_id: string | null;
   data: Record<string, unknown>;
@@ -84,7 +86,7 @@ export class Relay {
             LIMIT ${this.batchSize}
             FOR UPDATE SKIP LOCKED
           )
-          SELECT o.id, o.name, o.version, o.workspace_id, o.stream_seq, o.occurred_at,
+          SELECT o.id, o.name, o.version, o.workspace_id, o.stream_seq, o.object_type, o.object_id, o.occurred_at,
                  o.causation_id, o.data
           FROM outbox o JOIN candidates c ON c.id = o.id
           WHERE NOT EXISTS (
@@ -188,6 +190,7 @@ function toWireEvent(row: ClaimedRow): WireEvent {
     version: Number(row.version),
     workspaceId: row.workspace_id,
     streamSeq: Number(row.stream_seq),
+    object: { type: row.object_type ?? "unknown", id: row.object_id ?? row.id },
     occurredAt: new Date(row.occurred_at).toISOString(),
     causationId: row.causation_id,
     data: row.data,

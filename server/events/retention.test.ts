@@ -4,6 +4,7 @@ import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { deadLetters, eventInbox, outbox, reactionRuns } from "@/drizzle/schema";
+import { cronWireEvent } from "@/inngest/reaction";
 import { ManualClock } from "@/server/clock";
 import type { Runtime } from "@/server/runtime";
 import { testRuntime } from "@/test/support/runtime";
@@ -51,16 +52,7 @@ describe("the events-prune cron reaction", () => {
     });
 
     const scheduledFor = new Date("2027-06-01T00:17:00Z");
-    await runtime.runReaction("events-prune", {
-      id: `cron:events-prune:${scheduledFor.toISOString()}`,
-      name: "cron/tick",
-      version: 1,
-      workspaceId: null,
-      streamSeq: 0,
-      occurredAt: scheduledFor.toISOString(),
-      causationId: null,
-      data: {},
-    });
+    await runtime.runReaction("events-prune", cronWireEvent("events-prune", scheduledFor));
 
     const ids = async (query: Promise<{ id: string }[]>) => (await query).map((row) => row.id).sort();
     expect(await runtime.db.select().from(outbox).where(eq(outbox.workspaceId, oldWorkspace))).toEqual([]);
