@@ -2,7 +2,9 @@ import { sendSignUpConfirmation } from "@/server/auth/commands";
 import { setUpBillingCustomer } from "@/server/billing/reactions";
 import { allocateInitialCredits } from "@/server/credits/reactions";
 import { pruneIdempotencyKeys } from "@/server/credits/retention";
-import { notifyLowBalance, sendWelcomeEmail } from "@/server/notifications/reactions";
+import { notifyOn } from "@/server/notifications/notify";
+import { dispatchNotification, retryDueDeliveries, scheduleRetry } from "@/server/notifications/reactions";
+import { notificationTypes } from "@/server/notifications/types";
 import { pruneEventTables } from "@/server/events/retention";
 import { processStripeEvent } from "@/server/payments/reactions";
 import { countConsumption, countSignup } from "@/server/usage/reactions";
@@ -38,11 +40,6 @@ export const bus: readonly Reaction[] = [
     retries: 6,
   }),
   onEvent("workspace/created", {
-    id: "notifications-welcome-email",
-    description: "Email the owner a welcome",
-    handle: sendWelcomeEmail,
-  }),
-  onEvent("workspace/created", {
     id: "analytics-count-signup",
     description: "Count the new workspace in daily metrics",
     handle: countSignup,
@@ -54,10 +51,35 @@ export const bus: readonly Reaction[] = [
     handle: countConsumption,
     concurrency: "none",
   }),
-  onEvent("credits/low-balance", {
-    id: "notifications-low-balance",
-    description: "Tell the workspace's billing people that credits are low",
-    handle: notifyLowBalance,
+  // One reaction per notification type that an event triggers (server/notifications/types/):
+  // e.g. notify-credits.low_balance on credits/low-balance, notify-account.welcome on workspace/created.
+  ...notificationTypes.flatMap((definition) =>
+    definition.trigger
+      ? [
+          onEvent(definition.trigger.event, {
+            id: `notify-${definition.type}`,
+            description: `Create the ${definition.label} notification`,
+            handle: notifyOn(definition),
+          }),
+        ]
+      : [],
+  ),
+  onEvent("notifications/created", {
+    id: "notifications-dispatch",
+    description: "Make the first attempt of each email and webhook delivery",
+    handle: dispatchNotification,
+    concurrency: "none",
+  }),
+  onEvent("notifications/failed", {
+    id: "notifications-schedule-retry",
+    description: "Schedule the next attempt of a failed delivery, or fail it for good",
+    handle: scheduleRetry,
+    concurrency: "none",
+  }),
+  onCron("* * * * *", {
+    id: "notifications-retry-due",
+    description: "Attempt the deliveries whose retry is due",
+    handle: retryDueDeliveries,
   }),
   onEvent("payments/webhook-received", {
     id: "payments-process-webhook",

@@ -49,12 +49,19 @@ const envSchema = z.object({
    * outside production) or `admins` (platform admins, the default in production).
    */
   TALLY_DEV_MAILBOX: optional.pipe(z.enum(["open", "admins"]).optional()),
+  /**
+   * Where workspaces' webhook endpoints may point: `public` (https to public addresses only, the
+   * default in production) or `any` (also http, localhost and private networks; the default
+   * elsewhere, so a receiver on your machine works).
+   */
+  TALLY_WEBHOOK_TARGETS: optional.pipe(z.enum(["public", "any"]).optional()),
 });
 
 export type Env = z.infer<typeof envSchema> & {
   inngestEnabled: boolean;
   seedDemo: boolean;
   devMailbox: "open" | "admins";
+  webhookTargets: "public" | "any";
 };
 
 export function parseEnv(source: Record<string, string | undefined>): Env {
@@ -72,6 +79,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     // The demo admin's password is in the README: never seed it into a production deployment unasked.
     seedDemo: seedDemoSet ? env.TALLY_SEED_DEMO : env.DATABASE_URL === undefined && env.NODE_ENV !== "production",
     devMailbox: env.TALLY_DEV_MAILBOX ?? (env.NODE_ENV === "production" ? "admins" : "open"),
+    webhookTargets: env.TALLY_WEBHOOK_TARGETS ?? (env.NODE_ENV === "production" ? "public" : "any"),
   };
 }
 

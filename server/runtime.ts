@@ -15,6 +15,7 @@ import { loadEnv, type Env } from "./env";
 import type { Outcome, WireEvent } from "./events/reactions";
 import { Relay, type RelayOptions } from "./events/relay";
 import { logger as rootLogger, type Logger } from "./logger";
+import { createNotifier, type Notifier } from "./notifications/deliver";
 import { createMailer, type Mailer } from "./notifications/mailer";
 import type { PaymentGateway } from "./payments/gateway";
 import { SimulatedGateway } from "./payments/simulated";
@@ -35,6 +36,7 @@ export interface Runtime extends CommandRuntime {
   secrets: Secrets;
   gateway: PaymentGateway;
   mailer: Mailer;
+  notifier: Notifier;
   inngest: Inngest;
   relay: Relay;
   /** The in-process driver; null when Inngest runs the reactions. */
@@ -72,6 +74,7 @@ export interface RuntimeOptions {
   gateway?: PaymentGateway;
   secrets?: Secrets;
   pool?: number;
+  webhookTimeoutMs?: number;
   relay?: RelayOptions;
   driver?: LocalDriverOptions;
 }
@@ -104,18 +107,28 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       : new SimulatedGateway(database.db));
   const mailer = createMailer({ smtpUrl: env.SMTP_URL, from: env.EMAIL_FROM, clock });
   const inngest = createInngest(env, logger);
+  let relay: Relay | undefined;
+  const notifier = createNotifier({
+    db: database.db,
+    clock,
+    mailer,
+    appUrl: env.APP_URL,
+    logger: logger.child({ component: "notifications" }),
+    webhooks: { allowPrivateAddresses: env.webhookTargets === "any", timeoutMs: options.webhookTimeoutMs ?? 10_000 },
+    wake: () => relay?.wake(),
+  });
 
   const executeDeps: ExecuteDeps = {
     db: database.db,
     logger,
     clock,
     gateway,
-    mailer,
+    notifier,
     appUrl: env.APP_URL,
   };
   const driver = env.inngestEnabled ? null : new LocalDriver(executeDeps, bus, options.driver);
   const transport = driver ? driver.transport : inngestTransport(inngest);
-  const relay = new Relay(database.db, transport, clock, logger.child({ component: "relay" }), {
+  relay = new Relay(database.db, transport, clock, logger.child({ component: "relay" }), {
     ...options.relay,
     onPublished: () => driver?.wake(),
   });
@@ -130,6 +143,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     secrets,
     gateway,
     mailer,
+    notifier,
     inngest,
     relay,
     driver,

@@ -8,7 +8,7 @@ import { defineCommand } from "@/server/commands";
 import { AppError } from "@/server/errors";
 import { event } from "@/server/events/catalogue";
 import type { ReactionHandler } from "@/server/events/reactions";
-import { signUpConfirmationEmail } from "@/server/notifications/templates";
+import { createNotification } from "@/server/notifications/notify";
 
 import { hashPassword } from "./password";
 
@@ -89,13 +89,15 @@ export const sendSignUpConfirmation: ReactionHandler<"auth/sign-up-requested"> =
       expiresAt: new Date(deps.clock.now().getTime() + CONFIRMATION_TTL_MS),
     })
     .where(eq(pendingSignUps.id, pending.id));
-  const url = `${deps.appUrl}/sign-up/confirm?token=${token}`;
-  await deps.mailer.deliver(tx, {
-    type: "sign_up_confirmation",
+  const { events } = await createNotification(tx, deps, {
+    type: "account.sign_up_confirmation",
+    workspaceId: null,
+    data: { name: pending.name, url: `${deps.appUrl}/sign-up/confirm?token=${token}` },
     to: pending.email,
-    ...signUpConfirmationEmail({ name: pending.name, url }),
-    dedupeKey: `sign-up-confirmation:${event.id}`,
+    dedupeKey: `account.sign_up_confirmation:${event.id}`,
   });
+
+  return events;
 };
 
 export const confirmSignUpInput = z.object({ token: z.string().min(1).max(200) });

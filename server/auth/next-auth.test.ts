@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import type { Runtime } from "@/server/runtime";
-import { callerFor, makeUser, testRuntime } from "@/test/support/runtime";
+import { callerFor, drain, makeUser, testRuntime } from "@/test/support/runtime";
 
 import { buildAuthConfig } from "./next-auth";
 
@@ -46,10 +46,11 @@ describe("sign-in configuration", () => {
     };
     const url = "http://localhost:3000/api/auth/callback/email?token=abc&email=link%40example.com";
     await email.sendVerificationRequest({ identifier: "link@example.com", url });
+    await drain(runtime);
 
     const caller = await callerFor(runtime, null);
     const [message] = await caller.notifications.mailbox({ to: "link@example.com" });
-    expect(message).toMatchObject({ type: "magic_link", subject: "Sign in to Tally" });
+    expect(message).toMatchObject({ type: "account.magic_link", subject: "Sign in to Tally" });
     expect(message?.text).toContain(url);
     expect(config.session?.strategy).toBe("jwt");
   });

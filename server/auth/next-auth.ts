@@ -9,7 +9,8 @@ import Google from "next-auth/providers/google";
 import { z } from "zod";
 
 import { accounts, sessions, users, verificationTokens } from "@/drizzle/schema";
-import { magicLinkEmail } from "@/server/notifications/templates";
+import { execute } from "@/server/commands";
+import { sendNotification } from "@/server/notifications/commands";
 import type { Runtime } from "@/server/runtime";
 import { getRuntime } from "@/server/runtime";
 
@@ -21,7 +22,7 @@ const credentialsInput = z.object({
 });
 
 export function buildAuthConfig(runtime: Runtime): NextAuthConfig {
-  const { db, env, mailer } = runtime;
+  const { db, env } = runtime;
   const providers: NextAuthConfig["providers"] = [
     Credentials({
       id: "credentials",
@@ -46,13 +47,18 @@ export function buildAuthConfig(runtime: Runtime): NextAuthConfig {
       name: "Magic link",
       maxAge: 15 * 60,
       async sendVerificationRequest({ identifier, url }) {
-        const rendered = magicLinkEmail({ url, host: new URL(url).host });
-        await mailer.deliver(db, {
-          type: "magic_link",
-          to: identifier,
-          ...rendered,
-          dedupeKey: `magic-link:${createHash("sha256").update(url).digest("hex")}`,
-        });
+        await execute(
+          runtime,
+          sendNotification,
+          {
+            type: "account.magic_link",
+            workspaceId: null,
+            data: { url, host: new URL(url).host },
+            to: identifier,
+            dedupeKey: `account.magic_link:${createHash("sha256").update(url).digest("hex")}`,
+          },
+          { actor: { type: "system", reason: "magic link" } },
+        );
       },
     },
   ];

@@ -32,7 +32,7 @@ async function passwordSignIn(email: string, password: string) {
 async function confirmationToken(email: string): Promise<string> {
   await drain(runtime);
   const mailbox = await (await callerFor(runtime, null)).notifications.mailbox({ to: email });
-  const message = mailbox.find((m) => m.type === "sign_up_confirmation");
+  const message = mailbox.find((m) => m.type === "account.sign_up_confirmation");
   const token = message?.text.match(/\/sign-up\/confirm\?token=([\w-]+)/)?.[1];
   if (!token) throw new Error(`no confirmation email to ${email}`);
 

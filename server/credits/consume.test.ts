@@ -157,11 +157,13 @@ describe("consuming credits", () => {
 
     const caller = await callerFor(runtime, userId);
     const { items, unread } = await caller.notifications.list();
-    expect(unread).toBe(1);
-    expect(items[0]).toMatchObject({ type: "low_balance", title: "Credits are running low", workspaceId });
+    // The welcome notice from the workspace's creation, then the low-balance one.
+    expect(unread).toBe(2);
+    expect(items.map((item) => item.type)).toEqual(["credits.low_balance", "account.welcome"]);
+    expect(items[0]).toMatchObject({ title: "Credits are running low", workspaceId, link: expect.stringMatching(/^\/w\//) });
     const me = await caller.auth.me();
     const mailbox = await caller.notifications.mailbox({ to: me?.email ?? "" });
-    expect(mailbox.filter((email) => email.type === "low_balance")).toHaveLength(1);
+    expect(mailbox.filter((email) => email.type === "credits.low_balance")).toHaveLength(1);
   });
 
   it("returns the stored answer for a repeated key and refuses the key with other parameters", async () => {

@@ -314,28 +314,53 @@ export const catalogue = {
   ),
 
   // Notifications
-  "notifications/sent": define(
+  "notifications/created": define(
     1,
-    "A notification was handed to a channel.",
-    z.object({ workspaceId: workspaceId.nullable(), notificationId: id, type: z.string(), channel: z.string() }),
-    (d) => ({ type: "notification", id: d.notificationId }),
-  ),
-  "notifications/delivered": define(
-    1,
-    "A channel confirmed delivery.",
-    z.object({ workspaceId: workspaceId.nullable(), notificationId: id, type: z.string(), channel: z.string() }),
-    (d) => ({ type: "notification", id: d.notificationId }),
-  ),
-  "notifications/failed": define(
-    1,
-    "A delivery failed. → retry with backoff, then dead letter",
+    "A notification was created with its deliveries. → first delivery attempt on each channel",
     z.object({
       workspaceId: workspaceId.nullable(),
       notificationId: id,
       type: z.string(),
+      objectType: z.string(),
+      objectId: z.string(),
+    }),
+    (d) => ({ type: d.objectType, id: d.objectId }),
+  ),
+  "notifications/sent": define(
+    1,
+    "A delivery was handed to its channel (an SMTP server accepted the email). → analytics",
+    z.object({
+      workspaceId: workspaceId.nullable(),
+      notificationId: id,
+      deliveryId: id,
+      type: z.string(),
+      channel: z.string(),
+    }),
+    (d) => ({ type: "notification", id: d.notificationId }),
+  ),
+  "notifications/delivered": define(
+    1,
+    "A delivery reached its recipient (stored in the app or mailbox, or a 2xx from a webhook). → analytics",
+    z.object({
+      workspaceId: workspaceId.nullable(),
+      notificationId: id,
+      deliveryId: id,
+      type: z.string(),
+      channel: z.string(),
+    }),
+    (d) => ({ type: "notification", id: d.notificationId }),
+  ),
+  "notifications/failed": define(
+    1,
+    "A delivery attempt failed. → retry with backoff, then dead letter",
+    z.object({
+      workspaceId: workspaceId.nullable(),
+      notificationId: id,
+      deliveryId: id,
+      type: z.string(),
       channel: z.string(),
       error: z.string(),
-      attempt: z.number().int(),
+      attempt: z.number().int().positive(),
     }),
     (d) => ({ type: "notification", id: d.notificationId }),
   ),

@@ -4,7 +4,7 @@ import { eventInbox } from "@/drizzle/schema";
 import type { Clock } from "@/server/clock";
 import type { Db, Tx } from "@/server/db/client";
 import type { Logger } from "@/server/logger";
-import type { Mailer } from "@/server/notifications/mailer";
+import type { Notifier } from "@/server/notifications/deliver";
 import type { PaymentGateway } from "@/server/payments/gateway";
 
 import { catalogue, isEventName, type EventDraft, type EventEnvelope, type EventName } from "./catalogue";
@@ -14,7 +14,8 @@ import { writeEvents } from "./outbox";
 export interface ReactionDeps {
   clock: Clock;
   gateway: PaymentGateway;
-  mailer: Mailer;
+  /** Sends notification deliveries, each attempt in its own transaction. */
+  notifier: Notifier;
   appUrl: string;
 }
 

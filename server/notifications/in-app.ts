@@ -1,81 +1,57 @@
 import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 
-import { notifications, workspaceMembers } from "@/drizzle/schema";
+import { notificationDeliveries, notifications } from "@/drizzle/schema";
 import type { Clock } from "@/server/clock";
 import type { Db, DbOrTx } from "@/server/db/client";
-import type { WorkspaceRole } from "@/server/auth/roles";
 
-export interface InAppNotice {
-  workspaceId: string | null;
-  type: string;
-  title: string;
-  body: string;
-  link: string | null;
-  /** Per user: the notice is stored once per (dedupeKey, user). */
-  dedupeKey: string;
-  createdAt: Date;
-}
-
-/** The members of a workspace who hold one of the roles. */
-export async function membersWithRoles(db: DbOrTx, workspaceId: string, roles: readonly WorkspaceRole[]) {
-  return db
-    .select({ userId: workspaceMembers.userId })
-    .from(workspaceMembers)
-    .where(and(eq(workspaceMembers.workspaceId, workspaceId), inArray(workspaceMembers.role, [...roles])));
-}
-
-export async function notifyUsers(db: DbOrTx, userIds: readonly string[], notice: InAppNotice): Promise<number> {
-  if (userIds.length === 0) return 0;
-  const inserted = await db
-    .insert(notifications)
-    .values(
-      userIds.map((userId) => ({
-        userId,
-        workspaceId: notice.workspaceId,
-        type: notice.type,
-        title: notice.title,
-        body: notice.body,
-        link: notice.link,
-        dedupeKey: `${notice.dedupeKey}:${userId}`,
-        createdAt: notice.createdAt,
-      })),
-    )
-    .onConflictDoNothing({ target: notifications.dedupeKey })
-    .returning({ id: notifications.id });
-
-  return inserted.length;
-}
-
-export async function listNotifications(db: Db, userId: string, limit = 20) {
+/** A user's in-app notifications (the bell), newest first, with the unread count. */
+export async function listInbox(db: Db, userId: string, limit = 20) {
+  const mine = and(eq(notificationDeliveries.channel, "in_app"), eq(notificationDeliveries.userId, userId));
   const [items, unread] = await Promise.all([
     db
-      .select()
-      .from(notifications)
-      .where(eq(notifications.userId, userId))
-      .orderBy(desc(notifications.createdAt), desc(notifications.id))
+      .select({
+        id: notificationDeliveries.id,
+        notificationId: notifications.id,
+        type: notifications.type,
+        workspaceId: notifications.workspaceId,
+        title: notifications.title,
+        body: notifications.body,
+        link: notifications.link,
+        readAt: notificationDeliveries.readAt,
+        createdAt: notifications.createdAt,
+      })
+      .from(notificationDeliveries)
+      .innerJoin(notifications, eq(notifications.id, notificationDeliveries.notificationId))
+      .where(mine)
+      .orderBy(desc(notificationDeliveries.createdAt), desc(notificationDeliveries.id))
       .limit(limit),
     db
       .select({ count: sql<number>`count(*)::int` })
-      .from(notifications)
-      .where(and(eq(notifications.userId, userId), isNull(notifications.readAt))),
+      .from(notificationDeliveries)
+      .where(and(mine, isNull(notificationDeliveries.readAt))),
   ]);
 
   return { items, unread: unread[0]?.count ?? 0 };
 }
 
-export async function markNotificationsRead(
+/** Marks the user's own in-app deliveries read; ids of other users' deliveries are ignored. */
+export async function markInboxRead(
   db: DbOrTx,
   clock: Clock,
   userId: string,
   ids: readonly string[] | "all",
 ): Promise<number> {
-  const conditions = [eq(notifications.userId, userId), isNull(notifications.readAt)];
-  if (ids !== "all") conditions.push(inArray(notifications.id, [...ids]));
+  const conditions = [
+    eq(notificationDeliveries.channel, "in_app"),
+    eq(notificationDeliveries.userId, userId),
+    isNull(notificationDeliveries.readAt),
+  ];
+  if (ids !== "all") conditions.push(inArray(notificationDeliveries.id, [...ids]));
   const updated = await db
-    .update(notifications)
+    .update(notificationDeliveries)
     .set({ readAt: clock.now() })
     .where(and(...conditions))
-    .returning({ id: notifications.id });
+    .returning({ id: notificationDeliveries.id });
 
   return updated.length;
 }

@@ -4,31 +4,34 @@ import { emailMessages } from "@/drizzle/schema";
 import type { Clock } from "@/server/clock";
 import type { DbOrTx } from "@/server/db/client";
 
+import type { Attachment } from "./definition";
+
 export interface EmailMessage {
   type: string;
   to: string;
   subject: string;
   html: string;
   text: string;
-  /** One email per key, ever: a redelivered event or a replay sends nothing new. */
-  dedupeKey: string;
-  workspaceId?: string | null;
+  /** The notification delivery this email is; one email per delivery, ever. */
+  deliveryId: string;
+  workspaceId: string | null;
+  attachments: Attachment[];
 }
 
-export type DeliveryResult = "stored" | "sent" | "duplicate";
+/** "stored": kept in the dev mailbox; "sent": accepted by the SMTP server; "duplicate": sent before. */
+export type MailResult = "stored" | "sent" | "duplicate";
 
 export interface Mailer {
   readonly mode: "mailbox" | "smtp";
-  deliver(db: DbOrTx, message: EmailMessage): Promise<DeliveryResult>;
+  send(db: DbOrTx, message: EmailMessage): Promise<MailResult>;
 }
 
 /**
  * Records every email in email_messages (the dev mailbox when no SMTP server
- * is configured) and, with SMTP_URL, sends it with nodemailer.
- *
- * TODO: SMTP sending happens inside the caller's transaction, so a rollback
- * after a successful send can send the email again on retry; per-channel
- * delivery records with their own retries replace this.
+ * is configured) and, with SMTP_URL, sends it with nodemailer. The record and
+ * the delivery's status commit together; an SMTP failure rolls both back so
+ * the delivery is retried. The Message-ID is derived from the delivery, so a
+ * receiver can drop the copy a crash between send and commit could cause.
  */
 export function createMailer(options: { smtpUrl?: string; from: string; clock: Clock }): Mailer {
   let transporter: Transporter | undefined;
@@ -36,7 +39,8 @@ export function createMailer(options: { smtpUrl?: string; from: string; clock: C
 
   return {
     mode,
-    async deliver(db, message) {
+    async send(db, message) {
+      const now = options.clock.now();
       const inserted = await db
         .insert(emailMessages)
         .values({
@@ -46,12 +50,18 @@ export function createMailer(options: { smtpUrl?: string; from: string; clock: C
           subject: message.subject,
           html: message.html,
           text: message.text,
-          dedupeKey: message.dedupeKey,
+          dedupeKey: `delivery:${message.deliveryId}`,
+          deliveryId: message.deliveryId,
           transport: mode,
           status: mode === "smtp" ? "sent" : "stored",
-          workspaceId: message.workspaceId ?? null,
-          createdAt: options.clock.now(),
-          sentAt: mode === "smtp" ? options.clock.now() : null,
+          workspaceId: message.workspaceId,
+          attachments: message.attachments.map((file) => ({
+            filename: file.filename,
+            contentType: file.contentType,
+            size: file.content.byteLength,
+          })),
+          createdAt: now,
+          sentAt: mode === "smtp" ? now : null,
         })
         .onConflictDoNothing({ target: emailMessages.dedupeKey })
         .returning({ id: emailMessages.id });
@@ -65,6 +75,12 @@ export function createMailer(options: { smtpUrl?: string; from: string; clock: C
         subject: message.subject,
         html: message.html,
         text: message.text,
+        messageId: `<${message.deliveryId}@tally>`,
+        attachments: message.attachments.map((file) => ({
+          filename: file.filename,
+          contentType: file.contentType,
+          content: file.content,
+        })),
       });
 
       return "sent";

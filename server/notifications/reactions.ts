@@ -1,70 +1,56 @@
-import { eq, inArray } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 
-import { tiers, users, workspaces } from "@/drizzle/schema";
-import { billingRecipients } from "@/server/auth/roles";
-import type { ReactionHandler } from "@/server/events/reactions";
+import { notificationDeliveries } from "@/drizzle/schema";
+import type { CronHandler, ReactionHandler } from "@/server/events/reactions";
 
-import { membersWithRoles, notifyUsers } from "./in-app";
-import { lowBalanceEmail, welcomeEmail } from "./templates";
+import { nextRetryDelay } from "./retry";
 
-/** workspace/created → the welcome email to the owner. */
-export const sendWelcomeEmail: ReactionHandler<"workspace/created"> = async ({ tx, event, deps }) => {
-  const [owner] = await tx.select({ email: users.email }).from(users).where(eq(users.id, event.data.ownerUserId));
-  if (!owner?.email) return;
-  const [tier] = await tx.select().from(tiers).where(eq(tiers.id, event.data.tierId));
-
-  const rendered = welcomeEmail({
-    workspaceName: event.data.name,
-    tierName: tier?.name ?? event.data.tierCode,
-    initialCredits: (tier?.monthlyCredits ?? 0) + (tier?.signupBonusCredits ?? 0),
-    dashboardUrl: `${deps.appUrl}/w/${event.data.slug}`,
-  });
-  await deps.mailer.deliver(tx, {
-    type: "welcome",
-    to: owner.email,
-    ...rendered,
-    dedupeKey: `welcome:${event.id}`,
-    workspaceId: event.data.workspaceId,
-  });
+/** notifications/created → the first attempt of each pending email and webhook delivery. */
+export const dispatchNotification: ReactionHandler<"notifications/created"> = async ({ tx, event, deps }) => {
+  const pending = await tx
+    .select({ id: notificationDeliveries.id })
+    .from(notificationDeliveries)
+    .where(
+      and(
+        eq(notificationDeliveries.notificationId, event.data.notificationId),
+        eq(notificationDeliveries.status, "pending"),
+      ),
+    );
+  // Each attempt commits on its own, so one slow endpoint does not hold back the others' records.
+  for (const delivery of pending) await deps.notifier.attempt(delivery.id);
 };
 
-/** credits/low-balance → an in-app notice and an email to everyone who handles billing. */
-export const notifyLowBalance: ReactionHandler<"credits/low-balance"> = async ({ tx, event, deps }) => {
-  const [workspace] = await tx
-    .select({ name: workspaces.name, slug: workspaces.slug })
-    .from(workspaces)
-    .where(eq(workspaces.id, event.data.workspaceId));
-  if (!workspace) return;
+/**
+ * notifications/failed → the next attempt's time from the channel's retry
+ * schedule, or, after the last, the delivery fails for good: its dead
+ * letter, listed for admins to retry by hand.
+ */
+export const scheduleRetry: ReactionHandler<"notifications/failed"> = async ({ tx, event, deps, log }) => {
+  const [delivery] = await tx
+    .select()
+    .from(notificationDeliveries)
+    .where(eq(notificationDeliveries.id, event.data.deliveryId))
+    .for("update");
+  // A later attempt (or a manual retry) has moved on since this failure.
+  if (!delivery || delivery.status !== "pending" || delivery.attempts !== event.data.attempt) return;
 
-  const recipients = await membersWithRoles(tx, event.data.workspaceId, billingRecipients);
-  const userIds = recipients.map((recipient) => recipient.userId);
-  const link = `/w/${workspace.slug}`;
-  await notifyUsers(tx, userIds, {
-    workspaceId: event.data.workspaceId,
-    type: "low_balance",
-    title: "Credits are running low",
-    body: `${workspace.name} has ${event.data.balance.toLocaleString("en-US")} credits left, below the ${event.data.threshold.toLocaleString("en-US")}-credit threshold.`,
-    link,
-    dedupeKey: `low-balance:${event.id}`,
-    createdAt: deps.clock.now(),
-  });
-
-  if (userIds.length === 0) return;
-  const emails = await tx.select({ id: users.id, email: users.email }).from(users).where(inArray(users.id, userIds));
-  const rendered = lowBalanceEmail({
-    workspaceName: workspace.name,
-    balance: event.data.balance,
-    threshold: event.data.threshold,
-    dashboardUrl: `${deps.appUrl}${link}`,
-  });
-  for (const recipient of emails) {
-    if (!recipient.email) continue;
-    await deps.mailer.deliver(tx, {
-      type: "low_balance",
-      to: recipient.email,
-      ...rendered,
-      dedupeKey: `low-balance:${event.id}:${recipient.id}`,
-      workspaceId: event.data.workspaceId,
-    });
+  const now = deps.clock.now();
+  const delay = nextRetryDelay(delivery.channel, delivery.attempts);
+  if (delay === null) {
+    await tx
+      .update(notificationDeliveries)
+      .set({ status: "failed", nextAttemptAt: null, updatedAt: now })
+      .where(eq(notificationDeliveries.id, delivery.id));
+    log.error({ deliveryId: delivery.id, channel: delivery.channel, attempts: delivery.attempts }, "delivery failed after its last retry");
+    return;
   }
+  await tx
+    .update(notificationDeliveries)
+    .set({ nextAttemptAt: new Date(now.getTime() + delay), updatedAt: now })
+    .where(eq(notificationDeliveries.id, delivery.id));
+};
+
+/** Every minute: the deliveries whose retry is due. */
+export const retryDueDeliveries: CronHandler = async ({ deps }) => {
+  await deps.notifier.sweepDue();
 };

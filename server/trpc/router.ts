@@ -2,6 +2,7 @@ import { authRouter } from "@/server/auth/router";
 import { creditsRouter } from "@/server/credits/router";
 import { eventsRouter } from "@/server/events/router";
 import { notificationsRouter } from "@/server/notifications/router";
+import { webhooksRouter } from "@/server/notifications/webhooks/router";
 import { workspacesRouter } from "@/server/workspaces/router";
 
 import { createCallerFactory, router } from "./init";
@@ -11,6 +12,7 @@ export const appRouter = router({
   workspaces: workspacesRouter,
   credits: creditsRouter,
   notifications: notificationsRouter,
+  webhooks: webhooksRouter,
   events: eventsRouter,
 });
 

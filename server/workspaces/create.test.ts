@@ -27,7 +27,7 @@ describe("creating a workspace", () => {
     expect(customer?.customerId).toMatch(/^cus_sim[0-9A-Za-z]{24}$/);
 
     const emails = await runtime.db.select().from(emailMessages).where(eq(emailMessages.workspaceId, workspaceId));
-    expect(emails.map((email) => email.type)).toEqual(["welcome"]);
+    expect(emails.map((email) => email.type)).toEqual(["account.welcome"]);
     expect(emails[0]?.text).toContain("1,250 credits");
 
     await expectLedgerInvariant(runtime, workspaceId);

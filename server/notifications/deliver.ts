@@ -1,0 +1,279 @@
+import { render } from "@react-email/render";
+import { and, asc, eq, lte, sql } from "drizzle-orm";
+
+import {
+  notificationDeliveries,
+  notifications,
+  webhookAttempts,
+  webhookEndpoints,
+  workspaces,
+} from "@/drizzle/schema";
+import type { Clock } from "@/server/clock";
+import type { Db, Tx } from "@/server/db/client";
+import { event, type EventDraft } from "@/server/events/catalogue";
+import { writeEvents } from "@/server/events/outbox";
+import type { Logger } from "@/server/logger";
+
+import type { Mailer } from "./mailer";
+import { createNotification } from "./notify";
+import { DISABLE_ENDPOINT_AFTER } from "./retry";
+import { notificationType } from "./types";
+import { webhookPayload } from "./webhooks/payload";
+import { postWebhook } from "./webhooks/sender";
+import { SIGNATURE_HEADER, signatureHeader } from "./webhooks/signature";
+
+export interface DeliveryDeps {
+  db: Db;
+  clock: Clock;
+  mailer: Mailer;
+  appUrl: string;
+  logger: Logger;
+  webhooks: { allowPrivateAddresses: boolean; timeoutMs: number };
+  /** Tells the relay that new events were committed. */
+  wake(): void;
+}
+
+export type AttemptOutcome = "delivered" | "sent" | "failed" | "skipped";
+
+/** Sends pending deliveries: the dispatch reaction, the retry sweep and manual retries all use it. */
+export interface Notifier {
+  attempt(deliveryId: string): Promise<AttemptOutcome>;
+  /** Attempts every pending delivery whose next attempt is due; returns how many it tried. */
+  sweepDue(limit?: number): Promise<number>;
+}
+
+export function createNotifier(deps: DeliveryDeps): Notifier {
+  return {
+    attempt: (deliveryId) => attemptDelivery(deps, deliveryId),
+    async sweepDue(limit = 100) {
+      const due = await deps.db
+        .select({ id: notificationDeliveries.id })
+        .from(notificationDeliveries)
+        .where(
+          and(
+            eq(notificationDeliveries.status, "pending"),
+            lte(notificationDeliveries.nextAttemptAt, deps.clock.now()),
+          ),
+        )
+        .orderBy(asc(notificationDeliveries.nextAttemptAt))
+        .limit(limit);
+      for (const { id } of due) await attemptDelivery(deps, id);
+
+      return due.length;
+    },
+  };
+}
+
+interface Loaded {
+  delivery: typeof notificationDeliveries.$inferSelect;
+  notification: typeof notifications.$inferSelect;
+}
+
+type ChannelResult = { ok: true; status: "sent" | "delivered" } | { ok: false; error: string; final?: boolean };
+
+/**
+ * One attempt at one delivery, in its own transaction. The row is claimed
+ * with SKIP LOCKED, so the dispatch reaction, the sweep and an admin's retry
+ * never send the same delivery at the same moment. A success or a failure
+ * is recorded with its notifications/sent, /delivered or /failed event; the
+ * notifications-schedule-retry reaction decides what a failure leads to.
+ */
+export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string): Promise<AttemptOutcome> {
+  let wrote = false;
+  const outcome = await deps.db.transaction(async (tx): Promise<AttemptOutcome> => {
+    const [loaded] = await tx
+      .select({ delivery: notificationDeliveries, notification: notifications })
+      .from(notificationDeliveries)
+      .innerJoin(notifications, eq(notifications.id, notificationDeliveries.notificationId))
+      .where(and(eq(notificationDeliveries.id, deliveryId), eq(notificationDeliveries.status, "pending")))
+      .for("update", { of: notificationDeliveries, skipLocked: true });
+    if (!loaded) return "skipped";
+
+    const attempt = loaded.delivery.attempts + 1;
+    const events: EventDraft[] = [];
+    let result: ChannelResult;
+    try {
+      result =
+        loaded.delivery.channel === "email"
+          ? await sendEmail(tx, deps, loaded)
+          : loaded.delivery.channel === "webhook"
+            ? await sendWebhook(tx, deps, loaded, attempt, events)
+            : { ok: true, status: "delivered" };
+    } catch (error) {
+      result = { ok: false, error: error instanceof Error ? error.message : String(error) };
+    }
+
+    const now = deps.clock.now();
+    const common = {
+      workspaceId: loaded.notification.workspaceId,
+      notificationId: loaded.notification.id,
+      deliveryId,
+      type: loaded.notification.type,
+      channel: loaded.delivery.channel,
+    };
+    if (result.ok) {
+      await tx
+        .update(notificationDeliveries)
+        .set({
+          status: result.status,
+          attempts: attempt,
+          lastError: null,
+          nextAttemptAt: null,
+          sentAt: now,
+          deliveredAt: result.status === "delivered" ? now : null,
+          updatedAt: now,
+        })
+        .where(eq(notificationDeliveries.id, deliveryId));
+      events.push(event(result.status === "delivered" ? "notifications/delivered" : "notifications/sent", common));
+    } else {
+      await tx
+        .update(notificationDeliveries)
+        .set({
+          status: result.final ? "failed" : "pending",
+          attempts: attempt,
+          lastError: result.error.slice(0, 2000),
+          // The notifications-schedule-retry reaction sets the next attempt.
+          nextAttemptAt: null,
+          updatedAt: now,
+        })
+        .where(eq(notificationDeliveries.id, deliveryId));
+      events.push(event("notifications/failed", { ...common, error: result.error.slice(0, 500), attempt }));
+      deps.logger.warn({ deliveryId, channel: common.channel, attempt, error: result.error }, "delivery attempt failed");
+    }
+    await writeEvents(tx, events, deps.clock, { causationId: loaded.notification.eventId });
+    wrote = true;
+
+    return result.ok ? result.status : "failed";
+  });
+  if (wrote) deps.wake();
+
+  return outcome;
+}
+
+async function sendEmail(tx: Tx, deps: DeliveryDeps, { delivery, notification }: Loaded): Promise<ChannelResult> {
+  const definition = notificationType(notification.type);
+  if (!definition) return { ok: false, error: `Unknown notification type ${notification.type}`, final: true };
+  const content = definition.email(notification.data, { appUrl: deps.appUrl });
+  const [html, text] = await Promise.all([render(content.element), render(content.element, { plainText: true })]);
+  const attachments = definition.attachments ? await definition.attachments(notification.data) : [];
+
+  // A savepoint: an SMTP failure takes the mailbox row back with it, so the retry starts clean.
+  const result = await tx.transaction((savepoint) =>
+    deps.mailer.send(savepoint, {
+      type: notification.type,
+      to: delivery.recipient,
+      subject: content.subject,
+      html,
+      text,
+      deliveryId: delivery.id,
+      workspaceId: notification.workspaceId,
+      attachments,
+    }),
+  );
+
+  return { ok: true, status: result === "sent" ? "sent" : "delivered" };
+}
+
+async function sendWebhook(
+  tx: Tx,
+  deps: DeliveryDeps,
+  { delivery, notification }: Loaded,
+  attempt: number,
+  events: EventDraft[],
+): Promise<ChannelResult> {
+  const [endpoint] = delivery.endpointId
+    ? await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, delivery.endpointId))
+    : [];
+  if (!endpoint) return { ok: false, error: "The endpoint was deleted", final: true };
+  if (endpoint.status !== "enabled" && notification.type !== "webhooks.test") {
+    return { ok: false, error: "The endpoint is disabled", final: true };
+  }
+
+  const payload = await webhookPayload(tx, endpoint.id, notification);
+  const body = JSON.stringify(payload);
+  const timestamp = Math.floor(deps.clock.now().getTime() / 1000);
+  const headers = {
+    "content-type": "application/json",
+    "user-agent": "Tally-Webhooks/1",
+    "tally-webhook-id": notification.id,
+    "tally-delivery-attempt": String(attempt),
+    [SIGNATURE_HEADER.toLowerCase()]: signatureHeader(endpoint.secret, body, timestamp),
+  };
+  const response = await postWebhook({
+    url: endpoint.url,
+    headers,
+    body,
+    timeoutMs: deps.webhooks.timeoutMs,
+    allowPrivateAddresses: deps.webhooks.allowPrivateAddresses,
+  });
+  await tx.insert(webhookAttempts).values({
+    deliveryId: delivery.id,
+    endpointId: endpoint.id,
+    attempt,
+    url: endpoint.url,
+    requestHeaders: { ...headers, [SIGNATURE_HEADER.toLowerCase()]: "t=…,v1=…" },
+    requestBody: body,
+    responseStatus: response.status,
+    responseBody: response.body,
+    error: response.error,
+    durationMs: response.durationMs,
+    createdAt: deps.clock.now(),
+  });
+
+  const ok = response.status !== null && response.status >= 200 && response.status < 300;
+  if (ok) {
+    await tx
+      .update(webhookEndpoints)
+      .set({ consecutiveFailures: 0 })
+      .where(eq(webhookEndpoints.id, endpoint.id));
+
+    return { ok: true, status: "delivered" };
+  }
+  const error = response.error ?? `HTTP ${response.status}`;
+  if (notification.type === "webhooks.test") return { ok: false, error, final: true };
+  const disabled = await countEndpointFailure(tx, deps, endpoint.id, error);
+  events.push(...disabled);
+
+  return { ok: false, error, final: disabled.length > 0 };
+}
+
+/** Disables an endpoint after too many failed attempts in a row and tells the workspace's admins. */
+async function countEndpointFailure(tx: Tx, deps: DeliveryDeps, endpointId: string, error: string): Promise<EventDraft[]> {
+  const [endpoint] = await tx
+    .update(webhookEndpoints)
+    .set({ consecutiveFailures: sql`${webhookEndpoints.consecutiveFailures} + 1` })
+    .where(eq(webhookEndpoints.id, endpointId))
+    .returning();
+  if (!endpoint || endpoint.status !== "enabled" || endpoint.consecutiveFailures < DISABLE_ENDPOINT_AFTER) return [];
+
+  const now = deps.clock.now();
+  const reason = `${endpoint.consecutiveFailures} failed attempts in a row; the last: ${error}`;
+  await tx
+    .update(webhookEndpoints)
+    .set({ status: "disabled", disabledAt: now, disabledReason: reason, updatedAt: now })
+    .where(eq(webhookEndpoints.id, endpointId));
+  await tx
+    .update(notificationDeliveries)
+    .set({ status: "failed", lastError: "The endpoint was disabled", nextAttemptAt: null, updatedAt: now })
+    .where(and(eq(notificationDeliveries.endpointId, endpointId), eq(notificationDeliveries.status, "pending")));
+  const [workspace] = await tx
+    .select({ name: workspaces.name, slug: workspaces.slug })
+    .from(workspaces)
+    .where(eq(workspaces.id, endpoint.workspaceId));
+  const { events } = await createNotification(tx, deps, {
+    type: "webhooks.endpoint_disabled",
+    workspaceId: endpoint.workspaceId,
+    data: {
+      workspaceName: workspace?.name ?? "",
+      workspaceSlug: workspace?.slug ?? "",
+      endpointId,
+      url: endpoint.url,
+      failures: endpoint.consecutiveFailures,
+      lastError: error.slice(0, 200),
+    },
+    dedupeKey: `webhooks.endpoint_disabled:${endpointId}:${now.toISOString()}`,
+  });
+  deps.logger.warn({ endpointId, failures: endpoint.consecutiveFailures }, "webhook endpoint disabled");
+
+  return events;
+}

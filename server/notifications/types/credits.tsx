@@ -1,0 +1,152 @@
+import { z } from "zod";
+
+import { defineNotification, triggeredBy } from "../definition";
+import { EmailLayout, Facts, P } from "../email-layout";
+import { credits, money, workspaceUrl } from "../format";
+
+const workspaceFields = { workspaceName: z.string(), workspaceSlug: z.string() };
+
+export const lowBalance = defineNotification({
+  type: "credits.low_balance",
+  label: "Low balance",
+  description: "The balance fell below the tier's low-balance threshold (once per crossing).",
+  category: "billing",
+  audience: "billing",
+  channels: ["email", "in_app", "webhook"],
+  schema: z.object({ ...workspaceFields, balance: z.number().int(), threshold: z.number().int() }),
+  sample: { workspaceName: "Acme Labs", workspaceSlug: "acme-labs", balance: 87, threshold: 100 },
+  trigger: triggeredBy("credits/low-balance", ({ event, workspace }) =>
+    workspace
+      ? {
+          workspaceName: workspace.name,
+          workspaceSlug: workspace.slug,
+          balance: event.data.balance,
+          threshold: event.data.threshold,
+        }
+      : null,
+  ),
+  inApp: (data) => ({
+    title: "Credits are running low",
+    body: `${data.workspaceName} has ${credits(data.balance)} left, below the ${credits(data.threshold)} threshold.`,
+    link: `/w/${data.workspaceSlug}`,
+  }),
+  email: (data, { appUrl }) => ({
+    subject: `${data.workspaceName} is running low on credits`,
+    element: (
+      <EmailLayout
+        preview={`${credits(data.balance)} left in ${data.workspaceName}`}
+        heading={`${data.workspaceName} is running low on credits`}
+        action={{ label: "Review the balance", url: workspaceUrl(appUrl, data.workspaceSlug) }}
+      >
+        <P>
+          The balance is {credits(data.balance)}, below the {credits(data.threshold)} threshold.
+        </P>
+        <P>When it reaches zero, calls that need credits are refused until credits are added.</P>
+      </EmailLayout>
+    ),
+  }),
+});
+
+export const purchaseReceipt = defineNotification({
+  type: "credits.purchase_receipt",
+  label: "Credit purchase receipt",
+  description: "A credit pack was paid for and its credits granted.",
+  category: "billing",
+  audience: "billing",
+  channels: ["email", "in_app", "webhook"],
+  schema: z.object({
+    ...workspaceFields,
+    credits: z.number().int(),
+    amountMinor: z.number().int(),
+    currency: z.string(),
+    paymentId: z.string(),
+    grantId: z.string(),
+  }),
+  sample: {
+    workspaceName: "Acme Labs",
+    workspaceSlug: "acme-labs",
+    credits: 10_000,
+    amountMinor: 2_900,
+    currency: "USD",
+    paymentId: "pi_sim3Q1x0Zk8h2W9rTnA5bLcV",
+    grantId: "0b9d3c1e-5f1a-4c55-9e52-7f1c2a7d8e11",
+  },
+  trigger: triggeredBy("credits/purchased", ({ event, workspace }) =>
+    workspace
+      ? {
+          workspaceName: workspace.name,
+          workspaceSlug: workspace.slug,
+          credits: event.data.credits,
+          amountMinor: event.data.amountMinor,
+          currency: event.data.currency,
+          paymentId: event.data.paymentId,
+          grantId: event.data.grantId,
+        }
+      : null,
+  ),
+  inApp: (data) => ({
+    title: "Credits purchased",
+    body: `${credits(data.credits)} added to ${data.workspaceName} for ${money(data.amountMinor, data.currency)}.`,
+    link: `/w/${data.workspaceSlug}`,
+  }),
+  email: (data, { appUrl }) => ({
+    subject: `Receipt: ${credits(data.credits)} for ${data.workspaceName}`,
+    element: (
+      <EmailLayout
+        preview={`${money(data.amountMinor, data.currency)} paid for ${credits(data.credits)}`}
+        heading="Thank you for your purchase"
+        action={{ label: "See the balance", url: workspaceUrl(appUrl, data.workspaceSlug) }}
+      >
+        <P>The credits are in {data.workspaceName} and ready to use.</P>
+        <Facts
+          rows={[
+            ["Credits", credits(data.credits)],
+            ["Paid", money(data.amountMinor, data.currency)],
+            ["Payment", data.paymentId],
+          ]}
+        />
+      </EmailLayout>
+    ),
+  }),
+});
+
+export const creditsExpired = defineNotification({
+  type: "credits.expired",
+  label: "Credits expired",
+  description: "A grant reached its expiry with credits left.",
+  category: "product",
+  audience: "billing",
+  channels: ["email", "in_app", "webhook"],
+  schema: z.object({ ...workspaceFields, credits: z.number().int(), balanceAfter: z.number().int() }),
+  sample: { workspaceName: "Acme Labs", workspaceSlug: "acme-labs", credits: 400, balanceAfter: 3_100 },
+  trigger: triggeredBy("credits/expired", ({ event, workspace }) =>
+    workspace
+      ? {
+          workspaceName: workspace.name,
+          workspaceSlug: workspace.slug,
+          credits: event.data.credits,
+          balanceAfter: event.data.balanceAfter,
+        }
+      : null,
+  ),
+  inApp: (data) => ({
+    title: "Credits expired",
+    body: `${credits(data.credits)} expired in ${data.workspaceName}; the balance is ${credits(data.balanceAfter)}.`,
+    link: `/w/${data.workspaceSlug}`,
+  }),
+  email: (data, { appUrl }) => ({
+    subject: `${credits(data.credits)} expired in ${data.workspaceName}`,
+    element: (
+      <EmailLayout
+        preview={`The balance is now ${credits(data.balanceAfter)}`}
+        heading={`${credits(data.credits)} expired`}
+        action={{ label: "See the balance", url: workspaceUrl(appUrl, data.workspaceSlug) }}
+      >
+        <P>
+          A grant in {data.workspaceName} reached its expiry with {credits(data.credits)} unused. The
+          balance is now {credits(data.balanceAfter)}.
+        </P>
+      </EmailLayout>
+    ),
+  }),
+});
