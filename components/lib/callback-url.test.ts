@@ -15,6 +15,13 @@ describe("safeCallbackUrl", () => {
     "/\r\n/evil.example",
     "https://evil.example",
     "javascript:alert(1)",
+    "/..//evil.example",
+    "/.//evil.example",
+    "/%2e//evil.example",
+    "/%2e%2e//evil.example",
+    "/a/..//evil.example",
+    "/./\\evil.example",
+    "/..\\/evil.example",
     "evil.example",
     "",
   ])("refuses %j", (value) => {

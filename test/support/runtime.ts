@@ -22,6 +22,8 @@ export interface TestRuntimeOptions {
   clock?: Clock;
   gateway?: PaymentGateway;
   pool?: number;
+  /** Extra environment, e.g. SMTP_URL to send mail to a stand-in. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -30,7 +32,12 @@ export interface TestRuntimeOptions {
  * loops: tests move events along with `drain()`.
  */
 export async function testRuntime(options: TestRuntimeOptions = {}): Promise<Runtime> {
-  const env = parseEnv({ NODE_ENV: "test", LOG_LEVEL: process.env.LOG_LEVEL ?? "fatal", TALLY_DATA_DIR: ".data" });
+  const env = parseEnv({
+    NODE_ENV: "test",
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "fatal",
+    TALLY_DATA_DIR: ".data",
+    ...options.env,
+  });
 
   return createRuntime({
     env,
@@ -43,6 +50,7 @@ export async function testRuntime(options: TestRuntimeOptions = {}): Promise<Run
     pool: options.pool ?? 8,
     secrets: { authSecret: "test-auth-secret", webhookSecret: TEST_WEBHOOK_SECRET, source: "environment" },
     driver: { backoffBaseMs: 1000 },
+    webhookTimeoutMs: 2_000,
   });
 }
 
