@@ -44,6 +44,7 @@ async function signUpAndConfirm(
   await message.getByRole("link", { name: /\/sign-up\/confirm\?token=/ }).click();
 
   await expect(page.getByRole("heading", { name: "Confirm your email" })).toBeVisible();
+  await page.getByLabel("Password").fill(account.password);
   await page.getByRole("button", { name: "Confirm my email" }).click();
   await expect(page).toHaveURL(/\/sign-in\?confirmed=1/);
   await expect(page.getByText("Your email is confirmed")).toBeVisible();

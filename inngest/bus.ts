@@ -1,4 +1,4 @@
-import { sendSignUpConfirmation } from "@/server/auth/commands";
+import { prunePendingSignUps, sendSignUpConfirmation } from "@/server/auth/commands";
 import { setUpBillingCustomer } from "@/server/billing/reactions";
 import { allocateInitialCredits } from "@/server/credits/reactions";
 import { pruneIdempotencyKeys } from "@/server/credits/retention";
@@ -87,6 +87,11 @@ export const bus: readonly Reaction[] = [
     handle: processStripeEvent,
     retries: 8,
     concurrency: "none",
+  }),
+  onCron("29 * * * *", {
+    id: "auth-prune-pending-sign-ups",
+    description: "Delete pending sign-ups a day after their link expired or was used",
+    handle: prunePendingSignUps,
   }),
   onCron("41 * * * *", {
     id: "credits-prune-idempotency-keys",

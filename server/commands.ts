@@ -13,7 +13,7 @@ import { findUnstorableText } from "./text";
 
 /**
  * The one pipeline every command runs through:
- * validate → open a transaction → run the command's rules with the
+ * validate → prepare (slow work without the database) → open a transaction → run the command's rules with the
  * transaction, actor and clock → write its events to the outbox and an audit
  * entry → commit → wake the relay. A command's own code is only its rules.
  */
@@ -38,15 +38,20 @@ export interface CommandOutcome<TResult> {
   audit?: Record<string, unknown> | false;
 }
 
-export interface Command<TSchema extends z.ZodType, TResult> {
+export interface Command<TSchema extends z.ZodType, TResult, TPrepared = undefined> {
   name: string;
   input: TSchema;
-  run(ctx: CommandContext, input: z.output<TSchema>): Promise<CommandOutcome<TResult>>;
+  /**
+   * Slow work that needs no database (hashing a password) runs here, before
+   * the transaction opens, so it holds no connection or lock meanwhile.
+   */
+  prepare?(input: z.output<TSchema>): Promise<TPrepared>;
+  run(ctx: CommandContext, input: z.output<TSchema>, prepared: TPrepared): Promise<CommandOutcome<TResult>>;
 }
 
-export function defineCommand<TSchema extends z.ZodType, TResult>(
-  command: Command<TSchema, TResult>,
-): Command<TSchema, TResult> {
+export function defineCommand<TSchema extends z.ZodType, TResult, TPrepared = undefined>(
+  command: Command<TSchema, TResult, TPrepared>,
+): Command<TSchema, TResult, TPrepared> {
   return command;
 }
 
@@ -64,9 +69,9 @@ export interface CommandMeta {
   log?: Logger;
 }
 
-export async function execute<TSchema extends z.ZodType, TResult>(
+export async function execute<TSchema extends z.ZodType, TResult, TPrepared>(
   runtime: CommandRuntime,
-  command: Command<TSchema, TResult>,
+  command: Command<TSchema, TResult, TPrepared>,
   rawInput: z.input<TSchema>,
   meta: CommandMeta,
 ): Promise<TResult> {
@@ -85,11 +90,13 @@ export async function execute<TSchema extends z.ZodType, TResult>(
   const requestId = meta.requestId ?? null;
   const log = (meta.log ?? runtime.logger).child({ command: command.name, actor: actorRef(meta.actor) });
 
+  const prepared = (command.prepare ? await command.prepare(input) : undefined) as TPrepared;
   let wrote = false;
   const result = await runtime.db.transaction(async (tx) => {
     const outcome = await command.run(
       { tx, actor: meta.actor, clock: runtime.clock, log, requestId },
       input,
+      prepared,
     );
     const events = outcome.events ?? [];
     if (events.length > 0) {

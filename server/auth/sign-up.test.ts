@@ -50,13 +50,16 @@ describe("signing up with email and password", () => {
     expect(await passwordSignIn(email, "a long password")).toBeNull();
 
     const token = await confirmationToken(email);
-    expect(await anonymous.auth.confirmSignUp({ token })).toEqual({ email });
+    await expect(anonymous.auth.confirmSignUp({ token, password: "not the password" })).rejects.toMatchObject({
+      cause: { code: "invalid_request", field: "password" },
+    });
+    expect(await anonymous.auth.confirmSignUp({ token, password: "a long password" })).toEqual({ email });
     const [user] = await runtime.db.select().from(users).where(eq(users.email, email));
     expect(user).toMatchObject({ name: "New Person", emailVerified: clock.now() });
     expect(await passwordSignIn(email, "a long password")).toMatchObject({ id: user!.id });
 
-    await expect(anonymous.auth.confirmSignUp({ token })).rejects.toMatchObject({
-      cause: { code: "invalid_request", field: "token" },
+    await expect(anonymous.auth.confirmSignUp({ token, password: "a long password" })).rejects.toMatchObject({
+      cause: { code: "conflict", field: "token", message: expect.stringContaining("already confirmed") },
     });
   });
 
@@ -67,7 +70,9 @@ describe("signing up with email and password", () => {
     const token = await confirmationToken(email);
     clock.advance(24 * 60 * 60 * 1000 + 1);
 
-    await expect(anonymous.auth.confirmSignUp({ token })).rejects.toMatchObject({ cause: { code: "invalid_request" } });
+    await expect(anonymous.auth.confirmSignUp({ token, password: "a long password" })).rejects.toMatchObject({
+      cause: { code: "invalid_request", field: "token" },
+    });
   });
 
   it("gives someone who signs up with another person's address nothing to sign in to", async () => {
@@ -79,11 +84,33 @@ describe("signing up with email and password", () => {
     expect(await passwordSignIn(victim, "attacker password")).toBeNull();
     expect(await runtime.db.select().from(users).where(eq(users.email, victim))).toEqual([]);
 
-    // The owner later confirms a sign-up of their own; the attacker's pending sign-up is dead.
+    // The owner signs up too and, with two identical emails, follows the attacker's link: it needs
+    // the attacker's password, so the owner cannot confirm it by mistake.
+    const attackerToken = await confirmationToken(victim);
     await anonymous.auth.signUp({ name: "Owner", email: victim, password: "owner password!" });
+    await expect(anonymous.auth.confirmSignUp({ token: attackerToken, password: "owner password!" })).rejects.toMatchObject(
+      { cause: { field: "password" } },
+    );
     const ownerToken = await confirmationToken(victim);
-    await anonymous.auth.confirmSignUp({ token: ownerToken });
+    await anonymous.auth.confirmSignUp({ token: ownerToken, password: "owner password!" });
     expect(await passwordSignIn(victim, "attacker password")).toBeNull();
     expect(await passwordSignIn(victim, "owner password!")).toBeTruthy();
+    // Its other pending sign-ups are void: the attacker's link no longer leads anywhere.
+    await expect(anonymous.auth.confirmSignUp({ token: attackerToken, password: "attacker password" })).rejects.toMatchObject(
+      { cause: { code: "invalid_request", field: "token" } },
+    );
+  });
+
+  it("limits sign-ups per address so nobody can flood an inbox", async () => {
+    const email = `flood-${uniqueSuffix()}@example.com`;
+    const anonymous = await callerFor(runtime, null);
+    const attempts = await Promise.allSettled(
+      Array.from({ length: 8 }, () => anonymous.auth.signUp({ name: "Flood", email, password: "a long password" })),
+    );
+
+    expect(attempts.filter((attempt) => attempt.status === "fulfilled")).toHaveLength(3);
+    for (const attempt of attempts.filter((a) => a.status === "rejected")) {
+      expect((attempt as PromiseRejectedResult).reason).toMatchObject({ code: "TOO_MANY_REQUESTS", cause: { field: "email" } });
+    }
   });
 });

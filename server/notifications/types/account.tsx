@@ -59,10 +59,10 @@ export const signUpConfirmation = defineNotification({
   category: "security",
   audience: "address",
   channels: ["email"],
-  schema: z.object({ name: z.string(), url: z.url() }),
-  sample: { name: "Ada Lovelace", url: "http://localhost:3000/sign-up/confirm?token=sample-token" },
+  schema: z.object({ url: z.url() }),
+  sample: { url: "http://localhost:3000/sign-up/confirm?token=sample-token" },
   object: (data) => ({ type: "sign_up", id: data.url }),
-  inApp: (data) => ({ title: "Confirm your email", body: `Sign-up link for ${data.name}`, link: null }),
+  inApp: () => ({ title: "Confirm your email", body: "A sign-up confirmation link", link: null }),
   email: (data) => ({
     subject: "Confirm your email to finish signing up",
     element: (
@@ -72,10 +72,11 @@ export const signUpConfirmation = defineNotification({
         action={{ label: "Confirm my email", url: data.url }}
         footer="You receive this because someone signed up to Tally with this address."
       >
-        <P>Hello {data.name}, confirm that this address is yours to create your Tally account.</P>
+        <P>Someone signed up to Tally with this address. If it was you, follow the link and enter the
+          password you chose to create your account.</P>
         <P>
-          The link works once and expires in 24 hours. If you did not sign up, ignore this email: no
-          account is created without it.
+          The link expires in 24 hours. If you did not sign up, ignore this email: no account is
+          created without the link and that password.
         </P>
       </EmailLayout>
     ),
