@@ -8,5 +8,12 @@ export async function register(): Promise<void> {
   if (process.env.NEXT_PHASE === "phase-production-build") return;
 
   const { getRuntime } = await import("./server/runtime");
-  await getRuntime();
+  const { logger } = await import("./server/logger");
+  try {
+    await getRuntime();
+  } catch (error) {
+    // Serving every request a 500 would hide the cause; stop with it instead.
+    logger.fatal({ err: error }, "Tally could not start");
+    process.exit(1);
+  }
 }

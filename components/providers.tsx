@@ -44,7 +44,8 @@ export function Providers({ children }: { children: ReactNode }) {
   const queryClient = getQueryClient();
   const [trpcClient] = useState(() =>
     createTRPCClient<AppRouter>({
-      links: [httpBatchLink({ url: "/api/trpc", transformer: superjson })],
+      // The server refuses batches of more than 16 calls (app/api/trpc).
+      links: [httpBatchLink({ url: "/api/trpc", transformer: superjson, maxItems: 16 })],
     }),
   );
 

@@ -189,6 +189,10 @@ const globalForRuntime = globalThis as unknown as { tallyRuntime?: Promise<Runti
  * instrumentation separately, and dev reloads re-evaluate modules).
  */
 export function getRuntime(): Promise<Runtime> {
+  if (process.env.NEXT_PHASE === "phase-production-build") {
+    // A page that reaches this while `next build` prerenders it must be dynamic instead.
+    return Promise.reject(new Error("Tally's runtime does not start during next build"));
+  }
   if (!globalForRuntime.tallyRuntime) {
     globalForRuntime.tallyRuntime = bootApp().catch((error: unknown) => {
       globalForRuntime.tallyRuntime = undefined;

@@ -20,7 +20,7 @@ describe("loadSecrets", () => {
     expect(JSON.parse(readFileSync(path.join(dir, "a", "secrets.json"), "utf8")).authSecret).toBe(first.authSecret);
   });
 
-  it.each([["{}"], [""], ["not json"], ['{"authSecret": 1}']])("stops with a clear message for a damaged file %j", (text) => {
+  it.each([["{}"], [""], ["not json"], ['{"authSecret": 1}'], ['{"authSecret": "", "webhookSecret": ""}']])("stops with a clear message for a damaged file %j", (text) => {
     mkdirSync(path.join(dir, "b"), { recursive: true });
     writeFileSync(path.join(dir, "b", "secrets.json"), text);
     expect(() => loadSecrets(parseEnv({ TALLY_DATA_DIR: path.join(dir, "b") }))).toThrow(/is damaged\. Delete it/);

@@ -46,13 +46,14 @@ function readSecrets(file: string): { authSecret: string; webhookSecret: string 
   } catch {
     stored = undefined;
   }
-  if (typeof stored?.authSecret !== "string" || typeof stored.webhookSecret !== "string") {
+  const usable = (value: unknown) => typeof value === "string" && value.length >= 16;
+  if (!usable(stored?.authSecret) || !usable(stored?.webhookSecret)) {
     throw new Error(
       `${file} is damaged. Delete it and start again to generate new secrets (signed-in sessions will end).`,
     );
   }
 
-  return { authSecret: stored.authSecret, webhookSecret: stored.webhookSecret };
+  return { authSecret: String(stored?.authSecret), webhookSecret: String(stored?.webhookSecret) };
 }
 
 function generatedSecrets(env: Env): { authSecret: string; webhookSecret: string } {

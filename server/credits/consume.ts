@@ -16,7 +16,12 @@ import { findFeature, MAX_INPUT_BYTES, priceCall } from "./pricing";
 export const consumeInput = z.object({
   workspaceId: z.uuid(),
   featureCode: z
-    .string({ message: "featureCode is required: a feature code from the tier's price table" })
+    .string({
+      error: (issue) =>
+        issue.input === undefined
+          ? "featureCode is required: a feature code from the tier's price table"
+          : "featureCode must be text, a feature code from the tier's price table",
+    })
     .trim()
     .min(1, "featureCode is required")
     .max(64, "featureCode is at most 64 characters"),

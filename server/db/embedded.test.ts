@@ -69,3 +69,46 @@ describe("a server orphaned by a killed process", () => {
     expect(() => process.kill(pid, 0)).toThrow();
   }, 60_000);
 });
+
+describe("an adopted server whose new owner exits without waiting", () => {
+  const exitDir = path.resolve(".data", `embedded-exit-${uniqueSuffix()}`);
+  afterAll(() => rmSync(exitDir, { recursive: true, force: true }));
+
+  function startChild() {
+    const child = spawn("node", ["--import", "tsx", "test/support/orphan-child.ts", exitDir], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const ready = new Promise<void>((resolve, reject) => {
+      child.stdout.on("data", () => resolve());
+      child.on("exit", (code) => reject(new Error(`child exited with ${code}`)));
+    });
+
+    return { child, ready };
+  }
+
+  it("is stopped by the exit itself, as when Next exits on SIGTERM", async () => {
+    const first = startChild();
+    await first.ready;
+    const pid = Number(readFileSync(path.join(exitDir, "pg", "postmaster.pid"), "utf8").split("\n")[0]);
+    first.child.kill("SIGKILL");
+    await expect.poll(() => first.child.signalCode, { timeout: 10_000 }).toBe("SIGKILL");
+
+    const second = startChild();
+    await second.ready; // adopted the orphan
+    second.child.kill("SIGTERM");
+
+    await expect
+      .poll(
+        () => {
+          try {
+            process.kill(pid, 0);
+            return "running";
+          } catch {
+            return "stopped";
+          }
+        },
+        { timeout: 15_000 },
+      )
+      .toBe("stopped");
+  }, 60_000);
+});

