@@ -87,6 +87,8 @@ export function concurrencyKey(reaction: Reaction, event: WireEvent): string {
 export interface ExecuteDeps extends ReactionDeps {
   db: Db;
   logger: Logger;
+  /** Tells the relay that a reaction committed events, so the next hop of a chain starts at once. */
+  wake?: () => void;
 }
 
 /** Runs a reaction for a wire event through the inbox. Shared by both drivers. */
@@ -101,7 +103,7 @@ export async function executeReaction(
     event: wire.name,
     workspaceId: wire.workspaceId ?? undefined,
   });
-  const { db, logger: _logger, ...reactionDeps } = deps;
+  const { db, logger: _logger, wake, ...reactionDeps } = deps;
 
   const outcome =
     reaction.kind === "cron"
@@ -122,7 +124,10 @@ export async function executeReaction(
           }),
         );
   if (outcome === "duplicate") log.warn("event already handled by this reaction; skipped");
-  else log.info("reaction handled event");
+  else {
+    log.info("reaction handled event");
+    wake?.();
+  }
 
   return outcome;
 }

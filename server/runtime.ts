@@ -125,6 +125,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     gateway,
     notifier,
     appUrl: env.APP_URL,
+    wake: () => relay?.wake(),
   };
   const driver = env.inngestEnabled ? null : new LocalDriver(executeDeps, bus, options.driver);
   const transport = driver ? driver.transport : inngestTransport(inngest);

@@ -37,14 +37,19 @@ export type AttemptOutcome = "delivered" | "sent" | "failed" | "skipped";
 
 /** Sends pending deliveries: the dispatch reaction, the retry sweep and manual retries all use it. */
 export interface Notifier {
-  attempt(deliveryId: string): Promise<AttemptOutcome>;
+  /**
+   * One attempt. Given a transaction (a reaction's), the attempt runs in a
+   * savepoint of it and commits with it, so the reaction needs no second
+   * connection; otherwise it commits on its own.
+   */
+  attempt(deliveryId: string, within?: Tx): Promise<AttemptOutcome>;
   /** Attempts every pending delivery whose next attempt is due; returns how many it tried. */
   sweepDue(limit?: number): Promise<number>;
 }
 
 export function createNotifier(deps: DeliveryDeps): Notifier {
   return {
-    attempt: (deliveryId) => attemptDelivery(deps, deliveryId),
+    attempt: (deliveryId, within) => attemptDelivery(deps, deliveryId, within),
     async sweepDue(limit = 100) {
       const due = await deps.db
         .select({ id: notificationDeliveries.id })
@@ -78,9 +83,10 @@ type ChannelResult = { ok: true; status: "sent" | "delivered" } | { ok: false; e
  * is recorded with its notifications/sent, /delivered or /failed event; the
  * notifications-schedule-retry reaction decides what a failure leads to.
  */
-export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string): Promise<AttemptOutcome> {
+export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string, within?: Tx): Promise<AttemptOutcome> {
   let wrote = false;
-  const outcome = await deps.db.transaction(async (tx): Promise<AttemptOutcome> => {
+  const transaction = <T>(work: (tx: Tx) => Promise<T>) => (within ? within.transaction(work) : deps.db.transaction(work));
+  const outcome = await transaction(async (tx): Promise<AttemptOutcome> => {
     const [loaded] = await tx
       .select({ delivery: notificationDeliveries, notification: notifications })
       .from(notificationDeliveries)
@@ -145,7 +151,8 @@ export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string): P
 
     return result.ok ? result.status : "failed";
   });
-  if (wrote) deps.wake();
+  // Inside a caller's transaction, the caller's commit wakes the relay.
+  if (wrote && !within) deps.wake();
 
   return outcome;
 }

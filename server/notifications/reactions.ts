@@ -16,8 +16,9 @@ export const dispatchNotification: ReactionHandler<"notifications/created"> = as
         eq(notificationDeliveries.status, "pending"),
       ),
     );
-  // Each attempt commits on its own, so one slow endpoint does not hold back the others' records.
-  for (const delivery of pending) await deps.notifier.attempt(delivery.id);
+  // In this reaction's transaction: no second connection per run, and the attempts commit with
+  // the inbox row, so a crash before the commit makes them again (at least once, never lost).
+  for (const delivery of pending) await deps.notifier.attempt(delivery.id, tx);
 };
 
 /**
