@@ -79,8 +79,11 @@ export default defineConfig({
           // in-process driver and a database of their own.
           DATABASE_URL: "",
           SMTP_URL: "",
-          // A production build keeps the mailbox to admins; the journeys read it as users do locally.
+          // A production build keeps the mailbox to admins; the journeys read it as users do
+          // locally.
           TALLY_DEV_MAILBOX: "open",
+          // The webhook journey's receiver is on 127.0.0.1, which production refuses by default.
+          TALLY_WEBHOOK_TARGETS: "any",
           INNGEST_DEV: "",
           INNGEST_EVENT_KEY: "",
         },

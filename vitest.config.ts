@@ -18,6 +18,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     server: { deps: { inline: ["next-auth", "@auth/core"] } },
     env: { NODE_ENV: "test", LOG_LEVEL: process.env.LOG_LEVEL ?? "fatal" },
-    reporters: process.env.CI_REPORT ? ["default", ["junit", { outputFile: process.env.CI_REPORT }]] : ["default"],
+    reporters: process.env.CI_REPORT
+      ? ["default", ["junit", { outputFile: process.env.CI_REPORT }]]
+      : ["default"],
   },
 });

@@ -1,4 +1,6 @@
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 
 import { expect, test, type Page, type TestInfo } from "@playwright/test";
 
@@ -41,7 +43,11 @@ async function signUpAndConfirm(
   await expect(message).toHaveCount(1);
   await message.locator("summary").click();
   await snap(page, testInfo, "mailbox-confirmation");
-  await message.getByRole("link", { name: /\/sign-up\/confirm\?token=/ }).click();
+  // The text part has the link twice: the button's and the "Or open" line's.
+  await message
+    .getByRole("link", { name: /\/sign-up\/confirm\?token=/ })
+    .first()
+    .click();
 
   await expect(page.getByRole("heading", { name: "Confirm your email" })).toBeVisible();
   await page.getByLabel("Password").fill(account.password);
@@ -137,7 +143,8 @@ test("sign up, create a workspace, see the credits and the welcome email, consum
     await snap(page, testInfo, "dashboard-after-consume");
   });
 
-  await test.step("crossing the low-balance threshold raises one notice under the bell", async () => {
+  const lowBalanceStep = "crossing the low-balance threshold raises one notice under the bell";
+  await test.step(lowBalanceStep, async () => {
     const balance = credits(await page.getByTestId("balance").textContent());
     // summarize costs 1 + 1 per started KiB: leave 50 credits, below the Free tier's 100.
     await page.getByLabel("Input size (bytes)").fill(String((balance - 50 - 1) * 1024));
@@ -145,10 +152,12 @@ test("sign up, create a workspace, see the credits and the welcome email, consum
     await expect(page.getByTestId("balance")).toHaveText(/^50\s*credits$/);
     await expect(page.getByText("Low balance", { exact: true })).toBeVisible();
 
-    await expect(page.getByTestId("unread-count")).toHaveText("1");
+    // Unread: the welcome notice from the workspace's creation, and this one.
+    await expect(page.getByTestId("unread-count")).toHaveText("2");
     await page.getByRole("button", { name: /^Notifications/ }).click();
     const panel = page.getByRole("dialog", { name: "Notifications" });
-    await expect(panel).toContainText("Credits are running low");
+    const lowBalance = panel.getByRole("listitem").filter({ hasText: "Credits are running low" });
+    await expect(lowBalance).toHaveCount(1);
     await snap(page, testInfo, "low-balance-notice");
 
     // A second consumption below the threshold raises no second notice.
@@ -157,8 +166,159 @@ test("sign up, create a workspace, see the credits and the welcome email, consum
     await page.getByRole("button", { name: "Run feature" }).click();
     await expect(page.getByTestId("balance")).toHaveText(/^49\s*credits$/);
     await page.reload();
-    await expect(page.getByTestId("unread-count")).toHaveText("1");
+    await expect(page.getByTestId("unread-count")).toHaveText("2");
+    await page.getByRole("button", { name: /^Notifications/ }).click();
+    await expect(lowBalance).toHaveCount(1);
   });
+
+  await test.step("the low-balance email is in the dev mailbox", async () => {
+    await page.goto(`/dev/mailbox?to=${encodeURIComponent(email)}`);
+    const notice = page
+      .getByTestId("email")
+      .filter({ hasText: `${workspaceName} is running low on credits` });
+    await expect(notice).toHaveCount(1);
+    await notice.locator("summary").click();
+    await expect(notice).toContainText("below the 100 credits threshold");
+    await snap(page, testInfo, "mailbox-low-balance");
+  });
+
+  await test.step("marking it read clears the count; See all opens the history", async () => {
+    await page.goto(`/w/${slug}`);
+    await expect(page.getByTestId("unread-count")).toHaveText("2");
+    await page.getByRole("button", { name: /^Notifications/ }).click();
+    const panel = page.getByRole("dialog", { name: "Notifications" });
+    const lowBalance = panel.getByRole("listitem").filter({ hasText: "Credits are running low" });
+    await lowBalance.getByRole("button", { name: "Mark as read" }).click();
+    await expect(page.getByTestId("unread-count")).toHaveText("1");
+    await expect(lowBalance.getByRole("button", { name: "Mark as read" })).toHaveCount(0);
+    await panel.getByRole("button", { name: "Mark all read" }).click();
+    await expect(page.getByTestId("unread-count")).toHaveCount(0);
+    await expect(panel.getByRole("button", { name: "Mark as read" })).toHaveCount(0);
+
+    await panel.getByRole("link", { name: "See all" }).click();
+    await expect(page).toHaveURL(new RegExp(`/w/${slug}/notifications$`));
+    const rows = page.getByTestId("history-row").filter({ hasText: "Credits are running low" });
+    // One in-app and one email delivery to the owner.
+    await expect(rows).toHaveCount(2);
+    await snap(page, testInfo, "notification-history");
+  });
+});
+
+/**
+ * Checks a Tally-Signature header the way a receiver should: the HMAC-SHA256
+ * of "<t>.<raw body>" with the endpoint's secret, compared in constant time,
+ * with a timestamp close to now.
+ */
+function signatureValid(secret: string, body: string, header: string | undefined): boolean {
+  const parts = new Map(
+    (header ?? "").split(",").map((part) => part.split("=", 2) as [string, string]),
+  );
+  const timestamp = Number(parts.get("t"));
+  const given = Buffer.from(parts.get("v1") ?? "", "utf8");
+  if (!secret || !Number.isInteger(timestamp)) return false;
+  if (Math.abs(Date.now() / 1000 - timestamp) > 300) return false;
+  const expected = Buffer.from(
+    createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex"),
+    "utf8",
+  );
+
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** A webhook receiver on 127.0.0.1 that answers 200 only to correctly signed requests. */
+async function startReceiver(secret: () => string) {
+  const received: { verified: boolean; body: string }[] = [];
+  const server = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      const body = Buffer.concat(chunks).toString("utf8");
+      const header = request.headers["tally-signature"];
+      const verified = signatureValid(secret(), body, Array.isArray(header) ? header[0] : header);
+      received.push({ verified, body });
+      response.writeHead(verified ? 200 : 401, { "content-type": "application/json" });
+      response.end(JSON.stringify({ verified }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}/tally-webhooks`,
+    received,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+test("a webhook endpoint receives a signed test event", async ({ page }, testInfo) => {
+  const id = uniqueId();
+  const workspaceName = `Hooks ${id}`;
+  let secret = "";
+  const receiver = await startReceiver(() => secret);
+
+  try {
+    await test.step("sign up and create a workspace", async () => {
+      await signUpAndConfirm(page, testInfo, {
+        name: "Webhook Tester",
+        email: `hooks-${id}@example.com`,
+        password: "correct horse battery",
+      });
+      await expect(page.getByRole("button", { name: "Create workspace" })).toBeEnabled();
+      await page.getByLabel("Workspace name").fill(workspaceName);
+      await expect(page.getByLabel("Address")).toHaveValue(`hooks-${id}`);
+      await page.getByRole("button", { name: "Create workspace" }).click();
+      await expect(page).toHaveURL(new RegExp(`/w/hooks-${id}$`));
+    });
+
+    const endpoint = await test.step("add an endpoint for all events", async () => {
+      const nav = page.getByRole("navigation", { name: "Main" });
+      await nav.getByRole("link", { name: "Webhooks" }).click();
+      await expect(page).toHaveURL(new RegExp(`/w/hooks-${id}/webhooks$`));
+      await expect(page.getByRole("heading", { name: "How to verify" })).toBeVisible();
+      const add = page.getByRole("button", { name: "Add endpoint", exact: true });
+      await expect(add).toBeEnabled();
+      await page.getByLabel("Endpoint URL").fill(receiver.url);
+      await page.getByLabel("Description (optional)").fill("The journey's receiver");
+      await expect(page.getByLabel("All events")).toBeChecked();
+      await snap(page, testInfo, "webhooks-new-endpoint");
+      await add.click();
+
+      const card = page.getByTestId("webhook-endpoint").filter({ hasText: receiver.url });
+      await expect(card).toHaveCount(1);
+      await expect(card).toContainText("All events");
+      await expect(card).toContainText("Enabled");
+
+      return card;
+    });
+
+    await test.step("reveal the signing secret", async () => {
+      await endpoint.getByRole("button", { name: "Reveal secret" }).click();
+      const shown = endpoint.getByTestId("endpoint-secret");
+      await expect(shown).toHaveText(/^whsec_\S+$/);
+      secret = (await shown.textContent()) ?? "";
+    });
+
+    await test.step("send a test event and see it delivered with HTTP 200", async () => {
+      await endpoint.getByRole("button", { name: "Send test event", exact: true }).click();
+      const delivery = endpoint.getByTestId("webhook-delivery").first();
+      await expect(delivery).toContainText("Test event");
+      await expect(delivery).toContainText("Delivered");
+      await delivery.getByRole("button", { name: /^Show attempts/ }).click();
+      const attempt = endpoint.getByTestId("webhook-attempt").first();
+      await expect(attempt.getByTestId("response-status")).toHaveText("HTTP 200");
+      await expect(attempt).toContainText('"type": "webhooks.test"');
+      await snap(page, testInfo, "webhooks-delivered");
+
+      expect(receiver.received).toHaveLength(1);
+      expect(receiver.received[0]?.verified).toBe(true);
+      expect(JSON.parse(receiver.received[0]?.body ?? "{}")).toMatchObject({
+        type: "webhooks.test",
+        data: { message: "This is a test event from Tally." },
+      });
+    });
+  } finally {
+    await receiver.close();
+  }
 });
 
 test("sign in with a magic link from the dev mailbox", async ({ page }, testInfo) => {
@@ -178,7 +338,10 @@ test("sign in with a magic link from the dev mailbox", async ({ page }, testInfo
   await expect(message).toHaveCount(1);
   await message.locator("summary").click();
   await snap(page, testInfo, "mailbox-magic-link");
-  await message.getByRole("link", { name: /\/api\/auth\/callback\/email/ }).click();
+  await message
+    .getByRole("link", { name: /\/api\/auth\/callback\/email/ })
+    .first()
+    .click();
 
   // A new account has no workspace: it lands, signed in, on the first step.
   await expect(page).toHaveURL(/\/workspaces\/new$/);

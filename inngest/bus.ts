@@ -3,7 +3,11 @@ import { setUpBillingCustomer } from "@/server/billing/reactions";
 import { allocateInitialCredits } from "@/server/credits/reactions";
 import { pruneIdempotencyKeys } from "@/server/credits/retention";
 import { notifyOn } from "@/server/notifications/notify";
-import { dispatchNotification, retryDueDeliveries, scheduleRetry } from "@/server/notifications/reactions";
+import {
+  dispatchNotification,
+  retryDueDeliveries,
+  scheduleRetry,
+} from "@/server/notifications/reactions";
 import { notificationTypes } from "@/server/notifications/types";
 import { pruneEventTables } from "@/server/events/retention";
 import { processStripeEvent } from "@/server/payments/reactions";
@@ -52,7 +56,8 @@ export const bus: readonly Reaction[] = [
     concurrency: "none",
   }),
   // One reaction per notification type that an event triggers (server/notifications/types/):
-  // e.g. notify-credits.low_balance on credits/low-balance, notify-account.welcome on workspace/created.
+  // e.g. notify-credits.low_balance on credits/low-balance, notify-account.welcome on
+  // workspace/created.
   ...notificationTypes.flatMap((definition) =>
     definition.trigger
       ? [

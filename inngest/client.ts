@@ -13,7 +13,8 @@ export function createInngest(env: Env, log: Logger): Inngest {
     isDev: env.INNGEST_DEV !== undefined,
     eventKey: env.INNGEST_EVENT_KEY,
     signingKey: env.INNGEST_SIGNING_KEY,
-    baseUrl: env.INNGEST_BASE_URL ?? (env.INNGEST_DEV?.startsWith("http") ? env.INNGEST_DEV : undefined),
+    baseUrl:
+      env.INNGEST_BASE_URL ?? (env.INNGEST_DEV?.startsWith("http") ? env.INNGEST_DEV : undefined),
     logger: log.child({ component: "inngest" }),
   });
 }

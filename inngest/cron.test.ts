@@ -19,17 +19,29 @@ describe("cron", () => {
   it("treats 7 as Sunday and matches either day field when both are restricted", () => {
     expect(cronMatches(parseCron("0 0 * * 7"), new Date("2027-03-07T00:00:00Z"))).toBe(true);
     const either = parseCron("0 0 13 * 5");
-    expect(cronMatches(either, new Date("2027-03-13T00:00:00Z"))).toBe(true); // the 13th, a Saturday
+    expect(cronMatches(either, new Date("2027-03-13T00:00:00Z"))).toBe(true); // a Saturday
     expect(cronMatches(either, new Date("2027-03-05T00:00:00Z"))).toBe(true); // a Friday
     expect(cronMatches(either, new Date("2027-03-06T00:00:00Z"))).toBe(false);
   });
 
   it("lists the due minutes after one instant up to another", () => {
-    const due = dueMinutes(parseCron("*/15 * * * *"), new Date("2027-01-01T00:00:00Z"), new Date("2027-01-01T01:00:30Z"));
-    expect(due.map((d) => d.toISOString().slice(11, 16))).toEqual(["00:15", "00:30", "00:45", "01:00"]);
+    const due = dueMinutes(
+      parseCron("*/15 * * * *"),
+      new Date("2027-01-01T00:00:00Z"),
+      new Date("2027-01-01T01:00:30Z"),
+    );
+    expect(due.map((d) => d.toISOString().slice(11, 16))).toEqual([
+      "00:15",
+      "00:30",
+      "00:45",
+      "01:00",
+    ]);
   });
 
-  it.each(["* * * *", "60 * * * *", "*/0 * * * *", "5-1 * * * *", "a * * * *"])("rejects %s", (expression) => {
-    expect(() => parseCron(expression)).toThrow();
-  });
+  it.each(["* * * *", "60 * * * *", "*/0 * * * *", "5-1 * * * *", "a * * * *"])(
+    "rejects %s",
+    (expression) => {
+      expect(() => parseCron(expression)).toThrow();
+    },
+  );
 });

@@ -76,7 +76,11 @@ export function dueMinutes(schedule: CronSchedule, after: Date, upTo: Date, limi
   const due: Date[] = [];
   const start = Math.floor(after.getTime() / 60_000) + 1;
   const end = Math.floor(upTo.getTime() / 60_000);
-  for (let minute = Math.max(start, end - 60 * 24 * 31); minute <= end && due.length < limit; minute++) {
+  for (
+    let minute = Math.max(start, end - 60 * 24 * 31);
+    minute <= end && due.length < limit;
+    minute++
+  ) {
     const at = new Date(minute * 60_000);
     if (cronMatches(schedule, at)) due.push(at);
   }

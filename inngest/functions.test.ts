@@ -63,9 +63,13 @@ describe("the Inngest functions", () => {
     for (const [index, reaction] of bus.entries()) {
       const opts = functions[index]!.opts as unknown as Record<string, unknown>;
       expect(opts.retries).toBe(reaction.retries);
-      expect(opts.triggers).toEqual([reaction.kind === "event" ? { event: reaction.event } : { cron: reaction.cron }]);
+      expect(opts.triggers).toEqual([
+        reaction.kind === "event" ? { event: reaction.event } : { cron: reaction.cron },
+      ]);
       expect(opts.concurrency).toEqual(
-        reaction.concurrency === "workspace" ? { key: "event.data.workspaceId", limit: 1 } : undefined,
+        reaction.concurrency === "workspace"
+          ? { key: "event.data.workspaceId", limit: 1 }
+          : undefined,
       );
     }
   });
@@ -118,8 +122,17 @@ describe("the Inngest transport", () => {
 
   it("sends relayed events to Inngest's event API with the outbox id as the event id", async () => {
     const wire = await createdEvent();
-    const env = parseEnv({ INNGEST_DEV: "1", INNGEST_BASE_URL: baseUrl, INNGEST_EVENT_KEY: "test-key" });
-    const relay = new Relay(runtime.db, inngestTransport(createInngest(env, runtime.logger)), runtime.clock, runtime.logger);
+    const env = parseEnv({
+      INNGEST_DEV: "1",
+      INNGEST_BASE_URL: baseUrl,
+      INNGEST_EVENT_KEY: "test-key",
+    });
+    const relay = new Relay(
+      runtime.db,
+      inngestTransport(createInngest(env, runtime.logger)),
+      runtime.clock,
+      runtime.logger,
+    );
 
     expect(await relay.drain()).toBeGreaterThanOrEqual(1);
     const sent = received.flatMap((request) => request.body as Record<string, unknown>[]);

@@ -55,7 +55,9 @@ export function buildInngestFunctions(
   );
 }
 
-/** Cron runs are keyed by their scheduled minute, so two deliveries of one tick share an inbox row. */
+/**
+ * Cron runs are keyed by their scheduled minute, so two deliveries of one tick share an inbox row.
+ */
 function minuteOf(ts: number): Date {
   return new Date(Math.floor(ts / 60_000) * 60_000);
 }

@@ -75,12 +75,20 @@ beforeEach(async () => {
   driver = new LocalDriver(runtime.executeDeps, testBus, { backoffBaseMs: 1_000, concurrency: 8 });
   relay = new Relay(runtime.db, driver.transport, clock, runtime.logger);
   // Start each test with nothing queued from the previous one.
-  await runtime.db.update(outbox).set({ publishedAt: clock.now() }).where(sql`${outbox.publishedAt} IS NULL`);
-  await runtime.db.update(reactionRuns).set({ status: "done" }).where(sql`${reactionRuns.status} <> 'dead'`);
+  await runtime.db
+    .update(outbox)
+    .set({ publishedAt: clock.now() })
+    .where(sql`${outbox.publishedAt} IS NULL`);
+  await runtime.db
+    .update(reactionRuns)
+    .set({ status: "done" })
+    .where(sql`${reactionRuns.status} <> 'dead'`);
 });
 
 async function reactivate(workspaceId: string) {
-  await runtime.db.transaction((tx) => writeEvents(tx, [event("workspace/reactivated", { workspaceId })], clock));
+  await runtime.db.transaction((tx) =>
+    writeEvents(tx, [event("workspace/reactivated", { workspaceId })], clock),
+  );
   await relay.drain();
 }
 
@@ -96,15 +104,22 @@ describe("the in-process driver", () => {
   it("queues one run per subscribed reaction and runs each once", async () => {
     const workspaceId = randomUUID();
     await reactivate(workspaceId);
-    expect((await runsFor(workspaceId)).map((run) => run.reaction)).toEqual(["test-count-reactivation", "test-flaky"]);
+    expect((await runsFor(workspaceId)).map((run) => run.reaction)).toEqual([
+      "test-count-reactivation",
+      "test-flaky",
+    ]);
 
     await driver.runDue();
     expect(await count(`reactivated:${workspaceId}`)).toBe(1);
     expect(await count(`flaky:${workspaceId}`)).toBe(1);
     expect((await runsFor(workspaceId)).every((run) => run.status === "done")).toBe(true);
 
-    // A redelivered event (the relay re-sending after a crash) queues nothing new and changes nothing.
-    await runtime.db.update(outbox).set({ publishedAt: null }).where(eq(outbox.workspaceId, workspaceId));
+    // A redelivered event (the relay re-sending after a crash) queues nothing new and changes
+    // nothing.
+    await runtime.db
+      .update(outbox)
+      .set({ publishedAt: null })
+      .where(eq(outbox.workspaceId, workspaceId));
     await relay.drain();
     await driver.runDue();
     expect(await count(`reactivated:${workspaceId}`)).toBe(1);
@@ -118,7 +133,11 @@ describe("the in-process driver", () => {
 
     await driver.runDue();
     let [, flaky] = await runsFor(workspaceId);
-    expect(flaky).toMatchObject({ status: "pending", attempts: 1, lastError: "downstream unavailable" });
+    expect(flaky).toMatchObject({
+      status: "pending",
+      attempts: 1,
+      lastError: "downstream unavailable",
+    });
     expect(flaky!.nextAttemptAt.getTime() - started).toBe(1_000);
     expect(await driver.runDue()).toBe(0); // not due yet
 
@@ -149,16 +168,27 @@ describe("the in-process driver", () => {
       .select()
       .from(deadLetters)
       .where(and(eq(deadLetters.reaction, "test-flaky"), eq(deadLetters.workspaceId, workspaceId)));
-    expect(letter).toMatchObject({ eventName: "workspace/reactivated", attempts: 3, error: "downstream unavailable" });
+    expect(letter).toMatchObject({
+      eventName: "workspace/reactivated",
+      attempts: 3,
+      error: "downstream unavailable",
+    });
     expect(await count(`flaky:${workspaceId}`)).toBe(0);
 
     const admin = { type: "user", userId: randomUUID() } as const;
     const run = (reactionId: string, wire: Parameters<typeof executeReaction>[2]) =>
-      executeReaction(runtime.executeDeps, testBus.find((r) => r.id === reactionId)!, wire);
+      executeReaction(
+        runtime.executeDeps,
+        testBus.find((r) => r.id === reactionId)!,
+        wire,
+      );
     await expect(replayDeadLetter(runtime, letter!.id, admin, run)).rejects.toMatchObject({
       code: "conflict",
     });
-    const [stillOpen] = await runtime.db.select().from(deadLetters).where(eq(deadLetters.id, letter!.id));
+    const [stillOpen] = await runtime.db
+      .select()
+      .from(deadLetters)
+      .where(eq(deadLetters.id, letter!.id));
     expect(stillOpen).toMatchObject({ resolvedAt: null, replayError: "downstream unavailable" });
 
     failuresLeft = 0;
@@ -168,8 +198,11 @@ describe("the in-process driver", () => {
       code: "conflict",
     });
     expect(await count(`flaky:${workspaceId}`)).toBe(1);
-    const audit = await runtime.db.execute<{ summary: { outcome: string | null; error: string | null } }>(
-      sql`SELECT summary FROM audit_log WHERE command = 'events.replayDeadLetter' AND summary->>'id' = ${letter!.id} ORDER BY id`,
+    const audit = await runtime.db.execute<{
+      summary: { outcome: string | null; error: string | null };
+    }>(
+      sql`SELECT summary FROM audit_log
+          WHERE command = 'events.replayDeadLetter' AND summary->>'id' = ${letter!.id} ORDER BY id`,
     );
     expect(audit.map((row) => [row.summary.outcome, row.summary.error])).toEqual([
       [null, "downstream unavailable"],
@@ -209,14 +242,19 @@ describe("the in-process driver", () => {
     const slow = new LocalDriver(realDeps, slowBus, { leaseMs: 150 });
     const slowRelay = new Relay(runtime.db, slow.transport, clock, runtime.logger);
     await runtime.db.transaction((tx) =>
-      writeEvents(tx, [event("usage/performance-alert", { metric: "p99", value: 2, threshold: 1 })], clock),
+      writeEvents(
+        tx,
+        [event("usage/performance-alert", { metric: "p99", value: 2, threshold: 1 })],
+        clock,
+      ),
     );
     await slowRelay.drain();
     const watcher = new LocalDriver(realDeps, slowBus, { leaseMs: 150 });
 
     const running = slow.runDue();
     await new Promise((resolve) => setTimeout(resolve, 250));
-    // Past the original lease: a second worker would take the run if the heartbeat had not renewed it.
+    // Past the original lease: a second worker would take the run if the heartbeat had not renewed
+    // it.
     expect(await watcher.runDue()).toBe(0);
     await running;
     expect(await count("slow")).toBe(1);

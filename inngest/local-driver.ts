@@ -144,7 +144,8 @@ export class LocalDriver {
     const lease = new Date(this.deps.clock.now().getTime() + this.leaseMs).toISOString();
     // A run whose lease ran out belongs to a worker that died: make it claimable again.
     await this.deps.db.execute(sql`
-      UPDATE reaction_runs SET status = 'pending', locked_until = NULL, updated_at = ${now}::timestamptz
+      UPDATE reaction_runs
+      SET status = 'pending', locked_until = NULL, updated_at = ${now}::timestamptz
       WHERE status = 'running' AND locked_until < ${now}::timestamptz`);
 
     const claimed = await this.deps.db.execute<RunRow>(sql`
@@ -178,14 +179,22 @@ export class LocalDriver {
 
   private async runOne(run: RunRow): Promise<void> {
     const reaction = this.byId.get(run.reaction);
-    const log = this.deps.logger.child({ reaction: run.reaction, eventId: run.event_id, attempt: run.attempts });
+    const log = this.deps.logger.child({
+      reaction: run.reaction,
+      eventId: run.event_id,
+      attempt: run.attempts,
+    });
     const heartbeat = setInterval(() => {
       const until = new Date(this.deps.clock.now().getTime() + this.leaseMs).toISOString();
       this.deps.db
-        .execute(sql`
+        .execute(
+          sql`
           UPDATE reaction_runs SET locked_until = ${until}::timestamptz
-          WHERE id = ${run.id} AND status = 'running'`)
-        .catch((error: unknown) => log.warn({ err: error }, "could not renew a reaction run's lease"));
+          WHERE id = ${run.id} AND status = 'running'`,
+        )
+        .catch((error: unknown) =>
+          log.warn({ err: error }, "could not renew a reaction run's lease"),
+        );
     }, this.leaseMs / 3);
     heartbeat.unref();
     try {

@@ -22,7 +22,10 @@ interface ReactionBase {
   description: string;
   /** Retries after the first attempt, before the run goes to dead letters. */
   retries: number;
-  /** Runs with the same key never overlap: `workspace` serialises per workspace, `none` does not limit. */
+  /**
+   * Runs with the same key never overlap: `workspace` serialises per workspace, `none` does not
+   * limit.
+   */
   concurrency: "workspace" | "none";
 }
 
@@ -40,7 +43,8 @@ export interface CronReaction extends ReactionBase {
 
 export type Reaction = EventReaction<EventName> | CronReaction;
 
-type Options = Omit<ReactionBase, "retries" | "concurrency"> & Partial<Pick<ReactionBase, "retries" | "concurrency">>;
+type Options = Omit<ReactionBase, "retries" | "concurrency"> &
+  Partial<Pick<ReactionBase, "retries" | "concurrency">>;
 
 export function onEvent<N extends EventName>(
   event: N,
@@ -87,7 +91,9 @@ export function concurrencyKey(reaction: Reaction, event: WireEvent): string {
 export interface ExecuteDeps extends ReactionDeps {
   db: Db;
   logger: Logger;
-  /** Tells the relay that a reaction committed events, so the next hop of a chain starts at once. */
+  /**
+   * Tells the relay that a reaction committed events, so the next hop of a chain starts at once.
+   */
   wake?: () => void;
 }
 

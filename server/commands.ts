@@ -13,7 +13,8 @@ import { findUnstorableText } from "./text";
 
 /**
  * The one pipeline every command runs through:
- * validate → prepare (slow work without the database) → open a transaction → run the command's rules with the
+ * validate → prepare (slow work without the database) → open a transaction → run the command's
+ * rules with the
  * transaction, actor and clock → write its events to the outbox and an audit
  * entry → commit → wake the relay. A command's own code is only its rules.
  */
@@ -46,7 +47,11 @@ export interface Command<TSchema extends z.ZodType, TResult, TPrepared = undefin
    * the transaction opens, so it holds no connection or lock meanwhile.
    */
   prepare?(input: z.output<TSchema>): Promise<TPrepared>;
-  run(ctx: CommandContext, input: z.output<TSchema>, prepared: TPrepared): Promise<CommandOutcome<TResult>>;
+  run(
+    ctx: CommandContext,
+    input: z.output<TSchema>,
+    prepared: TPrepared,
+  ): Promise<CommandOutcome<TResult>>;
 }
 
 export function defineCommand<TSchema extends z.ZodType, TResult, TPrepared = undefined>(
@@ -78,17 +83,26 @@ export async function execute<TSchema extends z.ZodType, TResult, TPrepared>(
   const parsed = command.input.safeParse(rawInput);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new AppError("invalid_request", issue?.message ?? "Invalid input", { field: issue?.path.join(".") });
+    throw new AppError("invalid_request", issue?.message ?? "Invalid input", {
+      field: issue?.path.join("."),
+    });
   }
   const input = parsed.data;
   const unstorable = findUnstorableText(input);
   if (unstorable) {
-    throw new AppError("invalid_request", `${unstorable.path || "The input"} ${unstorable.message}`, {
-      field: unstorable.path || undefined,
-    });
+    throw new AppError(
+      "invalid_request",
+      `${unstorable.path || "The input"} ${unstorable.message}`,
+      {
+        field: unstorable.path || undefined,
+      },
+    );
   }
   const requestId = meta.requestId ?? null;
-  const log = (meta.log ?? runtime.logger).child({ command: command.name, actor: actorRef(meta.actor) });
+  const log = (meta.log ?? runtime.logger).child({
+    command: command.name,
+    actor: actorRef(meta.actor),
+  });
 
   const prepared = (command.prepare ? await command.prepare(input) : undefined) as TPrepared;
   let wrote = false;

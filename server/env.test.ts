@@ -18,7 +18,7 @@ describe("parseEnv", () => {
     expect(env.inngestEnabled).toBe(false);
   });
 
-  it("switches modes on when configured and stops seeding demo data against a real database", () => {
+  it("switches modes on when configured; seeds no demo against a real database", () => {
     const env = parseEnv({
       DATABASE_URL: "postgres://u:p@db.internal:5432/tally",
       INNGEST_EVENT_KEY: "key",
@@ -26,13 +26,21 @@ describe("parseEnv", () => {
     });
     expect(env.inngestEnabled).toBe(true);
     expect(env.seedDemo).toBe(false);
-    expect(parseEnv({ DATABASE_URL: "postgres://localhost/t", TALLY_SEED_DEMO: "1" }).seedDemo).toBe(true);
+    expect(
+      parseEnv({ DATABASE_URL: "postgres://localhost/t", TALLY_SEED_DEMO: "1" }).seedDemo,
+    ).toBe(true);
   });
 
   it("keeps demo accounts and the open mailbox out of production unless asked", () => {
-    expect(parseEnv({ NODE_ENV: "production" })).toMatchObject({ seedDemo: false, devMailbox: "admins" });
+    expect(parseEnv({ NODE_ENV: "production" })).toMatchObject({
+      seedDemo: false,
+      devMailbox: "admins",
+    });
     expect(parseEnv({ NODE_ENV: "production", TALLY_DEV_MAILBOX: "open" }).devMailbox).toBe("open");
-    expect(parseEnv({ NODE_ENV: "development" })).toMatchObject({ seedDemo: true, devMailbox: "open" });
+    expect(parseEnv({ NODE_ENV: "development" })).toMatchObject({
+      seedDemo: true,
+      devMailbox: "open",
+    });
     expect(() => parseEnv({ TALLY_DEV_MAILBOX: "everyone" })).toThrow(/TALLY_DEV_MAILBOX/);
   });
 

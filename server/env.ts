@@ -13,7 +13,9 @@ const optional = z
   .optional()
   .transform((value) => (value === undefined || value.trim() === "" ? undefined : value.trim()));
 
-const flag = optional.transform((value) => value !== undefined && !["0", "false", "no"].includes(value));
+const flag = optional.transform(
+  (value) => value !== undefined && !["0", "false", "no"].includes(value),
+);
 
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -21,7 +23,9 @@ const envSchema = z.object({
   APP_URL: z.url().default("http://localhost:3000"),
   TALLY_DATA_DIR: z.string().default(".data"),
 
-  DATABASE_URL: optional.pipe(z.url({ message: "DATABASE_URL must be a postgres:// URL" }).optional()),
+  DATABASE_URL: optional.pipe(
+    z.url({ message: "DATABASE_URL must be a postgres:// URL" }).optional(),
+  ),
 
   INNGEST_DEV: optional,
   INNGEST_EVENT_KEY: optional,
@@ -42,7 +46,10 @@ const envSchema = z.object({
   AUTH_GOOGLE_ID: optional,
   AUTH_GOOGLE_SECRET: optional,
 
-  /** Seeds the demo admin, customer and API key. Defaults to on with the embedded database outside production. */
+  /**
+   * Seeds the demo admin, customer and API key. Defaults to on with the embedded database outside
+   * production.
+   */
   TALLY_SEED_DEMO: flag,
   /**
    * Who may read /dev/mailbox while no SMTP server is configured: `open` (anyone, the default
@@ -67,7 +74,9 @@ export type Env = z.infer<typeof envSchema> & {
 export function parseEnv(source: Record<string, string | undefined>): Env {
   const parsed = envSchema.safeParse(source);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join(".")}: ${issue.message}`,
+    );
     throw new Error(`Invalid environment configuration:\n  ${problems.join("\n  ")}`);
   }
   const env = parsed.data;
@@ -76,8 +85,11 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   return {
     ...env,
     inngestEnabled: env.INNGEST_DEV !== undefined || env.INNGEST_EVENT_KEY !== undefined,
-    // The demo admin's password is in the README: never seed it into a production deployment unasked.
-    seedDemo: seedDemoSet ? env.TALLY_SEED_DEMO : env.DATABASE_URL === undefined && env.NODE_ENV !== "production",
+    // The demo admin's password is in the README: never seed it into a production deployment
+    // unasked.
+    seedDemo: seedDemoSet
+      ? env.TALLY_SEED_DEMO
+      : env.DATABASE_URL === undefined && env.NODE_ENV !== "production",
     devMailbox: env.TALLY_DEV_MAILBOX ?? (env.NODE_ENV === "production" ? "admins" : "open"),
     webhookTargets: env.TALLY_WEBHOOK_TARGETS ?? (env.NODE_ENV === "production" ? "public" : "any"),
   };

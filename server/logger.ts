@@ -18,5 +18,8 @@ export const logger: Logger =
     level: loadEnv().LOG_LEVEL,
     base: undefined,
     timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: ["password", "*.password", "apiKey", "*.apiKey", "authorization"], remove: true },
+    redact: {
+      paths: ["password", "*.password", "apiKey", "*.apiKey", "authorization"],
+      remove: true,
+    },
   }));

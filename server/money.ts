@@ -10,16 +10,23 @@ export interface Money {
 
 const CURRENCY = /^[A-Z]{3}$/;
 
-/** Digits after the decimal point for a currency (2 for USD, 0 for JPY, 3 for KWD), from Intl's data. */
+/**
+ * Digits after the decimal point for a currency (2 for USD, 0 for JPY, 3 for KWD), from Intl's
+ * data.
+ */
 export function minorUnitDigits(currency: string): number {
   if (!CURRENCY.test(currency)) throw new RangeError(`Not an ISO 4217 currency code: ${currency}`);
 
-  return new Intl.NumberFormat("en-US", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  return (
+    new Intl.NumberFormat("en-US", { style: "currency", currency }).resolvedOptions()
+      .maximumFractionDigits ?? 2
+  );
 }
 
 /** The exact decimal string of an amount in major units: 4900 USD → "49.00", -5 USD → "-0.05". */
 export function toDecimalString(amountMinor: number, currency: string): string {
-  if (!Number.isSafeInteger(amountMinor)) throw new RangeError("Money amounts are whole minor units");
+  if (!Number.isSafeInteger(amountMinor))
+    throw new RangeError("Money amounts are whole minor units");
   const digits = minorUnitDigits(currency);
   const sign = amountMinor < 0 ? "-" : "";
   const abs = BigInt(Math.abs(amountMinor));
@@ -31,7 +38,10 @@ export function toDecimalString(amountMinor: number, currency: string): string {
 
 /** "$49.00", "¥500", "-€0.05": formatted from the exact decimal string, never a float. */
 export function formatMoney(amountMinor: number, currency: string, locale = "en-US"): string {
-  const format = new Intl.NumberFormat(locale, { style: "currency", currency }) as Intl.NumberFormat & {
+  const format = new Intl.NumberFormat(locale, {
+    style: "currency",
+    currency,
+  }) as Intl.NumberFormat & {
     format(value: number | bigint | string): string;
   };
 

@@ -92,7 +92,8 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   } else {
     embedded = await startEmbeddedPostgres({ dataDir: env.TALLY_DATA_DIR, persistent: true });
     url = embedded.url;
-    databaseMode = `embedded PostgreSQL on 127.0.0.1:${embedded.port}, data in ${env.TALLY_DATA_DIR}/pg`;
+    const where = `127.0.0.1:${embedded.port}, data in ${env.TALLY_DATA_DIR}/pg`;
+    databaseMode = `embedded PostgreSQL on ${where}`;
   }
 
   const database = connect(url, { max: options.pool });
@@ -103,7 +104,9 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const gateway =
     options.gateway ??
     (env.STRIPE_SECRET_KEY
-      ? new StripeGateway(createStripeClient({ secretKey: env.STRIPE_SECRET_KEY, apiBase: env.STRIPE_API_BASE }))
+      ? new StripeGateway(
+          createStripeClient({ secretKey: env.STRIPE_SECRET_KEY, apiBase: env.STRIPE_API_BASE }),
+        )
       : new SimulatedGateway(database.db));
   const mailer = createMailer({ smtpUrl: env.SMTP_URL, from: env.EMAIL_FROM, clock });
   const inngest = createInngest(env, logger);
@@ -114,7 +117,10 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     mailer,
     appUrl: env.APP_URL,
     logger: logger.child({ component: "notifications" }),
-    webhooks: { allowPrivateAddresses: env.webhookTargets === "any", timeoutMs: options.webhookTimeoutMs ?? 10_000 },
+    webhooks: {
+      allowPrivateAddresses: env.webhookTargets === "any",
+      timeoutMs: options.webhookTimeoutMs ?? 10_000,
+    },
     wake: () => relay?.wake(),
   });
 
@@ -153,7 +159,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     modes: {
       database: databaseMode,
       sideEffects: env.inngestEnabled
-        ? `Inngest (${env.INNGEST_DEV !== undefined ? "dev server" : "cloud"}), functions at /api/inngest`
+        ? `Inngest (${env.INNGEST_DEV !== undefined ? "dev server" : "cloud"}) at /api/inngest`
         : "in-process driver",
       payments: gateway.kind === "stripe" ? "Stripe" : "simulated gateway",
       email: mailer.mode === "smtp" ? "SMTP" : "dev mailbox at /dev/mailbox",

@@ -15,18 +15,31 @@ describe("loadSecrets", () => {
   it("generates secrets once and keeps them across starts", () => {
     const env = parseEnv({ TALLY_DATA_DIR: path.join(dir, "a") });
     const first = loadSecrets(env);
-    expect(first).toMatchObject({ source: "generated", webhookSecret: expect.stringMatching(/^whsec_/) });
+    expect(first).toMatchObject({
+      source: "generated",
+      webhookSecret: expect.stringMatching(/^whsec_/),
+    });
     expect(loadSecrets(env)).toEqual(first);
-    expect(JSON.parse(readFileSync(path.join(dir, "a", "secrets.json"), "utf8")).authSecret).toBe(first.authSecret);
+    expect(JSON.parse(readFileSync(path.join(dir, "a", "secrets.json"), "utf8")).authSecret).toBe(
+      first.authSecret,
+    );
   });
 
-  it.each([["{}"], [""], ["not json"], ['{"authSecret": 1}'], ['{"authSecret": "", "webhookSecret": ""}']])("stops with a clear message for a damaged file %j", (text) => {
+  it.each([
+    ["{}"],
+    [""],
+    ["not json"],
+    ['{"authSecret": 1}'],
+    ['{"authSecret": "", "webhookSecret": ""}'],
+  ])("stops with a clear message for a damaged file %j", (text) => {
     mkdirSync(path.join(dir, "b"), { recursive: true });
     writeFileSync(path.join(dir, "b", "secrets.json"), text);
-    expect(() => loadSecrets(parseEnv({ TALLY_DATA_DIR: path.join(dir, "b") }))).toThrow(/is damaged\. Delete it/);
+    expect(() => loadSecrets(parseEnv({ TALLY_DATA_DIR: path.join(dir, "b") }))).toThrow(
+      /is damaged\. Delete it/,
+    );
   });
 
-  it("takes the environment's secrets when set, and requires them in production on DATABASE_URL", () => {
+  it("takes secrets from the environment; requires them in production", () => {
     expect(loadSecrets(parseEnv({ AUTH_SECRET: "a", STRIPE_WEBHOOK_SECRET: "whsec_b" }))).toEqual({
       authSecret: "a",
       webhookSecret: "whsec_b",

@@ -27,7 +27,10 @@ export function loadSecrets(env: Env): Secrets {
     };
   }
   if (env.NODE_ENV === "production" && env.DATABASE_URL) {
-    throw new Error("Set AUTH_SECRET (and STRIPE_WEBHOOK_SECRET with STRIPE_SECRET_KEY) when DATABASE_URL is set in production");
+    throw new Error(
+      "Set AUTH_SECRET (and STRIPE_WEBHOOK_SECRET with STRIPE_SECRET_KEY) when DATABASE_URL is " +
+        "set in production",
+    );
   }
   const generated = generatedSecrets(env);
 
@@ -49,7 +52,8 @@ function readSecrets(file: string): { authSecret: string; webhookSecret: string 
   const usable = (value: unknown) => typeof value === "string" && value.length >= 16;
   if (!usable(stored?.authSecret) || !usable(stored?.webhookSecret)) {
     throw new Error(
-      `${file} is damaged. Delete it and start again to generate new secrets (signed-in sessions will end).`,
+      `${file} is damaged. Delete it and start again to generate new secrets (signed-in sessions ` +
+        `will end).`,
     );
   }
 

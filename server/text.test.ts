@@ -4,7 +4,15 @@ import { findUnstorableText, MAX_NESTING } from "./text";
 
 describe("findUnstorableText", () => {
   it("accepts ordinary text, emoji and other values", () => {
-    expect(findUnstorableText({ name: "Zoë 🚀 漢字", n: 1, ok: true, at: new Date(), list: ["a", null] })).toBeUndefined();
+    expect(
+      findUnstorableText({
+        name: "Zoë 🚀 漢字",
+        n: 1,
+        ok: true,
+        at: new Date(),
+        list: ["a", null],
+      }),
+    ).toBeUndefined();
   });
 
   it.each([
@@ -13,7 +21,10 @@ describe("findUnstorableText", () => {
     [{ deep: { x: "\udc00 low first" } }, "deep.x", /unpaired/],
     [{ ["k\u0000"]: 1 }, "k\u0000", /key/],
   ])("finds %j", (input, path, message) => {
-    expect(findUnstorableText(input)).toMatchObject({ path, message: expect.stringMatching(message) });
+    expect(findUnstorableText(input)).toMatchObject({
+      path,
+      message: expect.stringMatching(message),
+    });
   });
 
   it("stops at deep nesting without recursion", () => {

@@ -22,7 +22,10 @@ function textProblem(value: string): string | undefined {
   return undefined;
 }
 
-/** The first string (key or value) in `value` that cannot be stored, or nesting deeper than MAX_NESTING. */
+/**
+ * The first string (key or value) in `value` that cannot be stored, or nesting deeper than
+ * MAX_NESTING.
+ */
 export function findUnstorableText(value: unknown): TextProblem | undefined {
   const stack: { value: unknown; path: string[] }[] = [{ value, path: [] }];
   while (stack.length > 0) {

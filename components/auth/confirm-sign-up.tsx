@@ -38,7 +38,9 @@ export function ConfirmSignUp({ token }: { token: string }) {
     }
   }
 
-  const linkProblem = errors.fields.token ?? (!token ? "This link has no token; open the link from the email again." : undefined);
+  const linkProblem =
+    errors.fields.token ??
+    (!token ? "This link has no token; open the link from the email again." : undefined);
 
   return (
     <Card>
@@ -52,7 +54,10 @@ export function ConfirmSignUp({ token }: { token: string }) {
         {linkProblem && (
           <Alert tone="error">
             {linkProblem}{" "}
-            <Link href={confirm.error?.data?.appCode === "conflict" ? "/sign-in" : "/sign-up"} className="font-medium underline underline-offset-2">
+            <Link
+              href={confirm.error?.data?.appCode === "conflict" ? "/sign-in" : "/sign-up"}
+              className="font-medium underline underline-offset-2"
+            >
               {confirm.error?.data?.appCode === "conflict" ? "Sign in" : "Sign up again"}
             </Link>
           </Alert>

@@ -21,7 +21,13 @@ interface Props {
   devMailbox: boolean;
 }
 
-export function SignInForms({ callbackUrl, confirmedEmail, initialError, oauth, devMailbox }: Props) {
+export function SignInForms({
+  callbackUrl,
+  confirmedEmail,
+  initialError,
+  oauth,
+  devMailbox,
+}: Props) {
   return (
     <div className="space-y-6">
       <Card>

@@ -15,6 +15,7 @@ import { formatDateTime, humanize } from "@/components/lib/format";
 import { appCodeOf } from "@/components/lib/form-errors";
 import type { RouterOutputs } from "@/components/lib/router-types";
 import { useTRPC } from "@/components/lib/trpc";
+import { EmailFrame } from "@/components/notifications/email-frame";
 
 type Email = RouterOutputs["notifications"]["mailbox"][number];
 
@@ -172,14 +173,7 @@ function EmailItem({ email }: { email: Email }) {
           <h3 className="mb-1.5 text-xs font-medium tracking-wide text-slate-500 uppercase">
             HTML part
           </h3>
-          <iframe
-            title={`HTML part of "${email.subject}"`}
-            srcDoc={withLinksInNewTab(email.html)}
-            // No allow-scripts and no allow-same-origin: the email's HTML cannot run code or reach
-            // this page; links may only open a new tab.
-            sandbox="allow-popups allow-popups-to-escape-sandbox"
-            className="h-80 w-full rounded-md bg-white ring-1 ring-slate-200"
-          />
+          <EmailFrame title={`HTML part of "${email.subject}"`} html={email.html} />
         </section>
       </div>
     </details>
@@ -207,18 +201,6 @@ function Linkified({ text }: { text: string }) {
       )}
     </>
   );
-}
-
-/** A sandboxed frame cannot navigate this page; a base target opens its links in a new tab. */
-function withLinksInNewTab(html: string): string {
-  const base = '<base target="_blank">';
-  const head = /<head(\s[^>]*)?>/i;
-  if (head.test(html)) return html.replace(head, (tag) => `${tag}${base}`);
-  // After <html>, not before the doctype: a tag ahead of it would switch the frame to quirks mode.
-  const root = /<html(\s[^>]*)?>/i;
-  if (root.test(html)) return html.replace(root, (tag) => `${tag}<head>${base}</head>`);
-
-  return `${base}${html}`;
 }
 
 function iso(value: Date | string): string {

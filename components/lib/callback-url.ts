@@ -15,8 +15,10 @@ export function safeCallbackUrl(value: string | string[] | undefined, fallback =
   } catch {
     return fallback;
   }
-  // Dot segments can resolve "/..//evil.example" to the path "//evil.example", another host to a browser.
-  if (url.origin !== HERE || url.pathname.startsWith("//") || url.pathname.startsWith("/\\")) return fallback;
+  // Dot segments can resolve "/..//evil.example" to the path "//evil.example", another host to a
+  // browser.
+  if (url.origin !== HERE || url.pathname.startsWith("//") || url.pathname.startsWith("/\\"))
+    return fallback;
 
   return `${url.pathname}${url.search}${url.hash}`;
 }

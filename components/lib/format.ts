@@ -54,3 +54,16 @@ export function humanize(code: string): string {
 
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
+
+/** A JSON text indented for reading; anything that is not JSON comes back as it was. */
+export function prettyJson(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+}
+
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${formatCredits(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}

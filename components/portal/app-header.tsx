@@ -9,6 +9,7 @@ import { useState } from "react";
 import { Brand } from "@/components/brand";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
+import { isWorkspaceAdmin } from "@/components/lib/roles";
 import { useTRPC } from "@/components/lib/trpc";
 
 import { NotificationBell } from "./notification-bell";
@@ -34,15 +35,22 @@ export function AppHeader({ user }: { user: HeaderUser }) {
   const onNewPage = pathname === "/workspaces/new";
   const selected = known ?? (onNewPage ? NEW_WORKSPACE : "");
 
+  const role = list.find((workspace) => workspace.slug === current)?.role;
+  const manages = role !== undefined && isWorkspaceAdmin(role);
+  const section = (path: string, label: string) => ({
+    href: `/w/${current}/${path}`,
+    label,
+    active: pathname.startsWith(`/w/${current}/${path}`),
+  });
+
   const nav = [
     ...(current
       ? [
           { href: `/w/${current}`, label: "Dashboard", active: pathname === `/w/${current}` },
-          {
-            href: `/w/${current}/api-keys`,
-            label: "API keys",
-            active: pathname.startsWith(`/w/${current}/api-keys`),
-          },
+          section("api-keys", "API keys"),
+          ...(manages
+            ? [section("webhooks", "Webhooks"), section("notifications", "Notifications")]
+            : []),
         ]
       : []),
     ...(user.isPlatformAdmin
@@ -88,14 +96,14 @@ export function AppHeader({ user }: { user: HeaderUser }) {
             <option value={NEW_WORKSPACE}>+ New workspace</option>
           </select>
         </div>
-        <nav aria-label="Main" className="flex items-center gap-1">
+        <nav aria-label="Main" className="flex flex-wrap items-center gap-1">
           {nav.map((item) => (
             <Link
               key={item.href}
               href={item.href}
               aria-current={item.active ? "page" : undefined}
               className={cn(
-                "rounded-md px-3 py-1.5 text-sm font-medium",
+                "rounded-md px-3 py-1.5 text-sm font-medium whitespace-nowrap",
                 item.active
                   ? "bg-indigo-50 text-indigo-700"
                   : "text-slate-600 hover:bg-slate-100 hover:text-slate-900",
@@ -106,15 +114,17 @@ export function AppHeader({ user }: { user: HeaderUser }) {
           ))}
         </nav>
         <div className="ml-auto flex items-center gap-3">
-          <NotificationBell />
-          <UserMenu user={user} />
+          <NotificationBell
+            historyHref={current && manages ? `/w/${current}/notifications` : undefined}
+          />
+          <UserMenu user={user} settingsActive={pathname.startsWith("/settings")} />
         </div>
       </div>
     </header>
   );
 }
 
-function UserMenu({ user }: { user: HeaderUser }) {
+function UserMenu({ user, settingsActive }: { user: HeaderUser; settingsActive: boolean }) {
   const queryClient = useQueryClient();
   const [pending, setPending] = useState(false);
 
@@ -124,6 +134,18 @@ function UserMenu({ user }: { user: HeaderUser }) {
         <p className="text-sm font-medium text-slate-800">{user.name ?? user.email}</p>
         {user.name && <p className="text-xs text-slate-500">{user.email}</p>}
       </div>
+      <Link
+        href="/settings/notifications"
+        aria-current={settingsActive ? "page" : undefined}
+        className={cn(
+          "rounded-md px-2.5 py-1.5 text-sm font-medium",
+          settingsActive
+            ? "bg-indigo-50 text-indigo-700"
+            : "text-slate-600 hover:bg-slate-100 hover:text-slate-900",
+        )}
+      >
+        Settings
+      </Link>
       <Button
         variant="secondary"
         size="sm"

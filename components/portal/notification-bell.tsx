@@ -13,7 +13,8 @@ const BELL_PATH =
   "M15 17h5l-1.4-1.4A2 2 0 0 1 18 14.2V11a6 6 0 1 0-12 0v3.2a2 2 0 0 1-.6 1.4L4 17h5" +
   "m6 0v1a3 3 0 1 1-6 0v-1m6 0H9";
 
-export function NotificationBell() {
+/** `historyHref`: the workspace's full history, for those allowed to read it. */
+export function NotificationBell({ historyHref }: { historyHref?: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [open, setOpen] = useState(false);
@@ -162,6 +163,29 @@ export function NotificationBell() {
               );
             })}
           </ul>
+          <div
+            className={cn(
+              "flex items-center justify-between gap-3 border-t border-slate-100 bg-slate-50/60",
+              "px-4 py-2.5 text-sm",
+            )}
+          >
+            <Link
+              href="/settings/notifications"
+              className="font-medium text-slate-600 hover:text-slate-900"
+              onClick={() => setOpen(false)}
+            >
+              Preferences
+            </Link>
+            {historyHref && (
+              <Link
+                href={historyHref}
+                className="font-medium text-indigo-600 hover:text-indigo-500"
+                onClick={() => setOpen(false)}
+              >
+                See all
+              </Link>
+            )}
+          </div>
         </div>
       )}
     </div>

@@ -17,6 +17,7 @@ import { appCodeOf, formErrorsOf, noErrors, type FormErrors } from "@/components
 import type { RouterOutputs, Workspace } from "@/components/lib/router-types";
 import { useTRPC } from "@/components/lib/trpc";
 
+import { NeedsAdmin } from "./needs-admin";
 import { useWorkspace } from "./use-workspace";
 
 type CreatedKey = RouterOutputs["workspaces"]["createApiKey"];
@@ -25,23 +26,18 @@ export function ApiKeysPanel({ slug }: { slug: string }) {
   const workspace = useWorkspace(slug);
   if (!workspace.data) return null;
   if (workspace.data.role === "member" || workspace.data.role === "billing") {
-    return <NeedsAdmin role={workspace.data.role} />;
+    return <KeysNeedAdmin role={workspace.data.role} />;
   }
 
   return <ApiKeys workspace={workspace.data} />;
 }
 
-function NeedsAdmin({ role }: { role: string }) {
+function KeysNeedAdmin({ role }: { role: string }) {
   return (
-    <Card>
-      <CardBody className="py-8 text-center">
-        <h2 className="text-base font-semibold text-slate-900">API keys need the admin role</h2>
-        <p className="mt-1 text-sm text-slate-600">
-          Only owners and admins of this workspace can see and create API keys. You are a{" "}
-          {humanize(role).toLowerCase()}; ask an owner to create a key for you.
-        </p>
-      </CardBody>
-    </Card>
+    <NeedsAdmin title="API keys need the admin role">
+      Only owners and admins of this workspace can see and create API keys. You are a{" "}
+      {humanize(role).toLowerCase()}; ask an owner to create a key for you.
+    </NeedsAdmin>
   );
 }
 
@@ -60,7 +56,7 @@ function ApiKeys({ workspace }: { workspace: Workspace }) {
     }),
   );
 
-  if (keys.isError && appCodeOf(keys.error) === "forbidden") return <NeedsAdmin role="member" />;
+  if (keys.isError && appCodeOf(keys.error) === "forbidden") return <KeysNeedAdmin role="member" />;
 
   const rows = keys.data ?? [];
 

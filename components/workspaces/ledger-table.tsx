@@ -5,7 +5,12 @@ import { Button } from "@/components/ui/button";
 import { Card, CardHeader } from "@/components/ui/card";
 import { cn } from "@/components/ui/cn";
 import { QueryRows, Table, Td, Th } from "@/components/ui/table";
-import { formatCredits, formatDateTime, formatSignedCredits, humanize } from "@/components/lib/format";
+import {
+  formatCredits,
+  formatDateTime,
+  formatSignedCredits,
+  humanize,
+} from "@/components/lib/format";
 import type { QueryResult, RouterOutputs } from "@/components/lib/router-types";
 
 type History = RouterOutputs["credits"]["history"];

@@ -53,7 +53,10 @@ export function TryFeatureForm({ workspace }: { workspace: Workspace }) {
   const feature = features.find((price) => price.featureCode === featureCode);
   const bytes = Number(inputBytes);
   const validBytes =
-    inputBytes.trim() !== "" && Number.isSafeInteger(bytes) && bytes >= 0 && bytes <= MAX_INPUT_BYTES;
+    inputBytes.trim() !== "" &&
+    Number.isSafeInteger(bytes) &&
+    bytes >= 0 &&
+    bytes <= MAX_INPUT_BYTES;
   const active = workspace.status === "active";
 
   async function submit(event: FormEvent<HTMLFormElement>) {

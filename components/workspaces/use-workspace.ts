@@ -17,7 +17,8 @@ export function useWorkspace(slug: string) {
       { slug },
       {
         staleTime: 30_000,
-        refetchInterval: (query) => (query.state.data && !query.state.data.gatewayCustomerId ? 1_000 : false),
+        refetchInterval: (query) =>
+          query.state.data && !query.state.data.gatewayCustomerId ? 1_000 : false,
       },
     ),
   );

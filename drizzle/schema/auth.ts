@@ -69,7 +69,9 @@ export const pendingSignUps = pgTable("pending_sign_ups", {
   email: text("email").notNull(),
   name: text("name").notNull(),
   passwordHash: text("password_hash").notNull(),
-  /** SHA-256 of the emailed token, set when the email goes out; the token itself is never stored. */
+  /**
+   * SHA-256 of the emailed token, set when the email goes out; the token itself is never stored.
+   */
   tokenHash: text("token_hash").unique(),
   expiresAt: timestamptz("expires_at"),
   confirmedAt: timestamptz("confirmed_at"),

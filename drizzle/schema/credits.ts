@@ -29,7 +29,10 @@ export const creditBalances = pgTable(
       .primaryKey()
       .references(() => workspaces.id, { onDelete: "cascade" }),
     balance: integer("balance").notNull().default(0),
-    /** True after credits/low-balance was emitted, until the balance is back at or above the threshold. */
+    /**
+     * True after credits/low-balance was emitted, until the balance is back at or above the
+     * threshold.
+     */
     belowThreshold: boolean("below_threshold").notNull().default(false),
     updatedAt: timestamptz("updated_at").notNull().defaultNow(),
   },
@@ -60,7 +63,10 @@ export const creditGrants = pgTable(
     /** Lower draws first. */
     priority: integer("priority").notNull().default(100),
     expiresAt: timestamptz("expires_at"),
-    /** What the grant came from, unique per workspace: a second grant for the same origin is refused. */
+    /**
+     * What the grant came from, unique per workspace: a second grant for the same origin is
+     * refused.
+     */
     idempotencyKey: text("idempotency_key").notNull(),
     reason: text("reason").notNull(),
     createdAt: createdAt(),

@@ -50,9 +50,16 @@ export const outbox = pgTable(
     createdAt: createdAt(),
   },
   (table) => [
-    index("outbox_unpublished_idx").on(table.seq).where(sql`${table.publishedAt} IS NULL`),
+    index("outbox_unpublished_idx")
+      .on(table.seq)
+      .where(sql`${table.publishedAt} IS NULL`),
     unique("outbox_stream_seq_unique").on(table.streamId, table.streamSeq),
-    index("outbox_object_idx").on(table.streamId, table.objectType, table.objectId, table.streamSeq),
+    index("outbox_object_idx").on(
+      table.streamId,
+      table.objectType,
+      table.objectId,
+      table.streamSeq,
+    ),
   ],
 );
 
@@ -72,7 +79,12 @@ export const eventInbox = pgTable(
   (table) => [primaryKey({ columns: [table.reaction, table.eventId] })],
 );
 
-export const reactionRunStatus = pgEnum("reaction_run_status", ["pending", "running", "done", "dead"]);
+export const reactionRunStatus = pgEnum("reaction_run_status", [
+  "pending",
+  "running",
+  "done",
+  "dead",
+]);
 
 /**
  * The in-process driver's queue: one row per (event, reaction), created by the
@@ -124,7 +136,9 @@ export const deadLetters = pgTable(
   },
   (table) => [
     unique("dead_letters_event_reaction_unique").on(table.eventId, table.reaction),
-    index("dead_letters_open_idx").on(table.failedAt).where(sql`${table.resolvedAt} IS NULL`),
+    index("dead_letters_open_idx")
+      .on(table.failedAt)
+      .where(sql`${table.resolvedAt} IS NULL`),
   ],
 );
 

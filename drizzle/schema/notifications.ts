@@ -29,7 +29,9 @@ export const notifications = pgTable(
     /** A type from server/notifications/types.ts, e.g. "credits.low_balance". */
     type: text("type").notNull(),
     workspaceId: uuid("workspace_id").references(() => workspaces.id, { onDelete: "cascade" }),
-    /** The type's data, validated by its schema; templates and webhook payloads are made from it. */
+    /**
+     * The type's data, validated by its schema; templates and webhook payloads are made from it.
+     */
     data: jsonb("data").$type<Record<string, unknown>>().notNull(),
     /** The in-app summary, rendered once when the notification is created. */
     title: text("title").notNull(),
@@ -40,7 +42,9 @@ export const notifications = pgTable(
     /** What the notification is about; webhook receivers order events per object. */
     objectType: text("object_type").notNull(),
     objectId: text("object_id").notNull(),
-    /** The notifications/created event written with it: its stream position is the webhook sequence. */
+    /**
+     * The notifications/created event written with it: its stream position is the webhook sequence.
+     */
     eventId: uuid("event_id").notNull(),
     createdAt: createdAt(),
   },
@@ -67,7 +71,10 @@ export const notificationDeliveries = pgTable(
     endpointId: uuid("endpoint_id").references(() => webhookEndpoints.id, { onDelete: "cascade" }),
     status: deliveryStatus("status").notNull().default("pending"),
     attempts: integer("attempts").notNull().default(0),
-    /** When a pending delivery is next tried; null while a failure waits for its retry to be scheduled. */
+    /**
+     * When a pending delivery is next tried; null while a failure waits for its retry to be
+     * scheduled.
+     */
     nextAttemptAt: timestamptz("next_attempt_at"),
     lastError: text("last_error"),
     sentAt: timestamptz("sent_at"),
@@ -78,7 +85,11 @@ export const notificationDeliveries = pgTable(
     updatedAt: timestamptz("updated_at").notNull().defaultNow(),
   },
   (table) => [
-    unique("notification_deliveries_recipient_unique").on(table.notificationId, table.channel, table.recipient),
+    unique("notification_deliveries_recipient_unique").on(
+      table.notificationId,
+      table.channel,
+      table.recipient,
+    ),
     index("notification_deliveries_inbox_idx")
       .on(table.userId, table.createdAt)
       .where(sql`${table.channel} = 'in_app'`),
@@ -132,7 +143,9 @@ export const emailMessages = pgTable(
     transport: emailTransport("transport").notNull(),
     status: emailStatus("status").notNull(),
     workspaceId: uuid("workspace_id").references(() => workspaces.id, { onDelete: "set null" }),
-    deliveryId: uuid("delivery_id").references(() => notificationDeliveries.id, { onDelete: "set null" }),
+    deliveryId: uuid("delivery_id").references(() => notificationDeliveries.id, {
+      onDelete: "set null",
+    }),
     attachments: jsonb("attachments").$type<EmailAttachmentRecord[]>().notNull().default([]),
     createdAt: createdAt(),
     sentAt: timestamptz("sent_at"),

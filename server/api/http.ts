@@ -12,20 +12,33 @@ export function requestIdOf(request: Request): string {
   return incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
 
-export function json(body: unknown, status: number, headers: Record<string, string> = {}): Response {
+export function json(
+  body: unknown,
+  status: number,
+  headers: Record<string, string> = {},
+): Response {
   return new Response(JSON.stringify(body), {
     status,
-    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers },
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+      ...headers,
+    },
   });
 }
 
-export function errorResponse(error: AppError, requestId: string, extra: Record<string, unknown> = {}): Response {
+export function errorResponse(
+  error: AppError,
+  requestId: string,
+  extra: Record<string, unknown> = {},
+): Response {
   return json({ ...extra, ...errorBody(error) }, error.httpStatus, { "x-request-id": requestId });
 }
 
 /** Reads the body as text, refusing more than `limit` bytes without buffering them all. */
 export async function readText(request: Request, limit: number): Promise<string> {
-  const tooLarge = () => new AppError("payload_too_large", `The body is larger than ${limit} bytes`);
+  const tooLarge = () =>
+    new AppError("payload_too_large", `The body is larger than ${limit} bytes`);
   if (Number(request.headers.get("content-length") ?? "0") > limit) throw tooLarge();
   if (!request.body) return "";
 
@@ -47,9 +60,13 @@ export async function readText(request: Request, limit: number): Promise<string>
 }
 
 /** Reads a JSON object body of at most `limit` bytes, with clear errors otherwise. */
-export async function readJsonObject(request: Request, limit = 64 * 1024): Promise<Record<string, unknown>> {
+export async function readJsonObject(
+  request: Request,
+  limit = 64 * 1024,
+): Promise<Record<string, unknown>> {
   const text = await readText(request, limit);
-  if (text.trim() === "") throw new AppError("invalid_request", "The body is empty; send a JSON object");
+  if (text.trim() === "")
+    throw new AppError("invalid_request", "The body is empty; send a JSON object");
 
   let parsed: unknown;
   try {

@@ -40,7 +40,11 @@ async function call({ key, idempotencyKey, body, method = "POST", path = "/api/v
     }),
   );
 
-  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, any> };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as Record<string, any>,
+  };
 }
 
 async function workspaceWithKey() {
@@ -53,12 +57,25 @@ async function workspaceWithKey() {
 describe("POST /api/v1/usage", () => {
   it("consumes credits and answers with the charge and the balance", async () => {
     const { key, workspaceId } = await workspaceWithKey();
-    const response = await call({ key, idempotencyKey: "a1", body: { feature: "summarize", inputBytes: 2048 } });
+    const response = await call({
+      key,
+      idempotencyKey: "a1",
+      body: { feature: "summarize", inputBytes: 2048 },
+    });
 
     expect(response.status).toBe(200);
-    expect(response.body).toMatchObject({ allowed: true, feature: "summarize", units: 2, credits: 3, balance: 1_247 });
+    expect(response.body).toMatchObject({
+      allowed: true,
+      feature: "summarize",
+      units: 2,
+      credits: 3,
+      balance: 1_247,
+    });
     expect(response.headers.get("x-request-id")).toBeTruthy();
-    const [usage] = await runtime.db.select().from(usageRecords).where(eq(usageRecords.id, response.body.usageId));
+    const [usage] = await runtime.db
+      .select()
+      .from(usageRecords)
+      .where(eq(usageRecords.id, response.body.usageId));
     expect(usage?.apiKeyId).toBeTruthy();
     await expectLedgerInvariant(runtime, workspaceId);
   });
@@ -73,17 +90,28 @@ describe("POST /api/v1/usage", () => {
     expect(second.body).toEqual({ ...first.body, replayed: true });
     expect(second.headers.get("idempotent-replayed")).toBe("true");
 
-    const conflict = await call({ key, idempotencyKey: "same", body: { ...body, inputBytes: 1001 } });
+    const conflict = await call({
+      key,
+      idempotencyKey: "same",
+      body: { ...body, inputBytes: 1001 },
+    });
     expect(conflict.status).toBe(409);
-    expect(conflict.body.error).toMatchObject({ code: "idempotency_conflict", field: "Idempotency-Key" });
-    expect((await balanceSummary(runtime.db, workspaceId)).balance).toBe(1_250 - first.body.credits);
+    expect(conflict.body.error).toMatchObject({
+      code: "idempotency_conflict",
+      field: "Idempotency-Key",
+    });
+    expect((await balanceSummary(runtime.db, workspaceId)).balance).toBe(
+      1_250 - first.body.credits,
+    );
     await expectLedgerInvariant(runtime, workspaceId);
   });
 
   it("charges once when the same key arrives many times at once", async () => {
     const { key, workspaceId } = await workspaceWithKey();
     const responses = await Promise.all(
-      Array.from({ length: 10 }, () => call({ key, idempotencyKey: "burst", body: { feature: "summarize", inputBytes: 0 } })),
+      Array.from({ length: 10 }, () =>
+        call({ key, idempotencyKey: "burst", body: { feature: "summarize", inputBytes: 0 } }),
+      ),
     );
 
     expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
@@ -100,7 +128,11 @@ describe("POST /api/v1/usage", () => {
 
     const responses = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        call({ key, idempotencyKey: `parallel-${i}`, body: { feature: "summarize", inputBytes: 0 } }),
+        call({
+          key,
+          idempotencyKey: `parallel-${i}`,
+          body: { feature: "summarize", inputBytes: 0 },
+        }),
       ),
     );
     const ok = responses.filter((r) => r.status === 200);
@@ -109,7 +141,11 @@ describe("POST /api/v1/usage", () => {
     expect(ok).toHaveLength(20);
     expect(refused).toHaveLength(30);
     for (const response of refused) {
-      expect(response.body).toMatchObject({ allowed: false, required: 1, error: { code: "insufficient_credits" } });
+      expect(response.body).toMatchObject({
+        allowed: false,
+        required: 1,
+        error: { code: "insufficient_credits" },
+      });
     }
     expect((await balanceSummary(runtime.db, workspaceId)).balance).toBe(0);
     expect(new Set(ok.map((r) => r.body.balance)).size).toBe(20);
@@ -121,7 +157,11 @@ describe("POST /api/v1/usage", () => {
 
   it("answers 402 with allowed false and the balance when credits run out", async () => {
     const { key } = await workspaceWithKey();
-    const response = await call({ key, idempotencyKey: "big", body: { feature: "summarize", inputBytes: bytesCosting(5_000) } });
+    const response = await call({
+      key,
+      idempotencyKey: "big",
+      body: { feature: "summarize", inputBytes: bytesCosting(5_000) },
+    });
 
     expect(response.status).toBe(402);
     expect(response.body).toMatchObject({
@@ -145,24 +185,65 @@ describe("POST /api/v1/usage", () => {
     const { key, workspaceId, userId } = await workspaceWithKey();
     const { listApiKeys } = await import("@/server/workspaces/api-keys");
     const [row] = await listApiKeys(runtime.db, workspaceId);
-    await execute(runtime, revokeApiKey, { workspaceId, apiKeyId: row!.id }, { actor: { type: "user", userId } });
-    const response = await call({ key, idempotencyKey: "k", body: { feature: "summarize", inputBytes: 1 } });
+    await execute(
+      runtime,
+      revokeApiKey,
+      { workspaceId, apiKeyId: row!.id },
+      { actor: { type: "user", userId } },
+    );
+    const response = await call({
+      key,
+      idempotencyKey: "k",
+      body: { feature: "summarize", inputBytes: 1 },
+    });
     expect(response.status).toBe(401);
   });
 
   it.each([
-    ["no Idempotency-Key", { idempotencyKey: null, body: { feature: "summarize", inputBytes: 1 } }, "Idempotency-Key"],
+    [
+      "no Idempotency-Key",
+      { idempotencyKey: null, body: { feature: "summarize", inputBytes: 1 } },
+      "Idempotency-Key",
+    ],
     ["a non-JSON body", { idempotencyKey: "k", body: "feature=summarize" }, undefined],
     ["an array body", { idempotencyKey: "k", body: [] }, undefined],
     ["no feature", { idempotencyKey: "k", body: { inputBytes: 1 } }, "feature"],
-    ["a string size", { idempotencyKey: "k", body: { feature: "summarize", inputBytes: "12" } }, "inputBytes"],
-    ["a fractional size", { idempotencyKey: "k", body: { feature: "summarize", inputBytes: 1.5 } }, "inputBytes"],
-    ["a negative size", { idempotencyKey: "k", body: { feature: "summarize", inputBytes: -1 } }, "inputBytes"],
-    ["an unknown feature", { idempotencyKey: "k", body: { feature: "teleport", inputBytes: 1 } }, "feature"],
-    ["a NUL in the feature", { idempotencyKey: "k", body: { feature: "sum\u0000", inputBytes: 1 } }, "feature"],
+    [
+      "a string size",
+      { idempotencyKey: "k", body: { feature: "summarize", inputBytes: "12" } },
+      "inputBytes",
+    ],
+    [
+      "a fractional size",
+      { idempotencyKey: "k", body: { feature: "summarize", inputBytes: 1.5 } },
+      "inputBytes",
+    ],
+    [
+      "a negative size",
+      { idempotencyKey: "k", body: { feature: "summarize", inputBytes: -1 } },
+      "inputBytes",
+    ],
+    [
+      "an unknown feature",
+      { idempotencyKey: "k", body: { feature: "teleport", inputBytes: 1 } },
+      "feature",
+    ],
+    [
+      "a NUL in the feature",
+      { idempotencyKey: "k", body: { feature: "sum\u0000", inputBytes: 1 } },
+      "feature",
+    ],
     ["an empty feature", { idempotencyKey: "k", body: { feature: "", inputBytes: 1 } }, "feature"],
-    ["a key over 255 characters", { idempotencyKey: "k".repeat(256), body: { feature: "summarize", inputBytes: 1 } }, "Idempotency-Key"],
-    ["an infinite size", { idempotencyKey: "k", body: '{"feature":"summarize","inputBytes":1e400}' }, "inputBytes"],
+    [
+      "a key over 255 characters",
+      { idempotencyKey: "k".repeat(256), body: { feature: "summarize", inputBytes: 1 } },
+      "Idempotency-Key",
+    ],
+    [
+      "an infinite size",
+      { idempotencyKey: "k", body: '{"feature":"summarize","inputBytes":1e400}' },
+      "inputBytes",
+    ],
   ])("answers 400 invalid_request for %s", async (_, request, field) => {
     const { key, workspaceId } = await workspaceWithKey();
     const response = await call({ key, ...request });
@@ -176,7 +257,11 @@ describe("POST /api/v1/usage", () => {
 
   it("refuses bodies over 64 KiB with 413", async () => {
     const { key } = await workspaceWithKey();
-    const response = await call({ key, idempotencyKey: "k", body: { feature: "summarize", inputBytes: 1, pad: "x".repeat(70_000) } });
+    const response = await call({
+      key,
+      idempotencyKey: "k",
+      body: { feature: "summarize", inputBytes: 1, pad: "x".repeat(70_000) },
+    });
     expect(response.status).toBe(413);
     expect(response.body.error.code).toBe("payload_too_large");
   });
@@ -188,7 +273,10 @@ describe("a workspace that is not active", () => {
     const body = { feature: "summarize", inputBytes: 10 };
     const first = await call({ key, idempotencyKey: "before", body });
     expect(first.status).toBe(200);
-    await runtime.db.update(workspaces).set({ status: "suspended" }).where(eq(workspaces.id, workspaceId));
+    await runtime.db
+      .update(workspaces)
+      .set({ status: "suspended" })
+      .where(eq(workspaces.id, workspaceId));
 
     for (const request of [
       { key, idempotencyKey: "before", body },
@@ -197,7 +285,10 @@ describe("a workspace that is not active", () => {
     ]) {
       const response = await call(request);
       expect(response.status).toBe(403);
-      expect(response.body.error).toMatchObject({ code: "forbidden", message: expect.stringContaining("suspended") });
+      expect(response.body.error).toMatchObject({
+        code: "forbidden",
+        message: expect.stringContaining("suspended"),
+      });
     }
     expect((await balanceSummary(runtime.db, workspaceId)).balance).toBe(first.body.balance);
   });
@@ -207,12 +298,17 @@ describe("the rest of /api/v1", () => {
   it("returns the balance for the key's workspace", async () => {
     const { key } = await workspaceWithKey();
     const response = await call({ key, method: "GET", path: "/api/v1/balance" });
-    expect(response).toMatchObject({ status: 200, body: { balance: 1_250, lowBalanceThreshold: 100, belowThreshold: false } });
+    expect(response).toMatchObject({
+      status: 200,
+      body: { balance: 1_250, lowBalanceThreshold: 100, belowThreshold: false },
+    });
   });
 
   it("answers 404 and 405 with codes", async () => {
     const { key } = await workspaceWithKey();
-    expect((await call({ key, method: "GET", path: "/api/v1/nothing" })).body.error.code).toBe("not_found");
+    expect((await call({ key, method: "GET", path: "/api/v1/nothing" })).body.error.code).toBe(
+      "not_found",
+    );
     const wrongMethod = await call({ key, method: "GET", path: "/api/v1/usage" });
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.body.error.code).toBe("method_not_allowed");

@@ -19,11 +19,15 @@ import { errorResponse, json, readJsonObject, requestIdOf } from "./http";
  * status from server/errors.ts.
  */
 /** The API's names for the command's fields, in errors: `field` names what the caller sent. */
-const apiNames: Record<string, string> = { featureCode: "feature", idempotencyKey: "Idempotency-Key" };
+const apiNames: Record<string, string> = {
+  featureCode: "feature",
+  idempotencyKey: "Idempotency-Key",
+};
 
 function inApiTerms(error: unknown): unknown {
   if (!isAppError(error)) return error;
-  const rename = (text: string) => text.replace(/\b(featureCode|idempotencyKey)\b/g, (name) => apiNames[name] ?? name);
+  const rename = (text: string) =>
+    text.replace(/\b(featureCode|idempotencyKey)\b/g, (name) => apiNames[name] ?? name);
 
   return new AppError(error.code, rename(error.message), {
     field: error.field ? (apiNames[error.field] ?? error.field) : undefined,
@@ -55,9 +59,13 @@ async function postUsage(runtime: Runtime, request: Request, requestId: string):
   const principal = await authenticateApiKey(runtime.db, runtime.clock, bearer(request));
   const idempotencyKey = request.headers.get("idempotency-key");
   if (!idempotencyKey || idempotencyKey.trim() === "") {
-    throw new AppError("invalid_request", "Send an Idempotency-Key header so a retried call is not charged twice", {
-      field: "Idempotency-Key",
-    });
+    throw new AppError(
+      "invalid_request",
+      "Send an Idempotency-Key header so a retried call is not charged twice",
+      {
+        field: "Idempotency-Key",
+      },
+    );
   }
   const body = await readJsonObject(request);
 
@@ -74,7 +82,11 @@ async function postUsage(runtime: Runtime, request: Request, requestId: string):
     {
       actor: { type: "api_key", apiKeyId: principal.apiKeyId },
       requestId,
-      log: runtime.logger.child({ requestId, workspaceId: principal.workspaceId, apiKeyId: principal.apiKeyId }),
+      log: runtime.logger.child({
+        requestId,
+        workspaceId: principal.workspaceId,
+        apiKeyId: principal.apiKeyId,
+      }),
     },
   ).catch((error: unknown) => {
     throw inApiTerms(error);
@@ -85,21 +97,38 @@ async function postUsage(runtime: Runtime, request: Request, requestId: string):
   if (!result.allowed) {
     const refusal = new AppError(
       "insufficient_credits",
-      `Not enough credits: this call needs ${result.credits.toLocaleString("en-US")} and the balance is ` +
+      `Not enough credits: this call needs ${result.credits.toLocaleString("en-US")} and the ` +
+        `balance is ` +
         `${result.balance.toLocaleString("en-US")}`,
     );
-    return json({ ...usageJson(result), required: result.credits, error: { code: refusal.code, message: refusal.message } }, 402, headers);
+    return json(
+      {
+        ...usageJson(result),
+        required: result.credits,
+        error: { code: refusal.code, message: refusal.message },
+      },
+      402,
+      headers,
+    );
   }
 
   return json(usageJson(result), 200, headers);
 }
 
-async function getBalance(runtime: Runtime, request: Request, requestId: string): Promise<Response> {
+async function getBalance(
+  runtime: Runtime,
+  request: Request,
+  requestId: string,
+): Promise<Response> {
   const principal = await authenticateApiKey(runtime.db, runtime.clock, bearer(request));
   const summary = await balanceSummary(runtime.db, principal.workspaceId);
 
   return json(
-    { balance: summary.balance, lowBalanceThreshold: summary.threshold, belowThreshold: summary.belowThreshold },
+    {
+      balance: summary.balance,
+      lowBalanceThreshold: summary.threshold,
+      belowThreshold: summary.belowThreshold,
+    },
     200,
     { "x-request-id": requestId },
   );
@@ -115,7 +144,8 @@ export async function handleMeteringRequest(runtime: Runtime, request: Request):
   const path = new URL(request.url).pathname.replace(/\/+$/, "");
   try {
     const route = routes[path];
-    if (!route) throw new AppError("not_found", `No endpoint ${path}; see the README for the metering API`);
+    if (!route)
+      throw new AppError("not_found", `No endpoint ${path}; see the README for the metering API`);
     const handler = route[request.method];
     if (!handler) {
       throw new AppError("method_not_allowed", `${path} accepts ${Object.keys(route).join(", ")}`);
@@ -124,11 +154,15 @@ export async function handleMeteringRequest(runtime: Runtime, request: Request):
     return await handler(runtime, request, requestId);
   } catch (error) {
     if (isAppError(error)) {
-      if (error.httpStatus >= 500) runtime.logger.error({ err: error, requestId }, "metering request failed");
+      if (error.httpStatus >= 500)
+        runtime.logger.error({ err: error, requestId }, "metering request failed");
       return errorResponse(error, requestId);
     }
     runtime.logger.error({ err: error, requestId, path }, "metering request failed");
 
-    return errorResponse(new AppError("internal", "Something went wrong on our side; it was logged"), requestId);
+    return errorResponse(
+      new AppError("internal", "Something went wrong on our side; it was logged"),
+      requestId,
+    );
   }
 }

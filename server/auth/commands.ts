@@ -16,7 +16,11 @@ export const emailSchema = z
   .string({ message: "Enter your email address" })
   .trim()
   .toLowerCase()
-  .pipe(z.email({ message: "Enter a valid email address" }).max(254, "Email addresses are at most 254 characters"));
+  .pipe(
+    z
+      .email({ message: "Enter a valid email address" })
+      .max(254, "Email addresses are at most 254 characters"),
+  );
 
 export const passwordSchema = z
   .string()
@@ -53,7 +57,10 @@ export const signUp = defineCommand({
     const now = clock.now();
     // One address at a time, so the hourly limit holds under concurrent requests.
     await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`sign-up:${input.email}`}))`);
-    const [existing] = await tx.select({ id: users.id }).from(users).where(eq(users.email, input.email));
+    const [existing] = await tx
+      .select({ id: users.id })
+      .from(users)
+      .where(eq(users.email, input.email));
     if (existing) {
       throw new AppError("conflict", "An account with this email already exists; sign in instead", {
         field: "email",
@@ -63,12 +70,16 @@ export const signUp = defineCommand({
       .select({ count: sql<number>`count(*)::int` })
       .from(pendingSignUps)
       .where(
-        and(eq(pendingSignUps.email, input.email), gt(pendingSignUps.createdAt, new Date(now.getTime() - 3_600_000))),
+        and(
+          eq(pendingSignUps.email, input.email),
+          gt(pendingSignUps.createdAt, new Date(now.getTime() - 3_600_000)),
+        ),
       );
     if ((recent?.count ?? 0) >= SIGN_UPS_PER_ADDRESS_PER_HOUR) {
       throw new AppError(
         "rate_limited",
-        "Too many sign-ups for this address in the last hour; use the link already sent, or try again later",
+        "Too many sign-ups for this address in the last hour; use the link already sent, or try " +
+          "again later",
         { field: "email" },
       );
     }
@@ -92,7 +103,11 @@ export const signUp = defineCommand({
  * The email quotes nothing the person signing up typed: it may go to an
  * address that is not theirs.
  */
-export const sendSignUpConfirmation: ReactionHandler<"auth/sign-up-requested"> = async ({ tx, event, deps }) => {
+export const sendSignUpConfirmation: ReactionHandler<"auth/sign-up-requested"> = async ({
+  tx,
+  event,
+  deps,
+}) => {
   const [pending] = await tx
     .select()
     .from(pendingSignUps)
@@ -118,7 +133,10 @@ export const sendSignUpConfirmation: ReactionHandler<"auth/sign-up-requested"> =
   return events;
 };
 
-export const confirmSignUpInput = z.object({ token: z.string().min(1).max(200), password: z.string().max(200) });
+export const confirmSignUpInput = z.object({
+  token: z.string().min(1).max(200),
+  password: z.string().max(200),
+});
 
 /** Creates the account of a pending sign-up from its emailed token and its password. */
 export const confirmSignUp = defineCommand({
@@ -132,17 +150,24 @@ export const confirmSignUp = defineCommand({
       .where(eq(pendingSignUps.tokenHash, tokenHash(input.token)))
       .for("update");
     if (pending?.confirmedAt) {
-      throw new AppError("conflict", "This email is already confirmed; sign in with your password", {
-        field: "token",
-      });
+      throw new AppError(
+        "conflict",
+        "This email is already confirmed; sign in with your password",
+        {
+          field: "token",
+        },
+      );
     }
     if (!pending || !pending.expiresAt || pending.expiresAt <= now) {
-      throw new AppError("invalid_request", "This confirmation link has expired; sign up again", { field: "token" });
+      throw new AppError("invalid_request", "This confirmation link has expired; sign up again", {
+        field: "token",
+      });
     }
     if (!(await verifyPassword(input.password, pending.passwordHash))) {
       throw new AppError(
         "invalid_request",
-        "That is not the password chosen when this link was requested. If you signed up more than once, " +
+        "That is not the password chosen when this link was requested. If you signed up more " +
+          "than once, " +
           "use the link from the sign-up whose password you know, or sign up again.",
         { field: "password" },
       );
@@ -159,9 +184,14 @@ export const confirmSignUp = defineCommand({
       .onConflictDoNothing({ target: users.email })
       .returning({ id: users.id });
     if (!user) {
-      throw new AppError("conflict", "This email already has an account; sign in instead", { field: "token" });
+      throw new AppError("conflict", "This email already has an account; sign in instead", {
+        field: "token",
+      });
     }
-    await tx.update(pendingSignUps).set({ confirmedAt: now }).where(eq(pendingSignUps.id, pending.id));
+    await tx
+      .update(pendingSignUps)
+      .set({ confirmedAt: now })
+      .where(eq(pendingSignUps.id, pending.id));
     // The address's other pending sign-ups are void now.
     await tx
       .delete(pendingSignUps)

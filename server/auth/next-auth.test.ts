@@ -26,22 +26,30 @@ function credentialsAuthorize(): Authorize {
 }
 
 describe("sign-in configuration", () => {
-  it("signs in with the right password, case-insensitively on the email, and refuses others", async () => {
+  it("signs in with the right password (email in any case) and refuses others", async () => {
     const user = await makeUser(runtime, { email: "pat@example.com", password: "a long password" });
     const authorize = credentialsAuthorize();
     const request = new Request("http://localhost/api/auth/callback/credentials");
 
-    expect(await authorize({ email: "PAT@example.com", password: "a long password" }, request)).toMatchObject({
+    expect(
+      await authorize({ email: "PAT@example.com", password: "a long password" }, request),
+    ).toMatchObject({
       id: user.id,
     });
-    expect(await authorize({ email: "pat@example.com", password: "wrong password" }, request)).toBeNull();
-    expect(await authorize({ email: "nobody@example.com", password: "a long password" }, request)).toBeNull();
+    expect(
+      await authorize({ email: "pat@example.com", password: "wrong password" }, request),
+    ).toBeNull();
+    expect(
+      await authorize({ email: "nobody@example.com", password: "a long password" }, request),
+    ).toBeNull();
     expect(await authorize({ email: ["not", "a", "string"] }, request)).toBeNull();
   });
 
   it("sends magic links to the dev mailbox", async () => {
     const config = buildAuthConfig(runtime);
-    const email = config.providers.find((p) => typeof p === "object" && "id" in p && p.id === "email") as unknown as {
+    const email = config.providers.find(
+      (p) => typeof p === "object" && "id" in p && p.id === "email",
+    ) as unknown as {
       sendVerificationRequest: (params: { identifier: string; url: string }) => Promise<void>;
     };
     const url = "http://localhost:3000/api/auth/callback/email?token=abc&email=link%40example.com";
@@ -56,13 +64,15 @@ describe("sign-in configuration", () => {
   });
 
   it("turns on OAuth providers only when their variables are set", async () => {
-    expect(buildAuthConfig(runtime).providers.map((p) => (typeof p === "function" ? p().id : p.id))).toEqual([
-      "credentials",
-      "email",
-    ]);
-    const withGitHub = { ...runtime, env: { ...runtime.env, AUTH_GITHUB_ID: "id", AUTH_GITHUB_SECRET: "secret" } };
-    expect(buildAuthConfig(withGitHub).providers.map((p) => (typeof p === "function" ? p().id : p.id))).toContain(
-      "github",
-    );
+    expect(
+      buildAuthConfig(runtime).providers.map((p) => (typeof p === "function" ? p().id : p.id)),
+    ).toEqual(["credentials", "email"]);
+    const withGitHub = {
+      ...runtime,
+      env: { ...runtime.env, AUTH_GITHUB_ID: "id", AUTH_GITHUB_SECRET: "secret" },
+    };
+    expect(
+      buildAuthConfig(withGitHub).providers.map((p) => (typeof p === "function" ? p().id : p.id)),
+    ).toContain("github");
   });
 });

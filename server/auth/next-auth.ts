@@ -17,7 +17,12 @@ import { getRuntime } from "@/server/runtime";
 import { verifyPassword } from "./password";
 
 const credentialsInput = z.object({
-  email: z.string().trim().toLowerCase().max(254).regex(/^[^\u0000]*$/),
+  email: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .max(254)
+    .regex(/^[^\u0000]*$/),
   password: z.string().max(200),
 });
 
@@ -33,7 +38,10 @@ export function buildAuthConfig(runtime: Runtime): NextAuthConfig {
         if (!parsed.success) return null;
         const [user] = await db.select().from(users).where(eq(users.email, parsed.data.email));
         // Only proven addresses have accounts; an unverified one is refused like a wrong password.
-        if (!user?.emailVerified || !(await verifyPassword(parsed.data.password, user.passwordHash))) {
+        if (
+          !user?.emailVerified ||
+          !(await verifyPassword(parsed.data.password, user.passwordHash))
+        ) {
           runtime.logger.warn({ email: parsed.data.email }, "password sign-in refused");
           return null;
         }
@@ -102,7 +110,12 @@ export function buildAuthConfig(runtime: Runtime): NextAuthConfig {
  */
 function authLogger(runtime: Runtime): NonNullable<NextAuthConfig["logger"]> {
   const log = runtime.logger.child({ component: "auth" });
-  const expected = new Set(["CredentialsSignin", "Verification", "AccessDenied", "OAuthAccountNotLinked"]);
+  const expected = new Set([
+    "CredentialsSignin",
+    "Verification",
+    "AccessDenied",
+    "OAuthAccountNotLinked",
+  ]);
 
   return {
     error(error) {
@@ -122,10 +135,14 @@ function authLogger(runtime: Runtime): NonNullable<NextAuthConfig["logger"]> {
 /** Names of the sign-in methods on, for the sign-in page. */
 export function enabledOAuthProviders(runtime: Runtime): { id: string; name: string }[] {
   const enabled = [];
-  if (runtime.env.AUTH_GITHUB_ID && runtime.env.AUTH_GITHUB_SECRET) enabled.push({ id: "github", name: "GitHub" });
-  if (runtime.env.AUTH_GOOGLE_ID && runtime.env.AUTH_GOOGLE_SECRET) enabled.push({ id: "google", name: "Google" });
+  if (runtime.env.AUTH_GITHUB_ID && runtime.env.AUTH_GITHUB_SECRET)
+    enabled.push({ id: "github", name: "GitHub" });
+  if (runtime.env.AUTH_GOOGLE_ID && runtime.env.AUTH_GOOGLE_SECRET)
+    enabled.push({ id: "google", name: "Google" });
 
   return enabled;
 }
 
-export const { handlers, auth, signIn, signOut } = NextAuth(async () => buildAuthConfig(await getRuntime()));
+export const { handlers, auth, signIn, signOut } = NextAuth(async () =>
+  buildAuthConfig(await getRuntime()),
+);

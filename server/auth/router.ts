@@ -13,18 +13,18 @@ export const authRouter = router({
   })),
 
   // commands
-  signUp: publicProcedure
-    .input(signUpInput)
-    .mutation(({ ctx, input }) =>
-      execute(ctx.runtime, signUp, input, { actor: { type: "system", reason: "sign-up" }, requestId: ctx.requestId, log: ctx.log }),
-    ),
-  confirmSignUp: publicProcedure
-    .input(confirmSignUpInput)
-    .mutation(({ ctx, input }) =>
-      execute(ctx.runtime, confirmSignUp, input, {
-        actor: { type: "system", reason: "sign-up confirmation" },
-        requestId: ctx.requestId,
-        log: ctx.log,
-      }),
-    ),
+  signUp: publicProcedure.input(signUpInput).mutation(({ ctx, input }) =>
+    execute(ctx.runtime, signUp, input, {
+      actor: { type: "system", reason: "sign-up" },
+      requestId: ctx.requestId,
+      log: ctx.log,
+    }),
+  ),
+  confirmSignUp: publicProcedure.input(confirmSignUpInput).mutation(({ ctx, input }) =>
+    execute(ctx.runtime, confirmSignUp, input, {
+      actor: { type: "system", reason: "sign-up confirmation" },
+      requestId: ctx.requestId,
+      log: ctx.log,
+    }),
+  ),
 });

@@ -25,7 +25,10 @@ async function passwordSignIn(email: string, password: string) {
   ) as unknown as { options?: { authorize?: Authorize }; authorize?: Authorize };
   const authorize = provider.options?.authorize ?? provider.authorize;
 
-  return authorize!({ email, password }, new Request("http://localhost/api/auth/callback/credentials"));
+  return authorize!(
+    { email, password },
+    new Request("http://localhost/api/auth/callback/credentials"),
+  );
 }
 
 /** The token in the newest confirmation email to an address. */
@@ -43,23 +46,38 @@ describe("signing up with email and password", () => {
   it("creates the account only when the emailed link is followed", async () => {
     const email = `new-${uniqueSuffix()}@example.com`;
     const anonymous = await callerFor(runtime, null);
-    expect(await anonymous.auth.signUp({ name: "New Person", email: ` ${email.toUpperCase()} `, password: "a long password" }))
-      .toEqual({ email });
+    expect(
+      await anonymous.auth.signUp({
+        name: "New Person",
+        email: ` ${email.toUpperCase()} `,
+        password: "a long password",
+      }),
+    ).toEqual({ email });
 
     expect(await runtime.db.select().from(users).where(eq(users.email, email))).toEqual([]);
     expect(await passwordSignIn(email, "a long password")).toBeNull();
 
     const token = await confirmationToken(email);
-    await expect(anonymous.auth.confirmSignUp({ token, password: "not the password" })).rejects.toMatchObject({
+    await expect(
+      anonymous.auth.confirmSignUp({ token, password: "not the password" }),
+    ).rejects.toMatchObject({
       cause: { code: "invalid_request", field: "password" },
     });
-    expect(await anonymous.auth.confirmSignUp({ token, password: "a long password" })).toEqual({ email });
+    expect(await anonymous.auth.confirmSignUp({ token, password: "a long password" })).toEqual({
+      email,
+    });
     const [user] = await runtime.db.select().from(users).where(eq(users.email, email));
     expect(user).toMatchObject({ name: "New Person", emailVerified: clock.now() });
     expect(await passwordSignIn(email, "a long password")).toMatchObject({ id: user!.id });
 
-    await expect(anonymous.auth.confirmSignUp({ token, password: "a long password" })).rejects.toMatchObject({
-      cause: { code: "conflict", field: "token", message: expect.stringContaining("already confirmed") },
+    await expect(
+      anonymous.auth.confirmSignUp({ token, password: "a long password" }),
+    ).rejects.toMatchObject({
+      cause: {
+        code: "conflict",
+        field: "token",
+        message: expect.stringContaining("already confirmed"),
+      },
     });
   });
 
@@ -70,7 +88,9 @@ describe("signing up with email and password", () => {
     const token = await confirmationToken(email);
     clock.advance(24 * 60 * 60 * 1000 + 1);
 
-    await expect(anonymous.auth.confirmSignUp({ token, password: "a long password" })).rejects.toMatchObject({
+    await expect(
+      anonymous.auth.confirmSignUp({ token, password: "a long password" }),
+    ).rejects.toMatchObject({
       cause: { code: "invalid_request", field: "token" },
     });
   });
@@ -88,29 +108,34 @@ describe("signing up with email and password", () => {
     // the attacker's password, so the owner cannot confirm it by mistake.
     const attackerToken = await confirmationToken(victim);
     await anonymous.auth.signUp({ name: "Owner", email: victim, password: "owner password!" });
-    await expect(anonymous.auth.confirmSignUp({ token: attackerToken, password: "owner password!" })).rejects.toMatchObject(
-      { cause: { field: "password" } },
-    );
+    await expect(
+      anonymous.auth.confirmSignUp({ token: attackerToken, password: "owner password!" }),
+    ).rejects.toMatchObject({ cause: { field: "password" } });
     const ownerToken = await confirmationToken(victim);
     await anonymous.auth.confirmSignUp({ token: ownerToken, password: "owner password!" });
     expect(await passwordSignIn(victim, "attacker password")).toBeNull();
     expect(await passwordSignIn(victim, "owner password!")).toBeTruthy();
     // Its other pending sign-ups are void: the attacker's link no longer leads anywhere.
-    await expect(anonymous.auth.confirmSignUp({ token: attackerToken, password: "attacker password" })).rejects.toMatchObject(
-      { cause: { code: "invalid_request", field: "token" } },
-    );
+    await expect(
+      anonymous.auth.confirmSignUp({ token: attackerToken, password: "attacker password" }),
+    ).rejects.toMatchObject({ cause: { code: "invalid_request", field: "token" } });
   });
 
   it("limits sign-ups per address so nobody can flood an inbox", async () => {
     const email = `flood-${uniqueSuffix()}@example.com`;
     const anonymous = await callerFor(runtime, null);
     const attempts = await Promise.allSettled(
-      Array.from({ length: 8 }, () => anonymous.auth.signUp({ name: "Flood", email, password: "a long password" })),
+      Array.from({ length: 8 }, () =>
+        anonymous.auth.signUp({ name: "Flood", email, password: "a long password" }),
+      ),
     );
 
     expect(attempts.filter((attempt) => attempt.status === "fulfilled")).toHaveLength(3);
     for (const attempt of attempts.filter((a) => a.status === "rejected")) {
-      expect((attempt as PromiseRejectedResult).reason).toMatchObject({ code: "TOO_MANY_REQUESTS", cause: { field: "email" } });
+      expect((attempt as PromiseRejectedResult).reason).toMatchObject({
+        code: "TOO_MANY_REQUESTS",
+        cause: { field: "email" },
+      });
     }
   });
 });

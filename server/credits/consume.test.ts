@@ -1,13 +1,25 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
-import { creditGrants, creditLedgerEntries, outbox, usageRecords, workspaces } from "@/drizzle/schema";
+import {
+  creditGrants,
+  creditLedgerEntries,
+  outbox,
+  usageRecords,
+  workspaces,
+} from "@/drizzle/schema";
 import { ManualClock } from "@/server/clock";
 import { execute } from "@/server/commands";
 import { AppError } from "@/server/errors";
 import type { Runtime } from "@/server/runtime";
 import { bytesCosting, consume, grant } from "@/test/support/credits";
-import { callerFor, drain, expectLedgerInvariant, makeWorkspace, testRuntime } from "@/test/support/runtime";
+import {
+  callerFor,
+  drain,
+  expectLedgerInvariant,
+  makeWorkspace,
+  testRuntime,
+} from "@/test/support/runtime";
 
 import { consumeCredits } from "./consume";
 import { grantCredits } from "./ledger";
@@ -36,7 +48,10 @@ async function freshWorkspace() {
 }
 
 async function eventsNamed(workspaceId: string, name: string) {
-  return runtime.db.select().from(outbox).where(and(eq(outbox.workspaceId, workspaceId), eq(outbox.name, name)));
+  return runtime.db
+    .select()
+    .from(outbox)
+    .where(and(eq(outbox.workspaceId, workspaceId), eq(outbox.name, name)));
 }
 
 describe("consuming credits", () => {
@@ -44,9 +59,23 @@ describe("consuming credits", () => {
     const { workspaceId } = await freshWorkspace();
     const result = await consume(runtime, workspaceId, 5);
 
-    expect(result).toMatchObject({ allowed: true, credits: 5, units: 4, balance: 1_245, replayed: false });
-    const [usage] = await runtime.db.select().from(usageRecords).where(eq(usageRecords.id, result.usageRecordId));
-    expect(usage).toMatchObject({ featureCode: "summarize", inputBytes: 4096, credits: 5, outcome: "consumed" });
+    expect(result).toMatchObject({
+      allowed: true,
+      credits: 5,
+      units: 4,
+      balance: 1_245,
+      replayed: false,
+    });
+    const [usage] = await runtime.db
+      .select()
+      .from(usageRecords)
+      .where(eq(usageRecords.id, result.usageRecordId));
+    expect(usage).toMatchObject({
+      featureCode: "summarize",
+      inputBytes: 4096,
+      credits: 5,
+      outcome: "consumed",
+    });
     expect(await eventsNamed(workspaceId, "credits/consumed")).toHaveLength(1);
     expect(await eventsNamed(workspaceId, "usage/logged")).toHaveLength(1);
   });
@@ -56,7 +85,11 @@ describe("consuming credits", () => {
     const result = await consume(runtime, workspaceId, 1_100);
 
     const entries = await runtime.db
-      .select({ amount: creditLedgerEntries.amount, source: creditGrants.source, balanceAfter: creditLedgerEntries.balanceAfter })
+      .select({
+        amount: creditLedgerEntries.amount,
+        source: creditGrants.source,
+        balanceAfter: creditLedgerEntries.balanceAfter,
+      })
       .from(creditLedgerEntries)
       .innerJoin(creditGrants, eq(creditGrants.id, creditLedgerEntries.grantId))
       .where(and(eq(creditLedgerEntries.usageRecordId, result.usageRecordId)))
@@ -67,7 +100,7 @@ describe("consuming credits", () => {
     ]);
   });
 
-  it("draws higher-priority and sooner-expiring grants first, never-expiring ones last", async () => {
+  it("draws by priority, then soonest expiry; grants that never expire go last", async () => {
     const { workspaceId } = await freshWorkspace();
     await runtime.db.transaction(async (tx) => {
       // A promotion that expires soon, at the same priority as the allowance.
@@ -123,7 +156,10 @@ describe("consuming credits", () => {
 
     expect(result).toMatchObject({ allowed: false, credits: 1_251, balance: 1_250 });
     expect((await balanceSummary(runtime.db, workspaceId)).balance).toBe(1_250);
-    const [usage] = await runtime.db.select().from(usageRecords).where(eq(usageRecords.id, result.usageRecordId));
+    const [usage] = await runtime.db
+      .select()
+      .from(usageRecords)
+      .where(eq(usageRecords.id, result.usageRecordId));
     expect(usage?.outcome).toBe("rejected");
     expect(await eventsNamed(workspaceId, "credits/consumed")).toHaveLength(0);
 
@@ -159,7 +195,10 @@ describe("consuming credits", () => {
     const { items, unread } = await caller.notifications.list();
     // The welcome notice from the workspace's creation, then the low-balance one.
     expect(unread).toBe(2);
-    expect(items.map((item) => item.type).sort()).toEqual(["account.welcome", "credits.low_balance"]);
+    expect(items.map((item) => item.type).sort()).toEqual([
+      "account.welcome",
+      "credits.low_balance",
+    ]);
     expect(items.find((item) => item.type === "credits.low_balance")).toMatchObject({
       title: "Credits are running low",
       workspaceId,
@@ -170,14 +209,16 @@ describe("consuming credits", () => {
     expect(mailbox.filter((email) => email.type === "credits.low_balance")).toHaveLength(1);
   });
 
-  it("returns the stored answer for a repeated key and refuses the key with other parameters", async () => {
+  it("replays a repeated key and refuses the key with other parameters", async () => {
     const { workspaceId } = await freshWorkspace();
     const first = await consume(runtime, workspaceId, 3, "key-1");
     const again = await consume(runtime, workspaceId, 3, "key-1");
     expect(again).toEqual({ ...first, replayed: true });
     expect((await balanceSummary(runtime.db, workspaceId)).balance).toBe(1_247);
 
-    await expect(consume(runtime, workspaceId, 4, "key-1")).rejects.toMatchObject({ code: "idempotency_conflict" });
+    await expect(consume(runtime, workspaceId, 4, "key-1")).rejects.toMatchObject({
+      code: "idempotency_conflict",
+    });
     expect((await balanceSummary(runtime.db, workspaceId)).balance).toBe(1_247);
   });
 
@@ -211,19 +252,39 @@ describe("consuming credits", () => {
 
   it("refuses consumption in a workspace that is not active", async () => {
     const { workspaceId } = await freshWorkspace();
-    await runtime.db.update(workspaces).set({ status: "suspended" }).where(eq(workspaces.id, workspaceId));
+    await runtime.db
+      .update(workspaces)
+      .set({ status: "suspended" })
+      .where(eq(workspaces.id, workspaceId));
     await expect(consume(runtime, workspaceId, 1)).rejects.toMatchObject({ code: "forbidden" });
-    await runtime.db.update(workspaces).set({ status: "active" }).where(eq(workspaces.id, workspaceId));
+    await runtime.db
+      .update(workspaces)
+      .set({ status: "active" })
+      .where(eq(workspaces.id, workspaceId));
   });
 
   it("writes nothing when the transaction fails after the draw", async () => {
     const { workspaceId } = await freshWorkspace();
-    const before = await runtime.db.select().from(outbox).where(eq(outbox.workspaceId, workspaceId));
+    const before = await runtime.db
+      .select()
+      .from(outbox)
+      .where(eq(outbox.workspaceId, workspaceId));
     await expect(
       runtime.db.transaction(async (tx) => {
         await consumeCredits.run(
-          { tx, actor: { type: "system", reason: "test" }, clock, log: runtime.logger, requestId: null },
-          { workspaceId, featureCode: "summarize", inputBytes: bytesCosting(10), idempotencyKey: null },
+          {
+            tx,
+            actor: { type: "system", reason: "test" },
+            clock,
+            log: runtime.logger,
+            requestId: null,
+          },
+          {
+            workspaceId,
+            featureCode: "summarize",
+            inputBytes: bytesCosting(10),
+            idempotencyKey: null,
+          },
           undefined,
         );
         throw new Error("boom after the draw");
@@ -231,8 +292,8 @@ describe("consuming credits", () => {
     ).rejects.toThrow("boom after the draw");
 
     expect((await balanceSummary(runtime.db, workspaceId)).balance).toBe(1_250);
-    expect(await runtime.db.select().from(outbox).where(eq(outbox.workspaceId, workspaceId))).toHaveLength(
-      before.length,
-    );
+    expect(
+      await runtime.db.select().from(outbox).where(eq(outbox.workspaceId, workspaceId)),
+    ).toHaveLength(before.length);
   });
 });

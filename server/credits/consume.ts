@@ -71,7 +71,15 @@ function requestHash(featureCode: string, inputBytes: number): string {
 async function claimKey(tx: Tx, workspaceId: string, key: string, hash: string, now: Date) {
   const claimed = await tx
     .insert(idempotencyKeys)
-    .values({ workspaceId, scope: SCOPE, key, requestHash: hash, responseStatus: 0, responseBody: {}, createdAt: now })
+    .values({
+      workspaceId,
+      scope: SCOPE,
+      key,
+      requestHash: hash,
+      responseStatus: 0,
+      responseBody: {},
+      createdAt: now,
+    })
     .onConflictDoNothing()
     .returning({ key: idempotencyKeys.key });
   if (claimed.length > 0) return undefined;
@@ -90,12 +98,16 @@ async function claimKey(tx: Tx, workspaceId: string, key: string, hash: string, 
   if (stored.requestHash !== hash) {
     throw new AppError(
       "idempotency_conflict",
-      "This Idempotency-Key was already used with different parameters; use a new key for a new request",
+      "This Idempotency-Key was already used with different parameters; use a new key for a new " +
+        "request",
       { field: "Idempotency-Key" },
     );
   }
 
-  return { ...(stored.responseBody as unknown as ConsumeResult), replayed: true } satisfies ConsumeResult;
+  return {
+    ...(stored.responseBody as unknown as ConsumeResult),
+    replayed: true,
+  } satisfies ConsumeResult;
 }
 
 /**
@@ -119,19 +131,28 @@ export const consumeCredits = defineCommand({
       .where(eq(workspaces.id, input.workspaceId));
     if (!workspace) throw new AppError("not_found", "Workspace not found");
     if (workspace.status !== "active") {
-      throw new AppError("forbidden", `This workspace is ${workspace.status}; it cannot consume credits`);
+      throw new AppError(
+        "forbidden",
+        `This workspace is ${workspace.status}; it cannot consume credits`,
+      );
     }
 
     const feature = findFeature(workspace.priceTable, input.featureCode);
     if (!feature) {
-      throw new AppError("invalid_request", `Unknown feature "${input.featureCode}" for this workspace's tier`, {
-        field: "featureCode",
-        details: { features: workspace.priceTable.map((price) => price.featureCode) },
-      });
+      throw new AppError(
+        "invalid_request",
+        `Unknown feature "${input.featureCode}" for this workspace's tier`,
+        {
+          field: "featureCode",
+          details: { features: workspace.priceTable.map((price) => price.featureCode) },
+        },
+      );
     }
     const quote = priceCall(feature, input.inputBytes);
     if (quote.credits > MAX_CREDITS) {
-      throw new AppError("invalid_request", "This input is too large to price in one call", { field: "inputBytes" });
+      throw new AppError("invalid_request", "This input is too large to price in one call", {
+        field: "inputBytes",
+      });
     }
 
     if (input.idempotencyKey) {

@@ -48,7 +48,13 @@ export function lowBalanceTransition(wasBelow: boolean, balanceAfter: number, th
   return { below, crossedDown: below && !wasBelow };
 }
 
-async function saveBalance(tx: Tx, clock: Clock, workspaceId: string, balance: number, below: boolean) {
+async function saveBalance(
+  tx: Tx,
+  clock: Clock,
+  workspaceId: string,
+  balance: number,
+  below: boolean,
+) {
   await tx
     .update(creditBalances)
     .set({ balance, belowThreshold: below, updatedAt: clock.now() })
@@ -77,7 +83,9 @@ export interface GrantResult {
 
 export async function grantCredits(tx: Tx, clock: Clock, input: GrantInput): Promise<GrantResult> {
   if (!Number.isSafeInteger(input.amount) || input.amount <= 0 || input.amount > MAX_CREDITS) {
-    throw new AppError("invalid_request", "A grant must be a positive whole number of credits", { field: "amount" });
+    throw new AppError("invalid_request", "A grant must be a positive whole number of credits", {
+      field: "amount",
+    });
   }
   const locked = await lockBalance(tx, input.workspaceId);
 
@@ -100,14 +108,26 @@ export async function grantCredits(tx: Tx, clock: Clock, input: GrantInput): Pro
     const [existing] = await tx
       .select({ id: creditGrants.id })
       .from(creditGrants)
-      .where(and(eq(creditGrants.workspaceId, input.workspaceId), eq(creditGrants.idempotencyKey, input.idempotencyKey)));
+      .where(
+        and(
+          eq(creditGrants.workspaceId, input.workspaceId),
+          eq(creditGrants.idempotencyKey, input.idempotencyKey),
+        ),
+      );
 
-    return { grantId: existing?.id ?? "", created: false, balanceAfter: locked.balance, events: [] };
+    return {
+      grantId: existing?.id ?? "",
+      created: false,
+      balanceAfter: locked.balance,
+      events: [],
+    };
   }
 
   const balanceAfter = locked.balance + input.amount;
   if (balanceAfter > MAX_CREDITS) {
-    throw new AppError("invalid_request", "The balance would exceed the largest supported amount", { field: "amount" });
+    throw new AppError("invalid_request", "The balance would exceed the largest supported amount", {
+      field: "amount",
+    });
   }
   const ref = actorRef(input.actor);
   await tx.insert(creditLedgerEntries).values({
@@ -122,7 +142,11 @@ export async function grantCredits(tx: Tx, clock: Clock, input: GrantInput): Pro
     idempotencyKey: input.idempotencyKey,
     createdAt: clock.now(),
   });
-  const { below } = lowBalanceTransition(locked.belowThreshold, balanceAfter, input.lowBalanceThreshold);
+  const { below } = lowBalanceTransition(
+    locked.belowThreshold,
+    balanceAfter,
+    input.lowBalanceThreshold,
+  );
   await saveBalance(tx, clock, input.workspaceId, balanceAfter, below);
 
   return {
@@ -178,7 +202,12 @@ async function expireDue(tx: Tx, clock: Clock, workspaceId: string, balance: num
       createdAt: clock.now(),
     });
     events.push(
-      event("credits/expired", { workspaceId, grantId: grant.id, credits: grant.remaining, balanceAfter: current }),
+      event("credits/expired", {
+        workspaceId,
+        grantId: grant.id,
+        credits: grant.remaining,
+        balanceAfter: current,
+      }),
     );
   }
 
@@ -196,7 +225,13 @@ export interface DrawInput {
 }
 
 export type DrawResult =
-  | { ok: true; balanceBefore: number; balanceAfter: number; draws: { grantId: string; amount: number }[]; events: EventDraft[] }
+  | {
+      ok: true;
+      balanceBefore: number;
+      balanceAfter: number;
+      draws: { grantId: string; amount: number }[];
+      events: EventDraft[];
+    }
   | { ok: false; balance: number; events: EventDraft[] };
 
 /**
@@ -212,7 +247,11 @@ export async function drawCredits(tx: Tx, clock: Clock, input: DrawInput): Promi
   const events = [...expired.events];
 
   const settle = async (balance: number) => {
-    const transition = lowBalanceTransition(locked.belowThreshold, balance, input.lowBalanceThreshold);
+    const transition = lowBalanceTransition(
+      locked.belowThreshold,
+      balance,
+      input.lowBalanceThreshold,
+    );
     await saveBalance(tx, clock, input.workspaceId, balance, transition.below);
     if (transition.crossedDown) {
       events.push(
@@ -272,7 +311,9 @@ export async function drawCredits(tx: Tx, clock: Clock, input: DrawInput): Promi
   }
   if (left !== 0) {
     // The balance row said there was enough; the grants disagree. Never paper over that.
-    throw new Error(`Ledger invariant broken for workspace ${input.workspaceId}: grants short by ${left}`);
+    throw new Error(
+      `Ledger invariant broken for workspace ${input.workspaceId}: grants short by ${left}`,
+    );
   }
 
   await settle(balance);
@@ -289,11 +330,17 @@ export interface InvariantReport {
 
 /** balance = sum of entries = sum of remaining on grants, read in one snapshot. */
 export async function checkInvariant(db: DbOrTx, workspaceId: string): Promise<InvariantReport> {
-  const rows = await db.execute<{ balance: number | null; ledger_sum: string; grant_sum: string }>(sql`
+  const rows = await db.execute<{
+    balance: number | null;
+    ledger_sum: string;
+    grant_sum: string;
+  }>(sql`
     SELECT
       (SELECT balance FROM credit_balances WHERE workspace_id = ${workspaceId}) AS balance,
-      (SELECT coalesce(sum(amount), 0) FROM credit_ledger_entries WHERE workspace_id = ${workspaceId}) AS ledger_sum,
-      (SELECT coalesce(sum(remaining), 0) FROM credit_grants WHERE workspace_id = ${workspaceId}) AS grant_sum`);
+      (SELECT coalesce(sum(amount), 0) FROM credit_ledger_entries
+        WHERE workspace_id = ${workspaceId}) AS ledger_sum,
+      (SELECT coalesce(sum(remaining), 0) FROM credit_grants
+        WHERE workspace_id = ${workspaceId}) AS grant_sum`);
   const row = rows[0];
   const balance = Number(row?.balance ?? 0);
   const ledgerSum = Number(row?.ledger_sum ?? 0);

@@ -33,6 +33,9 @@ export function priceCall(price: FeaturePrice, inputBytes: number): Quote {
   return { featureCode: price.featureCode, units, credits };
 }
 
-export function findFeature(priceTable: readonly FeaturePrice[], featureCode: string): FeaturePrice | undefined {
+export function findFeature(
+  priceTable: readonly FeaturePrice[],
+  featureCode: string,
+): FeaturePrice | undefined {
   return priceTable.find((price) => price.featureCode === featureCode);
 }

@@ -1,6 +1,13 @@
 import { and, asc, desc, eq, gt, lt, sql } from "drizzle-orm";
 
-import { creditBalances, creditGrants, creditLedgerEntries, tiers, usageRecords, workspaces } from "@/drizzle/schema";
+import {
+  creditBalances,
+  creditGrants,
+  creditLedgerEntries,
+  tiers,
+  usageRecords,
+  workspaces,
+} from "@/drizzle/schema";
 import type { Db } from "@/server/db/client";
 
 export async function balanceSummary(db: Db, workspaceId: string) {
@@ -27,7 +34,11 @@ export async function balanceSummary(db: Db, workspaceId: string) {
       })
       .from(creditGrants)
       .where(and(eq(creditGrants.workspaceId, workspaceId), gt(creditGrants.remaining, 0)))
-      .orderBy(asc(creditGrants.priority), sql`${creditGrants.expiresAt} ASC NULLS LAST`, asc(creditGrants.createdAt)),
+      .orderBy(
+        asc(creditGrants.priority),
+        sql`${creditGrants.expiresAt} ASC NULLS LAST`,
+        asc(creditGrants.createdAt),
+      ),
   ]);
 
   return {
@@ -42,7 +53,11 @@ export async function balanceSummary(db: Db, workspaceId: string) {
 }
 
 /** Ledger entries, newest first, keyset-paginated by entry id. */
-export async function ledgerHistory(db: Db, workspaceId: string, options: { limit: number; before?: number }) {
+export async function ledgerHistory(
+  db: Db,
+  workspaceId: string,
+  options: { limit: number; before?: number },
+) {
   const rows = await db
     .select({
       id: creditLedgerEntries.id,

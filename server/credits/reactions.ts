@@ -13,7 +13,11 @@ import { grantCredits } from "./ledger";
  * TODO: the first allowance never expires; billing periods will give it the
  * period's end as expiry and hand unused credits to rollover.
  */
-export const allocateInitialCredits: ReactionHandler<"workspace/created"> = async ({ tx, event, deps }) => {
+export const allocateInitialCredits: ReactionHandler<"workspace/created"> = async ({
+  tx,
+  event,
+  deps,
+}) => {
   const [tier] = await tx.select().from(tiers).where(eq(tiers.id, event.data.tierId));
   if (!tier) throw new AppError("not_found", `Tier ${event.data.tierId} not found`);
 

@@ -24,14 +24,25 @@ describe("idempotency key retention", () => {
     await runtime.db
       .update(idempotencyKeys)
       .set({ createdAt: new Date("2027-02-01T00:00:00Z") })
-      .where(and(eq(idempotencyKeys.workspaceId, workspaceId), eq(idempotencyKeys.key, "monthly-job")));
+      .where(
+        and(eq(idempotencyKeys.workspaceId, workspaceId), eq(idempotencyKeys.key, "monthly-job")),
+      );
     await consume(runtime, workspaceId, 3, "recent-job");
 
     const at = new Date("2027-04-01T00:41:00.000Z");
-    await runtime.runReaction("credits-prune-idempotency-keys", cronWireEvent("credits-prune-idempotency-keys", at));
+    await runtime.runReaction(
+      "credits-prune-idempotency-keys",
+      cronWireEvent("credits-prune-idempotency-keys", at),
+    );
 
-    const keys = await runtime.db.select({ key: idempotencyKeys.key }).from(idempotencyKeys).where(eq(idempotencyKeys.workspaceId, workspaceId));
+    const keys = await runtime.db
+      .select({ key: idempotencyKeys.key })
+      .from(idempotencyKeys)
+      .where(eq(idempotencyKeys.workspaceId, workspaceId));
     expect(keys.map((k) => k.key)).toEqual(["recent-job"]);
-    expect(await consume(runtime, workspaceId, 5, "monthly-job")).toMatchObject({ replayed: false, credits: 5 });
+    expect(await consume(runtime, workspaceId, 5, "monthly-job")).toMatchObject({
+      replayed: false,
+      credits: 5,
+    });
   });
 });

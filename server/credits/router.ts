@@ -9,18 +9,37 @@ import { balanceSummary, ledgerHistory, recentUsage } from "./queries";
 
 export const creditsRouter = router({
   // queries
-  balance: workspaceProcedure("member").query(({ ctx }) => balanceSummary(ctx.runtime.db, ctx.workspace.workspaceId)),
+  balance: workspaceProcedure("member").query(({ ctx }) =>
+    balanceSummary(ctx.runtime.db, ctx.workspace.workspaceId),
+  ),
   history: workspaceProcedure("member")
-    .input(z.object({ limit: z.number().int().min(1).max(100).default(20), cursor: z.number().int().optional() }))
+    .input(
+      z.object({
+        limit: z.number().int().min(1).max(100).default(20),
+        cursor: z.number().int().optional(),
+      }),
+    )
     .query(({ ctx, input }) =>
-      ledgerHistory(ctx.runtime.db, ctx.workspace.workspaceId, { limit: input.limit, before: input.cursor }),
+      ledgerHistory(ctx.runtime.db, ctx.workspace.workspaceId, {
+        limit: input.limit,
+        before: input.cursor,
+      }),
     ),
-  usage: workspaceProcedure("member").query(({ ctx }) => recentUsage(ctx.runtime.db, ctx.workspace.workspaceId)),
+  usage: workspaceProcedure("member").query(({ ctx }) =>
+    recentUsage(ctx.runtime.db, ctx.workspace.workspaceId),
+  ),
 
   // commands
-  /** The portal's "try a feature" form. A refusal is stored like any consumption, then reported as an error. */
+  /**
+   * The portal's "try a feature" form. A refusal is stored like any consumption, then reported as
+   * an error.
+   */
   consume: workspaceProcedure("member")
-    .input(consumeInput.omit({ workspaceId: true }).extend({ idempotencyKey: z.string().min(1).max(255) }))
+    .input(
+      consumeInput
+        .omit({ workspaceId: true })
+        .extend({ idempotencyKey: z.string().min(1).max(255) }),
+    )
     .mutation(async ({ ctx, input }) => {
       const result = await execute(ctx.runtime, consumeCredits, input, {
         actor: ctx.actor,
@@ -30,9 +49,13 @@ export const creditsRouter = router({
       if (!result.allowed) {
         throw new AppError(
           "insufficient_credits",
-          `Not enough credits: this call needs ${result.credits.toLocaleString("en-US")} and the balance is ` +
+          `Not enough credits: this call needs ${result.credits.toLocaleString("en-US")} and the ` +
+            `balance is ` +
             `${result.balance.toLocaleString("en-US")}`,
-          { field: "inputBytes", details: { allowed: false, balance: result.balance, required: result.credits } },
+          {
+            field: "inputBytes",
+            details: { allowed: false, balance: result.balance, required: result.credits },
+          },
         );
       }
 

@@ -7,7 +7,9 @@ export { schema };
 
 export type Db = PostgresJsDatabase<typeof schema>;
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
-/** Domain functions take either, so the same code runs inside a transaction, a reaction or a test. */
+/**
+ * Domain functions take either, so the same code runs inside a transaction, a reaction or a test.
+ */
 export type DbOrTx = Db | Tx;
 
 export interface Database {

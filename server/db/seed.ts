@@ -9,7 +9,10 @@ import { createWorkspace } from "@/server/workspaces/commands";
 
 import type { Db } from "./client";
 
-/** The demo accounts of the embedded default. README lists them; never seeded against DATABASE_URL unless asked. */
+/**
+ * The demo accounts of the embedded default. README lists them; never seeded against DATABASE_URL
+ * unless asked.
+ */
 export const DEMO = {
   admin: { email: "admin@example.com", password: "tally-admin", name: "Demo Admin" },
   customer: { email: "customer@example.com", password: "tally-demo", name: "Demo Customer" },
@@ -18,22 +21,74 @@ export const DEMO = {
 } as const;
 
 const standardFeatures: FeaturePrice[] = [
-  { featureCode: "summarize", name: "Summarize text", baseCredits: 1, bytesPerUnit: 1024, creditsPerUnit: 1, minimumCredits: 1 },
-  { featureCode: "translate", name: "Translate text", baseCredits: 2, bytesPerUnit: 512, creditsPerUnit: 1, minimumCredits: 2 },
-  { featureCode: "image-generate", name: "Generate an image", baseCredits: 20, bytesPerUnit: 1_048_576, creditsPerUnit: 5, minimumCredits: 20 },
+  {
+    featureCode: "summarize",
+    name: "Summarize text",
+    baseCredits: 1,
+    bytesPerUnit: 1024,
+    creditsPerUnit: 1,
+    minimumCredits: 1,
+  },
+  {
+    featureCode: "translate",
+    name: "Translate text",
+    baseCredits: 2,
+    bytesPerUnit: 512,
+    creditsPerUnit: 1,
+    minimumCredits: 2,
+  },
+  {
+    featureCode: "image-generate",
+    name: "Generate an image",
+    baseCredits: 20,
+    bytesPerUnit: 1_048_576,
+    creditsPerUnit: 5,
+    minimumCredits: 20,
+  },
 ];
 
 export const seedTiers = [
-  { code: "free", name: "Free", currency: "USD", monthlyPriceMinor: 0, monthlyCredits: 1_000, signupBonusCredits: 250, lowBalanceThreshold: 100 },
-  { code: "pro", name: "Pro", currency: "USD", monthlyPriceMinor: 4_900, monthlyCredits: 25_000, signupBonusCredits: 2_500, lowBalanceThreshold: 2_500 },
-  { code: "business", name: "Business", currency: "USD", monthlyPriceMinor: 19_900, monthlyCredits: 150_000, signupBonusCredits: 10_000, lowBalanceThreshold: 15_000 },
+  {
+    code: "free",
+    name: "Free",
+    currency: "USD",
+    monthlyPriceMinor: 0,
+    monthlyCredits: 1_000,
+    signupBonusCredits: 250,
+    lowBalanceThreshold: 100,
+  },
+  {
+    code: "pro",
+    name: "Pro",
+    currency: "USD",
+    monthlyPriceMinor: 4_900,
+    monthlyCredits: 25_000,
+    signupBonusCredits: 2_500,
+    lowBalanceThreshold: 2_500,
+  },
+  {
+    code: "business",
+    name: "Business",
+    currency: "USD",
+    monthlyPriceMinor: 19_900,
+    monthlyCredits: 150_000,
+    signupBonusCredits: 10_000,
+    lowBalanceThreshold: 15_000,
+  },
 ] as const;
 
 /** The three standard tiers, once; later versions made by admins are left alone. */
 export async function ensureTiers(db: Db): Promise<void> {
   await db
     .insert(tiers)
-    .values(seedTiers.map((tier) => ({ ...tier, version: 1, overagePolicy: "hard_stop" as const, priceTable: standardFeatures })))
+    .values(
+      seedTiers.map((tier) => ({
+        ...tier,
+        version: 1,
+        overagePolicy: "hard_stop" as const,
+        priceTable: standardFeatures,
+      })),
+    )
     .onConflictDoNothing();
 }
 
@@ -43,7 +98,10 @@ async function ensureUser(
   isPlatformAdmin: boolean,
   verifiedAt: Date,
 ) {
-  const [existing] = await db.select({ id: users.id }).from(users).where(eq(users.email, account.email));
+  const [existing] = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(eq(users.email, account.email));
   if (existing) return existing.id;
 
   await db
@@ -56,7 +114,10 @@ async function ensureUser(
       emailVerified: verifiedAt,
     })
     .onConflictDoNothing({ target: users.email });
-  const [user] = await db.select({ id: users.id }).from(users).where(eq(users.email, account.email));
+  const [user] = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(eq(users.email, account.email));
   if (!user) throw new Error(`Demo user ${account.email} missing after insert`);
 
   return user.id;
@@ -73,20 +134,31 @@ export async function ensureDemo(runtime: CommandRuntime): Promise<void> {
   await ensureUser(db, DEMO.admin, true, now);
   const customerId = await ensureUser(db, DEMO.customer, false, now);
 
-  let [workspace] = await db.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.slug, DEMO.workspace.slug));
+  let [workspace] = await db
+    .select({ id: workspaces.id })
+    .from(workspaces)
+    .where(eq(workspaces.slug, DEMO.workspace.slug));
   if (!workspace) {
     try {
       const created = await execute(
         runtime,
         createWorkspace,
-        { name: DEMO.workspace.name, slug: DEMO.workspace.slug, tierCode: "pro", ownerUserId: customerId },
+        {
+          name: DEMO.workspace.name,
+          slug: DEMO.workspace.slug,
+          tierCode: "pro",
+          ownerUserId: customerId,
+        },
         { actor: { type: "system", reason: "demo seed" } },
       );
       workspace = { id: created.workspaceId };
     } catch (error) {
       // Another process seeded it first.
       if (!(error instanceof AppError && error.code === "conflict")) throw error;
-      [workspace] = await db.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.slug, DEMO.workspace.slug));
+      [workspace] = await db
+        .select({ id: workspaces.id })
+        .from(workspaces)
+        .where(eq(workspaces.slug, DEMO.workspace.slug));
     }
   }
   if (!workspace) throw new Error("Demo workspace missing after seeding");

@@ -65,13 +65,15 @@ export const catalogue = {
   ),
   "credits/low-balance": define(
     1,
-    "The balance fell below the low-balance threshold (once per crossing). → notification, auto top-up",
+    "The balance fell below the low-balance threshold (once per crossing). → notification, auto " +
+      "top-up",
     z.object({ workspaceId, balance: credits, threshold: credits }),
     (d) => ({ type: "credit_balance", id: d.workspaceId }),
   ),
   "credits/overage": define(
     1,
-    "A consumption went past the balance under a soft overage policy. → overage for the cycle's invoice",
+    "A consumption went past the balance under a soft overage policy. → overage for the cycle's " +
+      "invoice",
     z.object({ workspaceId, usageRecordId: id, overageCredits: credits }),
     (d) => ({ type: "credit_balance", id: d.workspaceId }),
   ),
@@ -207,7 +209,13 @@ export const catalogue = {
   "billing/payment-succeeded": define(
     1,
     "A payment went through. → credit allocation, subscription update, confirmation email",
-    z.object({ workspaceId, paymentId: id, invoiceId: id.nullable(), amountMinor: minor, currency }),
+    z.object({
+      workspaceId,
+      paymentId: id,
+      invoiceId: id.nullable(),
+      amountMinor: minor,
+      currency,
+    }),
     (d) => ({ type: "payment", id: d.paymentId }),
   ),
   "billing/payment-failed": define(
@@ -340,7 +348,8 @@ export const catalogue = {
   ),
   "notifications/delivered": define(
     1,
-    "A delivery reached its recipient (stored in the app or mailbox, or a 2xx from a webhook). → analytics",
+    "A delivery reached its recipient (stored in the app or mailbox, or a 2xx from a webhook). → " +
+      "analytics",
     z.object({
       workspaceId: workspaceId.nullable(),
       notificationId: id,
@@ -413,7 +422,11 @@ export interface EventEnvelope<N extends EventName = EventName> {
   data: EventData<N>;
 }
 
-export function event<N extends EventName>(name: N, data: EventData<N>, options: { id?: string } = {}): EventDraft<N> {
+export function event<N extends EventName>(
+  name: N,
+  data: EventData<N>,
+  options: { id?: string } = {},
+): EventDraft<N> {
   return { name, data, ...options };
 }
 

@@ -18,8 +18,14 @@ export interface DeadLetterInput {
   attempts: number;
 }
 
-/** Records a run that failed after its last retry; a later failure of the same pair reopens the row. */
-export async function recordDeadLetter(db: DbOrTx, clock: Clock, input: DeadLetterInput): Promise<void> {
+/**
+ * Records a run that failed after its last retry; a later failure of the same pair reopens the row.
+ */
+export async function recordDeadLetter(
+  db: DbOrTx,
+  clock: Clock,
+  input: DeadLetterInput,
+): Promise<void> {
   const now = clock.now();
   await db
     .insert(deadLetters)
@@ -45,7 +51,10 @@ export async function recordDeadLetter(db: DbOrTx, clock: Clock, input: DeadLett
     });
 }
 
-export async function listDeadLetters(db: Db, options: { includeResolved?: boolean; limit?: number } = {}) {
+export async function listDeadLetters(
+  db: Db,
+  options: { includeResolved?: boolean; limit?: number } = {},
+) {
   return db
     .select()
     .from(deadLetters)
@@ -56,15 +65,26 @@ export async function listDeadLetters(db: Db, options: { includeResolved?: boole
 
 const settleReplay = defineCommand({
   name: "events.replayDeadLetter",
-  input: z.object({ id: z.uuid(), outcome: z.enum(["handled", "duplicate"]).nullable(), error: z.string().nullable() }),
+  input: z.object({
+    id: z.uuid(),
+    outcome: z.enum(["handled", "duplicate"]).nullable(),
+    error: z.string().nullable(),
+  }),
   async run({ tx, actor, clock }, input) {
     if (input.error === null) {
       await tx
         .update(deadLetters)
-        .set({ resolvedAt: clock.now(), resolvedBy: actor.type === "user" ? actor.userId : null, replayError: null })
+        .set({
+          resolvedAt: clock.now(),
+          resolvedBy: actor.type === "user" ? actor.userId : null,
+          replayError: null,
+        })
         .where(and(eq(deadLetters.id, input.id), isNull(deadLetters.resolvedAt)));
     } else {
-      await tx.update(deadLetters).set({ replayError: input.error.slice(0, 4000) }).where(eq(deadLetters.id, input.id));
+      await tx
+        .update(deadLetters)
+        .set({ replayError: input.error.slice(0, 4000) })
+        .where(eq(deadLetters.id, input.id));
     }
 
     return { result: null };
@@ -85,7 +105,8 @@ export async function replayDeadLetter(
 ): Promise<{ outcome: Outcome }> {
   const [row] = await runtime.db.select().from(deadLetters).where(eq(deadLetters.id, id));
   if (!row) throw new AppError("not_found", "No dead letter with that id");
-  if (row.resolvedAt) throw new AppError("conflict", "This dead letter was already replayed successfully");
+  if (row.resolvedAt)
+    throw new AppError("conflict", "This dead letter was already replayed successfully");
 
   let outcome: Outcome;
   try {
@@ -93,7 +114,9 @@ export async function replayDeadLetter(
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     await execute(runtime, settleReplay, { id, outcome: null, error: message }, { actor });
-    throw new AppError("conflict", `Replay failed again: ${message}`, { details: { deadLetterId: id } });
+    throw new AppError("conflict", `Replay failed again: ${message}`, {
+      details: { deadLetterId: id },
+    });
   }
   await execute(runtime, settleReplay, { id, outcome, error: null }, { actor });
 

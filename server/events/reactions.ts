@@ -7,7 +7,13 @@ import type { Logger } from "@/server/logger";
 import type { Notifier } from "@/server/notifications/deliver";
 import type { PaymentGateway } from "@/server/payments/gateway";
 
-import { catalogue, isEventName, type EventDraft, type EventEnvelope, type EventName } from "./catalogue";
+import {
+  catalogue,
+  isEventName,
+  type EventDraft,
+  type EventEnvelope,
+  type EventName,
+} from "./catalogue";
 import { writeEvents } from "./outbox";
 
 /** What a reaction may use besides its transaction. */
@@ -35,7 +41,9 @@ export type ReactionHandler<N extends EventName> = (
   context: ReactionContext<N>,
 ) => Promise<EventDraft[] | void>;
 
-/** The synthetic event a cron trigger delivers; its id names the reaction and the scheduled minute. */
+/**
+ * The synthetic event a cron trigger delivers; its id names the reaction and the scheduled minute.
+ */
 export interface CronTick {
   id: string;
   name: "cron/tick";
@@ -75,7 +83,9 @@ export function fromWire(wire: WireEvent): EventEnvelope {
   if (!isEventName(wire.name)) throw new Error(`Unknown event name ${wire.name}`);
   const definition = catalogue[wire.name];
   if (wire.version !== definition.version) {
-    throw new Error(`Event ${wire.name} has version ${wire.version}; this build reads ${definition.version}`);
+    throw new Error(
+      `Event ${wire.name} has version ${wire.version}; this build reads ${definition.version}`,
+    );
   }
 
   return {

@@ -86,8 +86,8 @@ export class Relay {
             LIMIT ${this.batchSize}
             FOR UPDATE SKIP LOCKED
           )
-          SELECT o.id, o.name, o.version, o.workspace_id, o.stream_seq, o.object_type, o.object_id, o.occurred_at,
-                 o.causation_id, o.data
+          SELECT o.id, o.name, o.version, o.workspace_id, o.stream_seq, o.object_type, o.object_id,
+                 o.occurred_at, o.causation_id, o.data
           FROM outbox o JOIN candidates c ON c.id = o.id
           WHERE NOT EXISTS (
             SELECT 1 FROM outbox earlier
@@ -104,7 +104,11 @@ export class Relay {
         await this.transport.publish(tx, events);
         await tx
           .update(outbox)
-          .set({ publishedAt: this.clock.now(), attempts: sql`${outbox.attempts} + 1`, lastError: null })
+          .set({
+            publishedAt: this.clock.now(),
+            attempts: sql`${outbox.attempts} + 1`,
+            lastError: null,
+          })
           .where(inArray(outbox.id, claimedIds));
 
         return rows.length;
@@ -166,7 +170,10 @@ export class Relay {
     try {
       await this.drain();
     } catch (error) {
-      this.log.error({ err: error, transport: this.transport.name }, "relay could not publish events");
+      this.log.error(
+        { err: error, transport: this.transport.name },
+        "relay could not publish events",
+      );
     }
   }
 

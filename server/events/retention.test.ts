@@ -22,24 +22,55 @@ afterAll(async () => {
 });
 
 describe("the events-prune cron reaction", () => {
-  it("deletes old bookkeeping and keeps recent rows, unpublished events and dead letters", async () => {
+  it("deletes old bookkeeping, keeps recent rows, unpublished events, dead letters", async () => {
     const old = new Date("2027-01-01T00:00:00Z");
     const recent = new Date("2027-05-31T00:00:00Z");
     const oldWorkspace = randomUUID();
     const pendingWorkspace = randomUUID();
     await runtime.db.transaction(async (tx) => {
       await writeEvents(tx, [event("workspace/reactivated", { workspaceId: oldWorkspace })], clock);
-      await writeEvents(tx, [event("workspace/reactivated", { workspaceId: pendingWorkspace })], clock);
+      await writeEvents(
+        tx,
+        [event("workspace/reactivated", { workspaceId: pendingWorkspace })],
+        clock,
+      );
     });
-    await runtime.db.update(outbox).set({ publishedAt: old }).where(eq(outbox.workspaceId, oldWorkspace));
+    await runtime.db
+      .update(outbox)
+      .set({ publishedAt: old })
+      .where(eq(outbox.workspaceId, oldWorkspace));
     await runtime.db.insert(eventInbox).values([
       { reaction: "r", eventId: "old", handledAt: old },
       { reaction: "r", eventId: "recent", handledAt: recent },
     ]);
     await runtime.db.insert(reactionRuns).values([
-      { eventId: "old", reaction: "r", concurrencyKey: "k", event: {}, status: "done", nextAttemptAt: old, updatedAt: old },
-      { eventId: "recent", reaction: "r", concurrencyKey: "k", event: {}, status: "done", nextAttemptAt: recent, updatedAt: recent },
-      { eventId: "stuck", reaction: "r", concurrencyKey: "k", event: {}, status: "dead", nextAttemptAt: old, updatedAt: old },
+      {
+        eventId: "old",
+        reaction: "r",
+        concurrencyKey: "k",
+        event: {},
+        status: "done",
+        nextAttemptAt: old,
+        updatedAt: old,
+      },
+      {
+        eventId: "recent",
+        reaction: "r",
+        concurrencyKey: "k",
+        event: {},
+        status: "done",
+        nextAttemptAt: recent,
+        updatedAt: recent,
+      },
+      {
+        eventId: "stuck",
+        reaction: "r",
+        concurrencyKey: "k",
+        event: {},
+        status: "dead",
+        nextAttemptAt: old,
+        updatedAt: old,
+      },
     ]);
     await runtime.db.insert(deadLetters).values({
       reaction: "r",
@@ -54,13 +85,26 @@ describe("the events-prune cron reaction", () => {
     const scheduledFor = new Date("2027-06-01T00:17:00Z");
     await runtime.runReaction("events-prune", cronWireEvent("events-prune", scheduledFor));
 
-    const ids = async (query: Promise<{ id: string }[]>) => (await query).map((row) => row.id).sort();
-    expect(await runtime.db.select().from(outbox).where(eq(outbox.workspaceId, oldWorkspace))).toEqual([]);
-    expect(await runtime.db.select().from(outbox).where(eq(outbox.workspaceId, pendingWorkspace))).toHaveLength(1);
+    const ids = async (query: Promise<{ id: string }[]>) =>
+      (await query).map((row) => row.id).sort();
     expect(
-      await ids(runtime.db.select({ id: eventInbox.eventId }).from(eventInbox).where(sql`${eventInbox.reaction} = 'r'`)),
+      await runtime.db.select().from(outbox).where(eq(outbox.workspaceId, oldWorkspace)),
+    ).toEqual([]);
+    expect(
+      await runtime.db.select().from(outbox).where(eq(outbox.workspaceId, pendingWorkspace)),
+    ).toHaveLength(1);
+    expect(
+      await ids(
+        runtime.db
+          .select({ id: eventInbox.eventId })
+          .from(eventInbox)
+          .where(sql`${eventInbox.reaction} = 'r'`),
+      ),
     ).toEqual(["recent"]);
-    expect(await ids(runtime.db.select({ id: reactionRuns.eventId }).from(reactionRuns))).toEqual(["recent", "stuck"]);
+    expect(await ids(runtime.db.select({ id: reactionRuns.eventId }).from(reactionRuns))).toEqual([
+      "recent",
+      "stuck",
+    ]);
     expect(await runtime.db.select().from(deadLetters)).toHaveLength(1);
   });
 });

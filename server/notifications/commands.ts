@@ -16,7 +16,8 @@ export const markRead = defineCommand({
   name: "notifications.markRead",
   input: markReadInput,
   async run({ tx, actor, clock }, input) {
-    if (actor.type !== "user") throw new AppError("forbidden", "Only a signed-in user has notifications");
+    if (actor.type !== "user")
+      throw new AppError("forbidden", "Only a signed-in user has notifications");
     const updated = await markInboxRead(tx, clock, actor.userId, input.ids);
 
     return { result: { updated }, audit: false };
@@ -42,16 +43,25 @@ export const sendNotification = defineCommand({
   name: "notifications.send",
   input: sendNotificationInput,
   async run({ tx, clock, requestId }, input) {
-    const { notificationId, events } = await createNotification(tx, { clock }, {
-      ...input,
-      dedupeKey: input.dedupeKey ?? `request:${requestId ?? crypto.randomUUID()}:${input.type}`,
-    });
+    const { notificationId, events } = await createNotification(
+      tx,
+      { clock },
+      {
+        ...input,
+        dedupeKey: input.dedupeKey ?? `request:${requestId ?? crypto.randomUUID()}:${input.type}`,
+      },
+    );
 
     return {
       result: { notificationId },
       events,
       workspaceId: input.workspaceId,
-      audit: { type: input.type, notificationId, to: input.to ?? null, endpointId: input.endpointId ?? null },
+      audit: {
+        type: input.type,
+        notificationId,
+        to: input.to ?? null,
+        endpointId: input.endpointId ?? null,
+      },
     };
   },
 });
@@ -67,10 +77,17 @@ export const setPreference = defineCommand({
   name: "notifications.setPreference",
   input: setPreferenceInput,
   async run({ tx, actor, clock }, input) {
-    if (actor.type !== "user") throw new AppError("forbidden", "Only a signed-in user has preferences");
+    if (actor.type !== "user")
+      throw new AppError("forbidden", "Only a signed-in user has preferences");
     const definition = notificationType(input.type);
-    if (!definition || definition.audience === "address" || !definition.channels.includes(input.channel)) {
-      throw new AppError("invalid_request", `${input.type} is not sent by ${input.channel}`, { field: "type" });
+    if (
+      !definition ||
+      definition.audience === "address" ||
+      !definition.channels.includes(input.channel)
+    ) {
+      throw new AppError("invalid_request", `${input.type} is not sent by ${input.channel}`, {
+        field: "type",
+      });
     }
     if (isMandatory(definition) && !input.enabled) {
       throw new AppError("invalid_request", "Security and billing notices cannot be turned off", {
@@ -81,7 +98,11 @@ export const setPreference = defineCommand({
       .insert(notificationPreferences)
       .values({ userId: actor.userId, ...input, updatedAt: clock.now() })
       .onConflictDoUpdate({
-        target: [notificationPreferences.userId, notificationPreferences.type, notificationPreferences.channel],
+        target: [
+          notificationPreferences.userId,
+          notificationPreferences.type,
+          notificationPreferences.channel,
+        ],
         set: { enabled: input.enabled, updatedAt: clock.now() },
       });
 
@@ -100,17 +121,24 @@ export const requeueDelivery = defineCommand({
   input: retryInput.extend({ workspaceId: z.uuid().optional() }),
   async run({ tx, clock }, input) {
     const [delivery] = await tx
-      .select({ id: notificationDeliveries.id, status: notificationDeliveries.status, workspaceId: notifications.workspaceId })
+      .select({
+        id: notificationDeliveries.id,
+        status: notificationDeliveries.status,
+        workspaceId: notifications.workspaceId,
+      })
       .from(notificationDeliveries)
       .innerJoin(notifications, eq(notifications.id, notificationDeliveries.notificationId))
       .where(eq(notificationDeliveries.id, input.deliveryId))
       .for("update", { of: notificationDeliveries });
-    // A workspace admin may only retry their own workspace's deliveries; a platform admin passes no workspace.
+    // A workspace admin may only retry their own workspace's deliveries; a platform admin passes no
+    // workspace.
     if (!delivery || (input.workspaceId && delivery.workspaceId !== input.workspaceId)) {
       throw new AppError("not_found", "No such delivery", { field: "deliveryId" });
     }
     if (delivery.status !== "failed" && delivery.status !== "pending") {
-      throw new AppError("conflict", `This delivery is already ${delivery.status}`, { field: "deliveryId" });
+      throw new AppError("conflict", `This delivery is already ${delivery.status}`, {
+        field: "deliveryId",
+      });
     }
     await tx
       .update(notificationDeliveries)
@@ -134,12 +162,18 @@ export const requeueFailedOfType = defineCommand({
           eq(notificationDeliveries.status, "failed"),
           inArray(
             notificationDeliveries.notificationId,
-            tx.select({ id: notifications.id }).from(notifications).where(eq(notifications.type, input.type)),
+            tx
+              .select({ id: notifications.id })
+              .from(notifications)
+              .where(eq(notifications.type, input.type)),
           ),
         ),
       )
       .returning({ id: notificationDeliveries.id });
 
-    return { result: { requeued: requeued.length }, audit: { type: input.type, requeued: requeued.length } };
+    return {
+      result: { requeued: requeued.length },
+      audit: { type: input.type, requeued: requeued.length },
+    };
   },
 });

@@ -70,7 +70,9 @@ export interface Attachment {
   content: Buffer;
 }
 
-export interface NotificationDefinition<TData extends Record<string, unknown> = Record<string, unknown>> {
+export interface NotificationDefinition<
+  TData extends Record<string, unknown> = Record<string, unknown>,
+> {
   /** Stable public name, also the webhook event type: "credits.low_balance". */
   type: string;
   label: string;
@@ -83,7 +85,10 @@ export interface NotificationDefinition<TData extends Record<string, unknown> = 
   sample: TData;
   /** When set, a reaction to that event creates the notification. */
   trigger?: Trigger<TData>;
-  /** What it is about, for notifications sent without an event (a triggered one uses its event's object). */
+  /**
+   * What it is about, for notifications sent without an event (a triggered one uses its event's
+   * object).
+   */
   object?: (data: TData) => ObjectRef;
   inApp(data: TData): InAppSummary;
   email(data: TData, context: RenderContext): EmailContent;

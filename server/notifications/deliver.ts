@@ -35,7 +35,9 @@ export interface DeliveryDeps {
 
 export type AttemptOutcome = "delivered" | "sent" | "failed" | "skipped";
 
-/** Sends pending deliveries: the dispatch reaction, the retry sweep and manual retries all use it. */
+/**
+ * Sends pending deliveries: the dispatch reaction, the retry sweep and manual retries all use it.
+ */
 export interface Notifier {
   /**
    * One attempt. Given a transaction (a reaction's), the attempt runs in a
@@ -74,7 +76,8 @@ interface Loaded {
   notification: typeof notifications.$inferSelect;
 }
 
-type ChannelResult = { ok: true; status: "sent" | "delivered" } | { ok: false; error: string; final?: boolean };
+type ChannelResult =
+  { ok: true; status: "sent" | "delivered" } | { ok: false; error: string; final?: boolean };
 
 /**
  * One attempt at one delivery, in its own transaction. The row is claimed
@@ -83,15 +86,25 @@ type ChannelResult = { ok: true; status: "sent" | "delivered" } | { ok: false; e
  * is recorded with its notifications/sent, /delivered or /failed event; the
  * notifications-schedule-retry reaction decides what a failure leads to.
  */
-export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string, within?: Tx): Promise<AttemptOutcome> {
+export async function attemptDelivery(
+  deps: DeliveryDeps,
+  deliveryId: string,
+  within?: Tx,
+): Promise<AttemptOutcome> {
   let wrote = false;
-  const transaction = <T>(work: (tx: Tx) => Promise<T>) => (within ? within.transaction(work) : deps.db.transaction(work));
+  const transaction = <T>(work: (tx: Tx) => Promise<T>) =>
+    within ? within.transaction(work) : deps.db.transaction(work);
   const outcome = await transaction(async (tx): Promise<AttemptOutcome> => {
     const [loaded] = await tx
       .select({ delivery: notificationDeliveries, notification: notifications })
       .from(notificationDeliveries)
       .innerJoin(notifications, eq(notifications.id, notificationDeliveries.notificationId))
-      .where(and(eq(notificationDeliveries.id, deliveryId), eq(notificationDeliveries.status, "pending")))
+      .where(
+        and(
+          eq(notificationDeliveries.id, deliveryId),
+          eq(notificationDeliveries.status, "pending"),
+        ),
+      )
       .for("update", { of: notificationDeliveries, skipLocked: true });
     if (!loaded) return "skipped";
 
@@ -130,7 +143,12 @@ export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string, wi
           updatedAt: now,
         })
         .where(eq(notificationDeliveries.id, deliveryId));
-      events.push(event(result.status === "delivered" ? "notifications/delivered" : "notifications/sent", common));
+      events.push(
+        event(
+          result.status === "delivered" ? "notifications/delivered" : "notifications/sent",
+          common,
+        ),
+      );
     } else {
       await tx
         .update(notificationDeliveries)
@@ -143,8 +161,13 @@ export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string, wi
           updatedAt: now,
         })
         .where(eq(notificationDeliveries.id, deliveryId));
-      events.push(event("notifications/failed", { ...common, error: result.error.slice(0, 500), attempt }));
-      deps.logger.warn({ deliveryId, channel: common.channel, attempt, error: result.error }, "delivery attempt failed");
+      events.push(
+        event("notifications/failed", { ...common, error: result.error.slice(0, 500), attempt }),
+      );
+      deps.logger.warn(
+        { deliveryId, channel: common.channel, attempt, error: result.error },
+        "delivery attempt failed",
+      );
     }
     await writeEvents(tx, events, deps.clock, { causationId: loaded.notification.eventId });
     wrote = true;
@@ -157,11 +180,19 @@ export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string, wi
   return outcome;
 }
 
-async function sendEmail(tx: Tx, deps: DeliveryDeps, { delivery, notification }: Loaded): Promise<ChannelResult> {
+async function sendEmail(
+  tx: Tx,
+  deps: DeliveryDeps,
+  { delivery, notification }: Loaded,
+): Promise<ChannelResult> {
   const definition = notificationType(notification.type);
-  if (!definition) return { ok: false, error: `Unknown notification type ${notification.type}`, final: true };
+  if (!definition)
+    return { ok: false, error: `Unknown notification type ${notification.type}`, final: true };
   const content = definition.email(notification.data, { appUrl: deps.appUrl });
-  const [html, text] = await Promise.all([render(content.element), render(content.element, { plainText: true })]);
+  const [html, text] = await Promise.all([
+    render(content.element),
+    render(content.element, { plainText: true }),
+  ]);
   const attachments = definition.attachments ? await definition.attachments(notification.data) : [];
 
   // A savepoint: an SMTP failure takes the mailbox row back with it, so the retry starts clean.
@@ -244,14 +275,26 @@ async function sendWebhook(
   return { ok: false, error, final: disabled.length > 0 };
 }
 
-/** Disables an endpoint after too many failed attempts in a row and tells the workspace's admins. */
-async function countEndpointFailure(tx: Tx, deps: DeliveryDeps, endpointId: string, error: string): Promise<EventDraft[]> {
+/**
+ * Disables an endpoint after too many failed attempts in a row and tells the workspace's admins.
+ */
+async function countEndpointFailure(
+  tx: Tx,
+  deps: DeliveryDeps,
+  endpointId: string,
+  error: string,
+): Promise<EventDraft[]> {
   const [endpoint] = await tx
     .update(webhookEndpoints)
     .set({ consecutiveFailures: sql`${webhookEndpoints.consecutiveFailures} + 1` })
     .where(eq(webhookEndpoints.id, endpointId))
     .returning();
-  if (!endpoint || endpoint.status !== "enabled" || endpoint.consecutiveFailures < DISABLE_ENDPOINT_AFTER) return [];
+  if (
+    !endpoint ||
+    endpoint.status !== "enabled" ||
+    endpoint.consecutiveFailures < DISABLE_ENDPOINT_AFTER
+  )
+    return [];
 
   const now = deps.clock.now();
   const reason = `${endpoint.consecutiveFailures} failed attempts in a row; the last: ${error}`;
@@ -261,8 +304,18 @@ async function countEndpointFailure(tx: Tx, deps: DeliveryDeps, endpointId: stri
     .where(eq(webhookEndpoints.id, endpointId));
   await tx
     .update(notificationDeliveries)
-    .set({ status: "failed", lastError: "The endpoint was disabled", nextAttemptAt: null, updatedAt: now })
-    .where(and(eq(notificationDeliveries.endpointId, endpointId), eq(notificationDeliveries.status, "pending")));
+    .set({
+      status: "failed",
+      lastError: "The endpoint was disabled",
+      nextAttemptAt: null,
+      updatedAt: now,
+    })
+    .where(
+      and(
+        eq(notificationDeliveries.endpointId, endpointId),
+        eq(notificationDeliveries.status, "pending"),
+      ),
+    );
   const [workspace] = await tx
     .select({ name: workspaces.name, slug: workspaces.slug })
     .from(workspaces)
@@ -280,7 +333,10 @@ async function countEndpointFailure(tx: Tx, deps: DeliveryDeps, endpointId: stri
     },
     dedupeKey: `webhooks.endpoint_disabled:${endpointId}:${now.toISOString()}`,
   });
-  deps.logger.warn({ endpointId, failures: endpoint.consecutiveFailures }, "webhook endpoint disabled");
+  deps.logger.warn(
+    { endpointId, failures: endpoint.consecutiveFailures },
+    "webhook endpoint disabled",
+  );
 
   return events;
 }

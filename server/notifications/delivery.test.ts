@@ -1,7 +1,13 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { emailMessages, notificationDeliveries, notifications, outbox } from "@/drizzle/schema";
+import {
+  emailMessages,
+  notificationDeliveries,
+  notifications,
+  outbox,
+  workspaceMembers,
+} from "@/drizzle/schema";
 import { ManualClock } from "@/server/clock";
 import { execute } from "@/server/commands";
 import type { Runtime } from "@/server/runtime";
@@ -37,9 +43,11 @@ async function deliveriesOf(type: string, workspaceId: string) {
 }
 
 describe("email over SMTP", () => {
-  it("sends the welcome email through the SMTP server with both parts and records it as sent", async () => {
+  it("sends the welcome email over SMTP with both parts, recorded as sent", async () => {
     const { workspaceId, userId } = await makeWorkspace(runtime);
-    const [delivery] = (await deliveriesOf("account.welcome", workspaceId)).filter((d) => d.channel === "email");
+    const [delivery] = (await deliveriesOf("account.welcome", workspaceId)).filter(
+      (d) => d.channel === "email",
+    );
 
     expect(delivery).toMatchObject({ status: "sent", attempts: 1, lastError: null });
     const me = await (await callerFor(runtime, userId)).auth.me();
@@ -47,20 +55,32 @@ describe("email over SMTP", () => {
     expect(message?.raw).toContain("Content-Type: text/plain");
     expect(message?.raw).toContain("Content-Type: text/html");
     expect(message?.raw).toContain(`Message-ID: <${delivery!.id}@tally>`);
-    const [record] = await runtime.db.select().from(emailMessages).where(eq(emailMessages.deliveryId, delivery!.id));
+    const [record] = await runtime.db
+      .select()
+      .from(emailMessages)
+      .where(eq(emailMessages.deliveryId, delivery!.id));
     expect(record).toMatchObject({ transport: "smtp", status: "sent" });
   });
 
-  it("retries a refused email on its schedule, then fails it for good and lets an admin retry it", async () => {
+  it("retries a refused email on schedule, then fails it; an admin retries it", async () => {
     smtp.refuse = true;
     const before = smtp.messages.length;
     const { workspaceId } = await makeWorkspace(runtime);
-    const [delivery] = (await deliveriesOf("account.welcome", workspaceId)).filter((d) => d.channel === "email");
-    expect(delivery).toMatchObject({ status: "pending", attempts: 1, lastError: expect.stringContaining("450") });
+    const [delivery] = (await deliveriesOf("account.welcome", workspaceId)).filter(
+      (d) => d.channel === "email",
+    );
+    expect(delivery).toMatchObject({
+      status: "pending",
+      attempts: 1,
+      lastError: expect.stringContaining("450"),
+    });
 
     // Each failure schedules the next attempt; the sweep makes it when it is due.
     for (const [index, delay] of retrySchedule.email.entries()) {
-      const [waiting] = await runtime.db.select().from(notificationDeliveries).where(eq(notificationDeliveries.id, delivery!.id));
+      const [waiting] = await runtime.db
+        .select()
+        .from(notificationDeliveries)
+        .where(eq(notificationDeliveries.id, delivery!.id));
       expect(waiting).toMatchObject({ status: "pending", attempts: index + 1 });
       expect(waiting!.nextAttemptAt!.getTime() - clock.now().getTime()).toBe(delay);
       expect(await runtime.notifier.sweepDue()).toBe(0); // not due yet
@@ -68,24 +88,43 @@ describe("email over SMTP", () => {
       expect(await runtime.notifier.sweepDue()).toBe(1);
       await drain(runtime);
     }
-    const [dead] = await runtime.db.select().from(notificationDeliveries).where(eq(notificationDeliveries.id, delivery!.id));
-    expect(dead).toMatchObject({ status: "failed", attempts: retrySchedule.email.length + 1, nextAttemptAt: null });
+    const [dead] = await runtime.db
+      .select()
+      .from(notificationDeliveries)
+      .where(eq(notificationDeliveries.id, delivery!.id));
+    expect(dead).toMatchObject({
+      status: "failed",
+      attempts: retrySchedule.email.length + 1,
+      nextAttemptAt: null,
+    });
     expect(smtp.messages.length).toBe(before);
-    expect(await runtime.db.select().from(emailMessages).where(eq(emailMessages.deliveryId, delivery!.id))).toEqual([]);
+    expect(
+      await runtime.db
+        .select()
+        .from(emailMessages)
+        .where(eq(emailMessages.deliveryId, delivery!.id)),
+    ).toEqual([]);
 
     const failedEvents = await runtime.db
       .select()
       .from(outbox)
       .where(and(eq(outbox.name, "notifications/failed"), eq(outbox.workspaceId, workspaceId)))
       .orderBy(outbox.seq);
-    expect(failedEvents.map((row) => (row.data as { attempt: number }).attempt)).toEqual([1, 2, 3, 4, 5]);
+    expect(failedEvents.map((row) => (row.data as { attempt: number }).attempt)).toEqual([
+      1, 2, 3, 4, 5,
+    ]);
 
     // The admin's list of failed deliveries, and a retry once the server is back.
     smtp.refuse = false;
     const admin = await callerFor(runtime, (await makeUser(runtime, { isPlatformAdmin: true })).id);
-    const failed = await admin.notifications.admin.history({ status: "failed", type: "account.welcome" });
+    const failed = await admin.notifications.admin.history({
+      status: "failed",
+      type: "account.welcome",
+    });
     expect(failed.items.map((item) => item.id)).toContain(delivery!.id);
-    expect(await admin.notifications.admin.retryDelivery({ deliveryId: delivery!.id })).toEqual({ outcome: "sent" });
+    expect(await admin.notifications.admin.retryDelivery({ deliveryId: delivery!.id })).toEqual({
+      outcome: "sent",
+    });
     expect(smtp.messages.length).toBe(before + 1);
   });
 });
@@ -95,13 +134,21 @@ describe("one notification per event", () => {
     const { workspaceId } = await makeWorkspace(runtime);
     await consume(runtime, workspaceId, 1_200);
     await drain(runtime);
-    await runtime.db.update(outbox).set({ publishedAt: null }).where(eq(outbox.workspaceId, workspaceId));
+    await runtime.db
+      .update(outbox)
+      .set({ publishedAt: null })
+      .where(eq(outbox.workspaceId, workspaceId));
     await drain(runtime);
 
     const lowBalance = await runtime.db
       .select()
       .from(notifications)
-      .where(and(eq(notifications.type, "credits.low_balance"), eq(notifications.workspaceId, workspaceId)));
+      .where(
+        and(
+          eq(notifications.type, "credits.low_balance"),
+          eq(notifications.workspaceId, workspaceId),
+        ),
+      );
     expect(lowBalance).toHaveLength(1);
     const deliveries = await deliveriesOf("credits.low_balance", workspaceId);
     expect(deliveries.map((d) => d.channel).sort()).toEqual(["email", "in_app"]);
@@ -112,12 +159,19 @@ describe("one notification per event", () => {
     const input = {
       type: "account.magic_link",
       workspaceId: null,
-      data: { url: "http://localhost:3000/api/auth/callback/email?token=x", host: "localhost:3000" },
+      data: {
+        url: "http://localhost:3000/api/auth/callback/email?token=x",
+        host: "localhost:3000",
+      },
       to: "once@example.com",
       dedupeKey: "magic:once",
     };
-    const first = await execute(runtime, sendNotification, input, { actor: { type: "system", reason: "test" } });
-    const second = await execute(runtime, sendNotification, input, { actor: { type: "system", reason: "test" } });
+    const first = await execute(runtime, sendNotification, input, {
+      actor: { type: "system", reason: "test" },
+    });
+    const second = await execute(runtime, sendNotification, input, {
+      actor: { type: "system", reason: "test" },
+    });
     await drain(runtime);
 
     expect(first.notificationId).toBeTruthy();
@@ -126,21 +180,67 @@ describe("one notification per event", () => {
   });
 });
 
+describe("history", () => {
+  it("pages through deliveries that share a creation time without dropping any", async () => {
+    const { workspaceId, userId } = await makeWorkspace(runtime);
+    const admin = await makeUser(runtime);
+    await runtime.db
+      .insert(workspaceMembers)
+      .values({ workspaceId, userId: admin.id, role: "admin" });
+    await consume(runtime, workspaceId, 1_200); // low balance: in-app and email to two people
+    await drain(runtime);
+    const caller = await callerFor(runtime, userId);
+
+    const all = await caller.notifications.history({
+      workspaceId,
+      type: "credits.low_balance",
+      limit: 50,
+    });
+    expect(all.items).toHaveLength(4);
+    const seen: string[] = [];
+    let cursor: { createdAt: Date; id: string } | undefined;
+    do {
+      const page = await caller.notifications.history({
+        workspaceId,
+        type: "credits.low_balance",
+        limit: 3,
+        cursor,
+      });
+      seen.push(...page.items.map((item) => item.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen.sort()).toEqual(all.items.map((item) => item.id).sort());
+  });
+});
+
 describe("preferences", () => {
   it("let a user turn off a non-critical type per channel, but never a billing one", async () => {
     const { workspaceId, userId } = await makeWorkspace(runtime);
     const caller = await callerFor(runtime, userId);
 
-    await caller.notifications.setPreference({ type: "credits.expired", channel: "email", enabled: false });
+    await caller.notifications.setPreference({
+      type: "credits.expired",
+      channel: "email",
+      enabled: false,
+    });
     await expect(
-      caller.notifications.setPreference({ type: "credits.low_balance", channel: "email", enabled: false }),
+      caller.notifications.setPreference({
+        type: "credits.low_balance",
+        channel: "email",
+        enabled: false,
+      }),
     ).rejects.toMatchObject({ cause: { code: "invalid_request", field: "enabled" } });
     const preferences = await caller.notifications.preferences();
     expect(preferences.find((p) => p.type === "credits.expired")?.channels).toEqual([
       { channel: "email", enabled: false },
       { channel: "in_app", enabled: true },
     ]);
-    expect(preferences.find((p) => p.type === "credits.low_balance")).toMatchObject({ mandatory: true });
+    expect(preferences.find((p) => p.type === "credits.low_balance")).toMatchObject({
+      mandatory: true,
+    });
+    // Nothing a customer cannot receive: admin alerts and webhook-only types are left out.
+    expect(preferences.map((p) => p.type)).not.toContain("operations.performance_alert");
+    expect(preferences.map((p) => p.type)).not.toContain("webhooks.test");
 
     await execute(
       runtime,

@@ -18,7 +18,13 @@ import type { ReactNode } from "react";
  * the plain-text part). Content is short paragraphs, an optional table of
  * facts and one call to action.
  */
-const colors = { text: "#111827", muted: "#6b7280", accent: "#4f46e5", line: "#e5e7eb", panel: "#f9fafb" };
+const colors = {
+  text: "#111827",
+  muted: "#6b7280",
+  accent: "#4f46e5",
+  line: "#e5e7eb",
+  panel: "#f9fafb",
+};
 
 export interface EmailAction {
   label: string;
@@ -42,7 +48,13 @@ export function EmailLayout({
     <Html lang="en">
       <Head />
       <Preview>{preview}</Preview>
-      <Body style={{ backgroundColor: "#ffffff", color: colors.text, fontFamily: "system-ui, sans-serif" }}>
+      <Body
+        style={{
+          backgroundColor: "#ffffff",
+          color: colors.text,
+          fontFamily: "system-ui, sans-serif",
+        }}
+      >
         <Container style={{ maxWidth: "560px", margin: "0 auto", padding: "24px" }}>
           <Text style={{ color: colors.accent, fontWeight: 600, margin: "0 0 16px" }}>Tally</Text>
           <Heading as="h1" style={{ fontSize: "20px", lineHeight: "28px", margin: "0 0 16px" }}>
@@ -79,13 +91,22 @@ export function EmailLayout({
 }
 
 export function P({ children }: { children: ReactNode }) {
-  return <Text style={{ fontSize: "15px", lineHeight: "22px", margin: "0 0 14px" }}>{children}</Text>;
+  return (
+    <Text style={{ fontSize: "15px", lineHeight: "22px", margin: "0 0 14px" }}>{children}</Text>
+  );
 }
 
 /** Label–value lines, such as an amount and a date. */
 export function Facts({ rows }: { rows: [string, string][] }) {
   return (
-    <Section style={{ backgroundColor: colors.panel, borderRadius: "6px", padding: "12px 16px", margin: "0 0 16px" }}>
+    <Section
+      style={{
+        backgroundColor: colors.panel,
+        borderRadius: "6px",
+        padding: "12px 16px",
+        margin: "0 0 16px",
+      }}
+    >
       {rows.map(([label, value]) => (
         <Text key={label} style={{ fontSize: "14px", lineHeight: "20px", margin: "2px 0" }}>
           <span style={{ color: colors.muted }}>{label}: </span>

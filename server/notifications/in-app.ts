@@ -6,7 +6,10 @@ import type { Db, DbOrTx } from "@/server/db/client";
 
 /** A user's in-app notifications (the bell), newest first, with the unread count. */
 export async function listInbox(db: Db, userId: string, limit = 20) {
-  const mine = and(eq(notificationDeliveries.channel, "in_app"), eq(notificationDeliveries.userId, userId));
+  const mine = and(
+    eq(notificationDeliveries.channel, "in_app"),
+    eq(notificationDeliveries.userId, userId),
+  );
   const [items, unread] = await Promise.all([
     db
       .select({

@@ -18,7 +18,9 @@ export interface EmailMessage {
   attachments: Attachment[];
 }
 
-/** "stored": kept in the dev mailbox; "sent": accepted by the SMTP server; "duplicate": sent before. */
+/**
+ * "stored": kept in the dev mailbox; "sent": accepted by the SMTP server; "duplicate": sent before.
+ */
 export type MailResult = "stored" | "sent" | "duplicate";
 
 export interface Mailer {

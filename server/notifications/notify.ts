@@ -46,19 +46,31 @@ export async function createNotification(
   input: NotifyInput,
 ): Promise<NotifyResult> {
   const definition = notificationType(input.type);
-  if (!definition) throw new AppError("invalid_request", `There is no notification type "${input.type}"`, { field: "type" });
+  if (!definition)
+    throw new AppError("invalid_request", `There is no notification type "${input.type}"`, {
+      field: "type",
+    });
   const parsed = definition.schema.safeParse(input.data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new AppError("invalid_request", `Data for ${input.type}: ${issue?.path.join(".")} ${issue?.message}`, {
-      field: `data.${issue?.path.join(".") ?? ""}`,
-    });
+    throw new AppError(
+      "invalid_request",
+      `Data for ${input.type}: ${issue?.path.join(".")} ${issue?.message}`,
+      {
+        field: `data.${issue?.path.join(".") ?? ""}`,
+      },
+    );
   }
   const data = parsed.data;
   const object = input.object ?? definition.object?.(data);
-  if (!object) throw new Error(`Notification type ${definition.type} needs an object to be sent without an event`);
+  if (!object)
+    throw new Error(
+      `Notification type ${definition.type} needs an object to be sent without an event`,
+    );
   if (definition.audience === "address" && !input.to) {
-    throw new AppError("invalid_request", `${definition.type} goes to one address; give it`, { field: "to" });
+    throw new AppError("invalid_request", `${definition.type} goes to one address; give it`, {
+      field: "to",
+    });
   }
 
   const now = deps.clock.now();
@@ -91,7 +103,13 @@ export async function createNotification(
         .values(
           deliveries.map((delivery) =>
             delivery.channel === "in_app"
-              ? { ...base, ...delivery, status: "delivered" as const, attempts: 1, deliveredAt: now }
+              ? {
+                  ...base,
+                  ...delivery,
+                  status: "delivered" as const,
+                  attempts: 1,
+                  deliveredAt: now,
+                }
               : { ...base, ...delivery, status: "pending" as const, nextAttemptAt: now },
           ),
         )
@@ -100,10 +118,16 @@ export async function createNotification(
 
   const common = { workspaceId: input.workspaceId, notificationId: row.id, type: definition.type };
   const events: EventDraft[] = [
-    event("notifications/created", { ...common, objectType: object.type, objectId: object.id }, { id: eventId }),
+    event(
+      "notifications/created",
+      { ...common, objectType: object.type, objectId: object.id },
+      { id: eventId },
+    ),
     ...inserted
       .filter((delivery) => delivery.channel === "in_app")
-      .map((delivery) => event("notifications/delivered", { ...common, deliveryId: delivery.id, channel: "in_app" })),
+      .map((delivery) =>
+        event("notifications/delivered", { ...common, deliveryId: delivery.id, channel: "in_app" }),
+      ),
   ];
 
   return { notificationId: row.id, events };
@@ -141,7 +165,8 @@ async function plannedDeliveries(
   }
   if (definition.channels.includes("email")) {
     for (const person of await wantingIt(tx, people, definition, "email")) {
-      if (person.email) planned.push({ channel: "email", recipient: person.email, userId: person.userId });
+      if (person.email)
+        planned.push({ channel: "email", recipient: person.email, userId: person.userId });
     }
   }
   if (definition.channels.includes("webhook") && input.workspaceId) {

@@ -1,7 +1,12 @@
 import { render } from "@react-email/render";
-import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 
-import { emailMessages, notificationDeliveries, notificationPreferences, notifications } from "@/drizzle/schema";
+import {
+  emailMessages,
+  notificationDeliveries,
+  notificationPreferences,
+  notifications,
+} from "@/drizzle/schema";
 import type { Db } from "@/server/db/client";
 
 import { isMandatory } from "./definition";
@@ -33,8 +38,10 @@ export interface HistoryFilter {
   status?: "pending" | "sent" | "delivered" | "failed";
   /** A user id, an email address or a webhook endpoint id. */
   recipient?: string;
-  /** Deliveries created before this one (keyset pagination). */
-  before?: Date;
+  /**
+   * Where the previous page ended: its last delivery's creation time and id (keyset pagination).
+   */
+  cursor?: { createdAt: Date; id: string };
   limit?: number;
 }
 
@@ -45,8 +52,15 @@ export async function deliveryHistory(db: Db, filter: HistoryFilter) {
   if (filter.type) conditions.push(eq(notifications.type, filter.type));
   if (filter.channel) conditions.push(eq(notificationDeliveries.channel, filter.channel));
   if (filter.status) conditions.push(eq(notificationDeliveries.status, filter.status));
-  if (filter.recipient) conditions.push(eq(notificationDeliveries.recipient, filter.recipient.toLowerCase()));
-  if (filter.before) conditions.push(lt(notificationDeliveries.createdAt, filter.before));
+  if (filter.recipient)
+    conditions.push(eq(notificationDeliveries.recipient, filter.recipient.toLowerCase()));
+  if (filter.cursor) {
+    // Deliveries of one notification share their creation time: the id breaks the tie.
+    conditions.push(
+      sql`(${notificationDeliveries.createdAt}, ${notificationDeliveries.id})
+        < (${filter.cursor.createdAt.toISOString()}::timestamptz, ${filter.cursor.id}::uuid)`,
+    );
+  }
   const limit = filter.limit ?? 50;
 
   const rows = await db
@@ -71,12 +85,20 @@ export async function deliveryHistory(db: Db, filter: HistoryFilter) {
     .orderBy(desc(notificationDeliveries.createdAt), desc(notificationDeliveries.id))
     .limit(limit + 1);
 
-  return { items: rows.slice(0, limit), nextCursor: rows.length > limit ? rows[limit - 1]?.createdAt : undefined };
+  const last = rows.length > limit ? rows[limit - 1] : undefined;
+
+  return {
+    items: rows.slice(0, limit),
+    nextCursor: last ? { createdAt: last.createdAt, id: last.id } : undefined,
+  };
 }
 
 /** One notification with every delivery: its status across channels. */
 export async function notificationStatus(db: Db, notificationId: string) {
-  const [notification] = await db.select().from(notifications).where(eq(notifications.id, notificationId));
+  const [notification] = await db
+    .select()
+    .from(notifications)
+    .where(eq(notifications.id, notificationId));
   if (!notification) return undefined;
   const deliveries = await db
     .select()
@@ -87,13 +109,23 @@ export async function notificationStatus(db: Db, notificationId: string) {
   return { ...notification, deliveries };
 }
 
-/** Each type a user could receive, on which channels, whether it can be turned off, and their setting. */
-export async function preferencesOf(db: Db, userId: string) {
-  const rows = await db.select().from(notificationPreferences).where(eq(notificationPreferences.userId, userId));
-  const off = new Set(rows.filter((row) => !row.enabled).map((row) => `${row.type}:${row.channel}`));
+/**
+ * Each type a user could receive, on which channels, whether it can be turned off, and their
+ * setting.
+ */
+export async function preferencesOf(db: Db, user: { id: string; isPlatformAdmin: boolean }) {
+  const rows = await db
+    .select()
+    .from(notificationPreferences)
+    .where(eq(notificationPreferences.userId, user.id));
+  const off = new Set(
+    rows.filter((row) => !row.enabled).map((row) => `${row.type}:${row.channel}`),
+  );
 
   return notificationTypes
     .filter((definition) => definition.audience !== "address")
+    .filter((definition) => definition.audience !== "platform_admins" || user.isPlatformAdmin)
+    .filter((definition) => definition.channels.some((channel) => channel !== "webhook"))
     .map((definition) => ({
       type: definition.type,
       label: definition.label,
@@ -111,12 +143,17 @@ export async function preferencesOf(db: Db, userId: string) {
 
 /** Every type rendered from its sample data: subject, HTML, text and the in-app summary. */
 export async function templatePreviews(appUrl: string, types?: readonly string[]) {
-  const chosen = types ? notificationTypes.filter((definition) => types.includes(definition.type)) : notificationTypes;
+  const chosen = types
+    ? notificationTypes.filter((definition) => types.includes(definition.type))
+    : notificationTypes;
 
   return Promise.all(
     chosen.map(async (definition) => {
       const email = definition.email(definition.sample, { appUrl });
-      const [html, text] = await Promise.all([render(email.element), render(email.element, { plainText: true })]);
+      const [html, text] = await Promise.all([
+        render(email.element),
+        render(email.element, { plainText: true }),
+      ]);
 
       return {
         type: definition.type,

@@ -6,7 +6,11 @@ import type { CronHandler, ReactionHandler } from "@/server/events/reactions";
 import { nextRetryDelay } from "./retry";
 
 /** notifications/created → the first attempt of each pending email and webhook delivery. */
-export const dispatchNotification: ReactionHandler<"notifications/created"> = async ({ tx, event, deps }) => {
+export const dispatchNotification: ReactionHandler<"notifications/created"> = async ({
+  tx,
+  event,
+  deps,
+}) => {
   const pending = await tx
     .select({ id: notificationDeliveries.id })
     .from(notificationDeliveries)
@@ -26,14 +30,20 @@ export const dispatchNotification: ReactionHandler<"notifications/created"> = as
  * schedule, or, after the last, the delivery fails for good: its dead
  * letter, listed for admins to retry by hand.
  */
-export const scheduleRetry: ReactionHandler<"notifications/failed"> = async ({ tx, event, deps, log }) => {
+export const scheduleRetry: ReactionHandler<"notifications/failed"> = async ({
+  tx,
+  event,
+  deps,
+  log,
+}) => {
   const [delivery] = await tx
     .select()
     .from(notificationDeliveries)
     .where(eq(notificationDeliveries.id, event.data.deliveryId))
     .for("update");
   // A later attempt (or a manual retry) has moved on since this failure.
-  if (!delivery || delivery.status !== "pending" || delivery.attempts !== event.data.attempt) return;
+  if (!delivery || delivery.status !== "pending" || delivery.attempts !== event.data.attempt)
+    return;
 
   const now = deps.clock.now();
   const delay = nextRetryDelay(delivery.channel, delivery.attempts);
@@ -42,7 +52,10 @@ export const scheduleRetry: ReactionHandler<"notifications/failed"> = async ({ t
       .update(notificationDeliveries)
       .set({ status: "failed", nextAttemptAt: null, updatedAt: now })
       .where(eq(notificationDeliveries.id, delivery.id));
-    log.error({ deliveryId: delivery.id, channel: delivery.channel, attempts: delivery.attempts }, "delivery failed after its last retry");
+    log.error(
+      { deliveryId: delivery.id, channel: delivery.channel, attempts: delivery.attempts },
+      "delivery failed after its last retry",
+    );
     return;
   }
   await tx

@@ -1,10 +1,20 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 
-import { notificationPreferences, users, webhookEndpoints, workspaceMembers } from "@/drizzle/schema";
+import {
+  notificationPreferences,
+  users,
+  webhookEndpoints,
+  workspaceMembers,
+} from "@/drizzle/schema";
 import type { WorkspaceRole } from "@/server/auth/roles";
 import type { Tx } from "@/server/db/client";
 
-import { isMandatory, type Audience, type Channel, type NotificationDefinition } from "./definition";
+import {
+  isMandatory,
+  type Audience,
+  type Channel,
+  type NotificationDefinition,
+} from "./definition";
 
 const rolesFor: Record<Exclude<Audience, "platform_admins" | "address">, WorkspaceRole[]> = {
   owners: ["owner"],
@@ -19,10 +29,17 @@ export interface Person {
 }
 
 /** The users a notification is for, before preferences. */
-export async function audienceOf(tx: Tx, audience: Audience, workspaceId: string | null): Promise<Person[]> {
+export async function audienceOf(
+  tx: Tx,
+  audience: Audience,
+  workspaceId: string | null,
+): Promise<Person[]> {
   if (audience === "address") return [];
   if (audience === "platform_admins") {
-    return tx.select({ userId: users.id, email: users.email }).from(users).where(eq(users.isPlatformAdmin, true));
+    return tx
+      .select({ userId: users.id, email: users.email })
+      .from(users)
+      .where(eq(users.isPlatformAdmin, true));
   }
   if (!workspaceId) return [];
 
@@ -30,10 +47,17 @@ export async function audienceOf(tx: Tx, audience: Audience, workspaceId: string
     .select({ userId: users.id, email: users.email })
     .from(workspaceMembers)
     .innerJoin(users, eq(users.id, workspaceMembers.userId))
-    .where(and(eq(workspaceMembers.workspaceId, workspaceId), inArray(workspaceMembers.role, rolesFor[audience])));
+    .where(
+      and(
+        eq(workspaceMembers.workspaceId, workspaceId),
+        inArray(workspaceMembers.role, rolesFor[audience]),
+      ),
+    );
 }
 
-/** The people who have not turned this type off on this channel. Mandatory types ignore opt-outs. */
+/**
+ * The people who have not turned this type off on this channel. Mandatory types ignore opt-outs.
+ */
 export async function wantingIt(
   tx: Tx,
   people: Person[],

@@ -14,7 +14,9 @@ export const retrySchedule: Record<Channel, readonly number[]> = {
   in_app: [],
 };
 
-/** The delay before the next try after `attempt` attempts failed, or null when there is none left. */
+/**
+ * The delay before the next try after `attempt` attempts failed, or null when there is none left.
+ */
 export function nextRetryDelay(channel: Channel, attempt: number): number | null {
   return retrySchedule[channel][attempt - 1] ?? null;
 }

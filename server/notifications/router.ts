@@ -22,7 +22,13 @@ import {
   setPreferenceInput,
 } from "./commands";
 import { listInbox } from "./in-app";
-import { deliveryHistory, listMailbox, notificationStatus, preferencesOf, templatePreviews } from "./queries";
+import {
+  deliveryHistory,
+  listMailbox,
+  notificationStatus,
+  preferencesOf,
+  templatePreviews,
+} from "./queries";
 import { notificationTypes } from "./types";
 
 const historyFilter = z.object({
@@ -30,7 +36,7 @@ const historyFilter = z.object({
   channel: z.enum(["email", "in_app", "webhook"]).optional(),
   status: z.enum(["pending", "sent", "delivered", "failed"]).optional(),
   recipient: z.string().max(254).optional(),
-  before: z.date().optional(),
+  cursor: z.object({ createdAt: z.date(), id: z.uuid() }).optional(),
   limit: z.number().int().min(1).max(200).default(50),
 });
 
@@ -40,12 +46,14 @@ const adminRouter = router({
   history: platformAdminProcedure
     .input(historyFilter.extend({ workspaceId: z.uuid().optional() }))
     .query(({ ctx, input }) => deliveryHistory(ctx.runtime.db, input)),
-  status: platformAdminProcedure.input(z.object({ notificationId: z.uuid() })).query(async ({ ctx, input }) => {
-    const status = await notificationStatus(ctx.runtime.db, input.notificationId);
-    if (!status) throw new AppError("not_found", "No such notification");
+  status: platformAdminProcedure
+    .input(z.object({ notificationId: z.uuid() }))
+    .query(async ({ ctx, input }) => {
+      const status = await notificationStatus(ctx.runtime.db, input.notificationId);
+      if (!status) throw new AppError("not_found", "No such notification");
 
-    return status;
-  }),
+      return status;
+    }),
   templates: platformAdminProcedure.query(({ ctx }) => templatePreviews(ctx.runtime.env.APP_URL)),
   types: platformAdminProcedure.query(() =>
     notificationTypes.map((definition) => ({
@@ -59,42 +67,55 @@ const adminRouter = router({
 
   // commands
   retryDelivery: platformAdminProcedure.input(retryInput).mutation(async ({ ctx, input }) => {
-    await execute(ctx.runtime, requeueDelivery, input, { actor: ctx.actor, requestId: ctx.requestId, log: ctx.log });
-
-    return { outcome: await ctx.runtime.notifier.attempt(input.deliveryId) };
-  }),
-  retryFailed: platformAdminProcedure.input(z.object({ type: z.string().max(100) })).mutation(async ({ ctx, input }) => {
-    const result = await execute(ctx.runtime, requeueFailedOfType, input, {
+    await execute(ctx.runtime, requeueDelivery, input, {
       actor: ctx.actor,
       requestId: ctx.requestId,
       log: ctx.log,
     });
-    await ctx.runtime.notifier.sweepDue(result.requeued);
 
-    return result;
+    return { outcome: await ctx.runtime.notifier.attempt(input.deliveryId) };
   }),
-  send: platformAdminProcedure
-    .input(sendNotificationInput)
-    .mutation(({ ctx, input }) =>
-      execute(ctx.runtime, sendNotification, input, { actor: ctx.actor, requestId: ctx.requestId, log: ctx.log }),
-    ),
+  retryFailed: platformAdminProcedure
+    .input(z.object({ type: z.string().max(100) }))
+    .mutation(async ({ ctx, input }) => {
+      const result = await execute(ctx.runtime, requeueFailedOfType, input, {
+        actor: ctx.actor,
+        requestId: ctx.requestId,
+        log: ctx.log,
+      });
+      await ctx.runtime.notifier.sweepDue(result.requeued);
+
+      return result;
+    }),
+  send: platformAdminProcedure.input(sendNotificationInput).mutation(({ ctx, input }) =>
+    execute(ctx.runtime, sendNotification, input, {
+      actor: ctx.actor,
+      requestId: ctx.requestId,
+      log: ctx.log,
+    }),
+  ),
 });
 
 export const notificationsRouter = router({
   // queries
   /** The bell: the signed-in user's in-app notifications. */
   list: signedInProcedure.query(({ ctx }) => listInbox(ctx.runtime.db, ctx.user.id)),
-  preferences: signedInProcedure.query(({ ctx }) => preferencesOf(ctx.runtime.db, ctx.user.id)),
+  preferences: signedInProcedure.query(({ ctx }) => preferencesOf(ctx.runtime.db, ctx.user)),
   /** A workspace's notification history, every channel and recipient; for its admins. */
   history: workspaceProcedure("admin")
     .input(historyFilter)
-    .query(({ ctx, input }) => deliveryHistory(ctx.runtime.db, { ...input, workspaceId: ctx.workspace.workspaceId })),
-  status: workspaceProcedure("admin").input(z.object({ notificationId: z.uuid() })).query(async ({ ctx, input }) => {
-    const status = await notificationStatus(ctx.runtime.db, input.notificationId);
-    if (!status || status.workspaceId !== ctx.workspace.workspaceId) throw new AppError("not_found", "No such notification");
+    .query(({ ctx, input }) =>
+      deliveryHistory(ctx.runtime.db, { ...input, workspaceId: ctx.workspace.workspaceId }),
+    ),
+  status: workspaceProcedure("admin")
+    .input(z.object({ notificationId: z.uuid() }))
+    .query(async ({ ctx, input }) => {
+      const status = await notificationStatus(ctx.runtime.db, input.notificationId);
+      if (!status || status.workspaceId !== ctx.workspace.workspaceId)
+        throw new AppError("not_found", "No such notification");
 
-    return status;
-  }),
+      return status;
+    }),
   /**
    * The dev mailbox. It exists only while no SMTP server is configured. In
    * the embedded default it is open without sign-in, since it is how magic
@@ -107,29 +128,42 @@ export const notificationsRouter = router({
         throw new AppError("not_found", "The dev mailbox is off because SMTP_URL is set");
       }
       if (!ctx.runtime.devMailboxOpen && !ctx.user?.isPlatformAdmin) {
-        throw new AppError("forbidden", "The mailbox of a production deployment is for platform admins only");
+        throw new AppError(
+          "forbidden",
+          "The mailbox of a production deployment is for platform admins only",
+        );
       }
 
       return listMailbox(ctx.runtime.db, { to: input.to });
     }),
 
   // commands
-  markRead: signedInProcedure
-    .input(markReadInput)
-    .mutation(({ ctx, input }) =>
-      execute(ctx.runtime, markRead, input, { actor: ctx.actor, requestId: ctx.requestId, log: ctx.log }),
-    ),
-  setPreference: signedInProcedure
-    .input(setPreferenceInput)
-    .mutation(({ ctx, input }) =>
-      execute(ctx.runtime, setPreference, input, { actor: ctx.actor, requestId: ctx.requestId, log: ctx.log }),
-    ),
+  markRead: signedInProcedure.input(markReadInput).mutation(({ ctx, input }) =>
+    execute(ctx.runtime, markRead, input, {
+      actor: ctx.actor,
+      requestId: ctx.requestId,
+      log: ctx.log,
+    }),
+  ),
+  setPreference: signedInProcedure.input(setPreferenceInput).mutation(({ ctx, input }) =>
+    execute(ctx.runtime, setPreference, input, {
+      actor: ctx.actor,
+      requestId: ctx.requestId,
+      log: ctx.log,
+    }),
+  ),
   /** A workspace admin retries one of the workspace's deliveries now and sees the outcome. */
-  retryDelivery: workspaceProcedure("admin").input(retryInput).mutation(async ({ ctx, input }) => {
-    await execute(ctx.runtime, requeueDelivery, input, { actor: ctx.actor, requestId: ctx.requestId, log: ctx.log });
+  retryDelivery: workspaceProcedure("admin")
+    .input(retryInput)
+    .mutation(async ({ ctx, input }) => {
+      await execute(ctx.runtime, requeueDelivery, input, {
+        actor: ctx.actor,
+        requestId: ctx.requestId,
+        log: ctx.log,
+      });
 
-    return { outcome: await ctx.runtime.notifier.attempt(input.deliveryId) };
-  }),
+      return { outcome: await ctx.runtime.notifier.attempt(input.deliveryId) };
+    }),
 
   admin: adminRouter,
 });

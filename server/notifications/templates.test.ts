@@ -40,10 +40,13 @@ describe.each(notificationTypes.map((definition) => [definition.type, definition
     });
 
     it("can be sent: by an event, or with an object of its own", () => {
-      expect(Boolean(definition.trigger) || Boolean(definition.object?.(definition.sample))).toBe(true);
+      expect(Boolean(definition.trigger) || Boolean(definition.object?.(definition.sample))).toBe(
+        true,
+      );
       expect(definition.channels.length).toBeGreaterThan(0);
       if (definition.audience === "address") expect(definition.channels).toEqual(["email"]);
-      if (definition.audience === "platform_admins") expect(definition.channels).not.toContain("webhook");
+      if (definition.audience === "platform_admins")
+        expect(definition.channels).not.toContain("webhook");
     });
   },
 );

@@ -1,7 +1,12 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { notificationDeliveries, notifications, webhookAttempts, webhookEndpoints } from "@/drizzle/schema";
+import {
+  notificationDeliveries,
+  notifications,
+  webhookAttempts,
+  webhookEndpoints,
+} from "@/drizzle/schema";
 import { ManualClock } from "@/server/clock";
 import { execute } from "@/server/commands";
 import type { Runtime } from "@/server/runtime";
@@ -39,7 +44,9 @@ async function workspaceWithEndpoint(eventTypes: string[] = ["*"]) {
     description: "test receiver",
     eventTypes,
   });
-  receiver.secret = (await caller.webhooks.secret({ workspaceId: workspace.workspaceId, endpointId })).secret;
+  receiver.secret = (
+    await caller.webhooks.secret({ workspaceId: workspace.workspaceId, endpointId })
+  ).secret;
 
   return { ...workspace, caller, endpointId };
 }
@@ -102,25 +109,38 @@ describe("outgoing webhooks", () => {
     await sendExpiring(workspaceId, "redemption-1", "exp-b");
 
     const log = await caller.webhooks.deliveries({ workspaceId, endpointId });
-    const failed = log.find((delivery) => delivery.status === "pending" && delivery.lastError === "HTTP 500");
+    const failed = log.find(
+      (delivery) => delivery.status === "pending" && delivery.lastError === "HTTP 500",
+    );
     expect(failed?.attempts[0]).toMatchObject({ responseStatus: 500, responseBody: "status 500" });
-    expect(await caller.notifications.retryDelivery({ workspaceId, deliveryId: failed!.id })).toEqual({
+    expect(
+      await caller.notifications.retryDelivery({ workspaceId, deliveryId: failed!.id }),
+    ).toEqual({
       outcome: "delivered",
     });
 
     const [, newer, retried] = receiver.received;
     expect(newer!.payload.previous_sequence).toBe(receiver.received[0]!.payload.sequence);
-    expect(retried).toMatchObject({ outcome: "stale", payload: { sequence: receiver.received[0]!.payload.sequence } });
+    expect(retried).toMatchObject({
+      outcome: "stale",
+      payload: { sequence: receiver.received[0]!.payload.sequence },
+    });
     expect(retried!.headers["tally-delivery-attempt"]).toBe("2");
   });
 
   it("send test events to one endpoint, whatever it subscribes to", async () => {
-    const { workspaceId, caller, endpointId } = await workspaceWithEndpoint(["billing.invoice_issued"]);
+    const { workspaceId, caller, endpointId } = await workspaceWithEndpoint([
+      "billing.invoice_issued",
+    ]);
     await caller.webhooks.sendTest({ workspaceId, endpointId });
     await drain(runtime);
 
     expect(receiver.received.map((r) => r.payload)).toMatchObject([
-      { type: "webhooks.test", object: { type: "webhook_endpoint", id: endpointId }, data: { endpointId } },
+      {
+        type: "webhooks.test",
+        object: { type: "webhook_endpoint", id: endpointId },
+        data: { endpointId },
+      },
     ]);
     const [delivery] = await caller.webhooks.deliveries({ workspaceId, endpointId });
     expect(delivery).toMatchObject({ status: "delivered", attempts: [{ responseStatus: 200 }] });
@@ -140,7 +160,10 @@ describe("outgoing webhooks", () => {
       await drain(runtime);
     }
 
-    const attempts = await runtime.db.select().from(webhookAttempts).where(eq(webhookAttempts.deliveryId, delivery!.id));
+    const attempts = await runtime.db
+      .select()
+      .from(webhookAttempts)
+      .where(eq(webhookAttempts.deliveryId, delivery!.id));
     expect(attempts.map((attempt) => [attempt.attempt, attempt.responseStatus])).toEqual([
       [1, 503],
       [2, 503],
@@ -149,30 +172,54 @@ describe("outgoing webhooks", () => {
     ]);
   });
 
-  it("disable an endpoint after failing too often in a row, and tell the workspace's admins", async () => {
+  it("disable an endpoint after too many failures in a row and tell its admins", async () => {
     const { workspaceId, userId, caller, endpointId } = await workspaceWithEndpoint();
     receiver.status = 500;
-    for (let i = 0; i < DISABLE_ENDPOINT_AFTER; i++) await sendExpiring(workspaceId, `r-${i}`, `exp-disable-${i}`);
+    for (let i = 0; i < DISABLE_ENDPOINT_AFTER; i++)
+      await sendExpiring(workspaceId, `r-${i}`, `exp-disable-${i}`);
 
-    const [endpoint] = await runtime.db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, endpointId));
-    expect(endpoint).toMatchObject({ status: "disabled", consecutiveFailures: DISABLE_ENDPOINT_AFTER });
+    const [endpoint] = await runtime.db
+      .select()
+      .from(webhookEndpoints)
+      .where(eq(webhookEndpoints.id, endpointId));
+    expect(endpoint).toMatchObject({
+      status: "disabled",
+      consecutiveFailures: DISABLE_ENDPOINT_AFTER,
+    });
     expect(endpoint!.disabledReason).toContain("HTTP 500");
     const pending = await runtime.db
       .select()
       .from(notificationDeliveries)
-      .where(and(eq(notificationDeliveries.endpointId, endpointId), eq(notificationDeliveries.status, "pending")));
+      .where(
+        and(
+          eq(notificationDeliveries.endpointId, endpointId),
+          eq(notificationDeliveries.status, "pending"),
+        ),
+      );
     expect(pending).toEqual([]);
 
     const { items } = await caller.notifications.list();
-    expect(items.find((item) => item.type === "webhooks.endpoint_disabled")?.body).toContain(receiver.url);
+    expect(items.find((item) => item.type === "webhooks.endpoint_disabled")?.body).toContain(
+      receiver.url,
+    );
     const [notice] = await runtime.db
       .select()
       .from(notifications)
-      .where(and(eq(notifications.type, "webhooks.endpoint_disabled"), eq(notifications.workspaceId, workspaceId)));
+      .where(
+        and(
+          eq(notifications.type, "webhooks.endpoint_disabled"),
+          eq(notifications.workspaceId, workspaceId),
+        ),
+      );
     const emails = await runtime.db
       .select()
       .from(notificationDeliveries)
-      .where(and(eq(notificationDeliveries.notificationId, notice!.id), eq(notificationDeliveries.channel, "email")));
+      .where(
+        and(
+          eq(notificationDeliveries.notificationId, notice!.id),
+          eq(notificationDeliveries.channel, "email"),
+        ),
+      );
     expect(emails.map((email) => [email.userId, email.status])).toEqual([[userId, "delivered"]]);
 
     // Nothing more is sent until an admin turns it back on.
@@ -188,7 +235,16 @@ describe("outgoing webhooks", () => {
 
 describe("webhook targets", () => {
   it("refuse internal addresses unless they are allowed", async () => {
-    for (const address of ["127.0.0.1", "10.1.2.3", "172.20.0.1", "192.168.1.1", "169.254.169.254", "::1", "fd00::1", "::ffff:127.0.0.1"]) {
+    for (const address of [
+      "127.0.0.1",
+      "10.1.2.3",
+      "172.20.0.1",
+      "192.168.1.1",
+      "169.254.169.254",
+      "::1",
+      "fd00::1",
+      "::ffff:127.0.0.1",
+    ]) {
       expect(isInternalAddress(address)).toBe(true);
     }
     for (const address of ["93.184.216.34", "2606:4700::1111", "172.32.0.1"]) {
@@ -218,16 +274,31 @@ describe("webhook targets", () => {
     try {
       const { workspaceId, userId } = await makeWorkspace(production);
       const caller = await callerFor(production, userId);
-      for (const url of ["http://hooks.example.com/x", "https://localhost/x", "https://user:pw@hooks.example.com/x"]) {
-        await expect(caller.webhooks.create({ workspaceId, url, eventTypes: ["*"] })).rejects.toMatchObject({
+      for (const url of [
+        "http://hooks.example.com/x",
+        "https://localhost/x",
+        "https://user:pw@hooks.example.com/x",
+      ]) {
+        await expect(
+          caller.webhooks.create({ workspaceId, url, eventTypes: ["*"] }),
+        ).rejects.toMatchObject({
           cause: { code: "invalid_request", field: "url" },
         });
       }
       await expect(
-        caller.webhooks.create({ workspaceId, url: "https://hooks.example.com/x", eventTypes: ["no.such_type"] }),
+        caller.webhooks.create({
+          workspaceId,
+          url: "https://hooks.example.com/x",
+          eventTypes: ["no.such_type"],
+        }),
       ).rejects.toMatchObject({ code: "BAD_REQUEST" });
-      expect(await caller.webhooks.create({ workspaceId, url: "https://hooks.example.com/x", eventTypes: ["*"] }))
-        .toMatchObject({ endpointId: expect.any(String) });
+      expect(
+        await caller.webhooks.create({
+          workspaceId,
+          url: "https://hooks.example.com/x",
+          eventTypes: ["*"],
+        }),
+      ).toMatchObject({ endpointId: expect.any(String) });
     } finally {
       await production.stop();
     }
@@ -236,6 +307,8 @@ describe("webhook targets", () => {
   it("keep endpoints to workspace admins", async () => {
     const { workspaceId } = await workspaceWithEndpoint();
     const stranger = await callerFor(runtime, (await makeUser(runtime)).id);
-    await expect(stranger.webhooks.endpoints({ workspaceId })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(stranger.webhooks.endpoints({ workspaceId })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+    });
   });
 });

@@ -12,5 +12,8 @@ export interface CreateCustomerInput {
 
 export interface PaymentGateway {
   readonly kind: "simulated" | "stripe";
-  createCustomer(input: CreateCustomerInput, idempotencyKey: string): Promise<{ customerId: string }>;
+  createCustomer(
+    input: CreateCustomerInput,
+    idempotencyKey: string,
+  ): Promise<{ customerId: string }>;
 }

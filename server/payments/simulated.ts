@@ -27,7 +27,10 @@ export class SimulatedGateway implements PaymentGateway {
 
   constructor(private readonly db: Db) {}
 
-  async createCustomer(input: CreateCustomerInput, idempotencyKey: string): Promise<{ customerId: string }> {
+  async createCustomer(
+    input: CreateCustomerInput,
+    idempotencyKey: string,
+  ): Promise<{ customerId: string }> {
     const inserted = await this.db
       .insert(simulatedCustomers)
       .values({

@@ -12,7 +12,9 @@ let standIn: StripeStandIn;
 let runtime: Runtime;
 beforeAll(async () => {
   standIn = await startStripeStandIn();
-  const gateway = new StripeGateway(createStripeClient({ secretKey: "sk_test_standin", apiBase: standIn.url }));
+  const gateway = new StripeGateway(
+    createStripeClient({ secretKey: "sk_test_standin", apiBase: standIn.url }),
+  );
   runtime = await testRuntime({ gateway });
 });
 afterAll(async () => {
@@ -21,12 +23,20 @@ afterAll(async () => {
 });
 
 describe("the Stripe gateway", () => {
-  it("creates the workspace's customer with the pinned API version and an idempotency key", async () => {
+  it("creates the customer with the pinned API version and an idempotency key", async () => {
     const { workspaceId } = await makeWorkspace(runtime);
-    const [customer] = await runtime.db.select().from(billingCustomers).where(eq(billingCustomers.workspaceId, workspaceId));
+    const [customer] = await runtime.db
+      .select()
+      .from(billingCustomers)
+      .where(eq(billingCustomers.workspaceId, workspaceId));
 
-    expect(customer).toMatchObject({ gateway: "stripe", customerId: expect.stringMatching(/^cus_/) });
-    const request = standIn.requests.find((r) => r.params.get("metadata[workspace_id]") === workspaceId);
+    expect(customer).toMatchObject({
+      gateway: "stripe",
+      customerId: expect.stringMatching(/^cus_/),
+    });
+    const request = standIn.requests.find(
+      (r) => r.params.get("metadata[workspace_id]") === workspaceId,
+    );
     expect(request?.path).toBe("/v1/customers");
     expect(request?.headers["stripe-version"]).toBe(STRIPE_API_VERSION);
     expect(request?.headers.authorization).toBe("Bearer sk_test_standin");
@@ -34,8 +44,14 @@ describe("the Stripe gateway", () => {
   });
 
   it("gets the same customer back when a retried reaction repeats the call", async () => {
-    const gateway = new StripeGateway(createStripeClient({ secretKey: "sk_test_standin", apiBase: standIn.url }));
-    const input = { workspaceId: "8f1a6f5e-7d43-4d36-9a55-2f0d2c6a9b11", email: "a@example.com", name: "A" };
+    const gateway = new StripeGateway(
+      createStripeClient({ secretKey: "sk_test_standin", apiBase: standIn.url }),
+    );
+    const input = {
+      workspaceId: "8f1a6f5e-7d43-4d36-9a55-2f0d2c6a9b11",
+      email: "a@example.com",
+      name: "A",
+    };
     const first = await gateway.createCustomer(input, "tally:customer:retry");
     const second = await gateway.createCustomer(input, "tally:customer:retry");
 

@@ -34,7 +34,10 @@ export class StripeGateway implements PaymentGateway {
 
   constructor(private readonly stripe: Stripe) {}
 
-  async createCustomer(input: CreateCustomerInput, idempotencyKey: string): Promise<{ customerId: string }> {
+  async createCustomer(
+    input: CreateCustomerInput,
+    idempotencyKey: string,
+  ): Promise<{ customerId: string }> {
     const customer = await this.stripe.customers.create(
       {
         name: input.name,

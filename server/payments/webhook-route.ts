@@ -22,14 +22,19 @@ export async function handleStripeWebhook(runtime: Runtime, request: Request): P
   try {
     // Stripe's events are a few KiB; 1 MiB leaves room without letting anyone fill memory.
     const rawBody = await readText(request, 1024 * 1024);
-    const payload = verifyStripeEvent(rawBody, request.headers.get("stripe-signature"), runtime.secrets.webhookSecret);
+    const payload = verifyStripeEvent(
+      rawBody,
+      request.headers.get("stripe-signature"),
+      runtime.secrets.webhookSecret,
+    );
     const result = await execute(
       runtime,
       receiveStripeEvent,
       { payload },
       { actor: { type: "system", reason: "stripe webhook" }, requestId, log },
     );
-    if (result.duplicate) log.warn({ stripeEventId: result.id }, "duplicate webhook event acknowledged");
+    if (result.duplicate)
+      log.warn({ stripeEventId: result.id }, "duplicate webhook event acknowledged");
 
     return json(result, 200, { "x-request-id": requestId });
   } catch (error) {
@@ -39,6 +44,9 @@ export async function handleStripeWebhook(runtime: Runtime, request: Request): P
     }
     log.error({ err: error }, "webhook could not be stored");
 
-    return errorResponse(new AppError("internal", "The event could not be stored; Stripe will retry"), requestId);
+    return errorResponse(
+      new AppError("internal", "The event could not be stored; Stripe will retry"),
+      requestId,
+    );
   }
 }

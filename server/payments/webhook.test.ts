@@ -69,9 +69,16 @@ describe("POST /api/stripe/webhook", () => {
 
   it("stores the raw event exactly as Stripe sent it", async () => {
     const { body } = fixtures.find((f) => f.file === "checkout.session.completed.json")!;
-    const [row] = await runtime.db.select().from(stripeEvents).where(eq(stripeEvents.id, JSON.parse(body).id));
+    const [row] = await runtime.db
+      .select()
+      .from(stripeEvents)
+      .where(eq(stripeEvents.id, JSON.parse(body).id));
     expect(row?.payload).toEqual(JSON.parse(body));
-    expect(row).toMatchObject({ type: "checkout.session.completed", apiVersion: "2020-08-27", livemode: false });
+    expect(row).toMatchObject({
+      type: "checkout.session.completed",
+      apiVersion: "2020-08-27",
+      livemode: false,
+    });
   });
 
   it.each([
@@ -80,7 +87,12 @@ describe("POST /api/stripe/webhook", () => {
     ["a signature over another body", "tampered", /signature verification failed/i],
     ["a stale signature", "stale", /signature verification failed/i],
   ])("answers 400 with a clear message for %s", async (_, kind, message) => {
-    const body = JSON.stringify({ id: `evt_bad_${kind}`, object: "event", type: "charge.refunded", livemode: false });
+    const body = JSON.stringify({
+      id: `evt_bad_${kind}`,
+      object: "event",
+      type: "charge.refunded",
+      livemode: false,
+    });
     const signature =
       kind === null
         ? null
@@ -92,7 +104,10 @@ describe("POST /api/stripe/webhook", () => {
     const response = await post(body, signature);
 
     expect(response.status).toBe(400);
-    expect(response.body.error).toMatchObject({ code: "invalid_request", message: expect.stringMatching(message) });
+    expect(response.body.error).toMatchObject({
+      code: "invalid_request",
+      message: expect.stringMatching(message),
+    });
     expect(await countRows(runtime, "stripe_events", `id = 'evt_bad_${kind}'`)).toBe(0);
   });
 
@@ -114,12 +129,27 @@ describe("POST /api/stripe/webhook", () => {
 describe("hostile but correctly signed bodies", () => {
   it.each([
     ["not JSON", "this is not json", /not valid JSON/],
-    ["a NUL character", JSON.stringify({ id: "evt_nul", type: "x", livemode: false, note: "a\u0000b" }), /NUL/],
-    ["an unpaired surrogate", '{"id":"evt_sur","type":"x","livemode":false,"note":"\\ud800"}', /unpaired/],
-    ["deep nesting", `{"id":"evt_deep","type":"x","livemode":false,"d":${"[".repeat(5000)}${"]".repeat(5000)}}`, /nested/],
+    [
+      "a NUL character",
+      JSON.stringify({ id: "evt_nul", type: "x", livemode: false, note: "a\u0000b" }),
+      /NUL/,
+    ],
+    [
+      "an unpaired surrogate",
+      '{"id":"evt_sur","type":"x","livemode":false,"note":"\\ud800"}',
+      /unpaired/,
+    ],
+    [
+      "deep nesting",
+      `{"id":"evt_deep","type":"x","livemode":false,"d":${"[".repeat(5000)}${"]".repeat(5000)}}`,
+      /nested/,
+    ],
   ])("answers 400, not 500, for %s", async (_, body, message) => {
     const response = await post(body, sign(body));
     expect(response.status).toBe(400);
-    expect(response.body.error).toMatchObject({ code: "invalid_request", message: expect.stringMatching(message) });
+    expect(response.body.error).toMatchObject({
+      code: "invalid_request",
+      message: expect.stringMatching(message),
+    });
   });
 });

@@ -11,9 +11,15 @@ import { event } from "@/server/events/catalogue";
  * as received (any re-serialisation would break the signature). The
  * simulated gateway signs its events the same way with the same secret.
  */
-export function verifyStripeEvent(rawBody: string, signature: string | null, secret: string): Record<string, unknown> {
+export function verifyStripeEvent(
+  rawBody: string,
+  signature: string | null,
+  secret: string,
+): Record<string, unknown> {
   if (!signature) {
-    throw new AppError("invalid_request", "Missing Stripe-Signature header", { field: "Stripe-Signature" });
+    throw new AppError("invalid_request", "Missing Stripe-Signature header", {
+      field: "Stripe-Signature",
+    });
   }
   const verifier = Stripe.webhooks.signature;
   if (!verifier) throw new Error("This Stripe SDK build cannot verify webhook signatures");
@@ -80,7 +86,12 @@ export const receiveStripeEvent = defineCommand({
       result: { received: true, duplicate, id: stripeEvent.id },
       events: duplicate
         ? []
-        : [event("payments/webhook-received", { stripeEventId: stripeEvent.id, type: stripeEvent.type })],
+        : [
+            event("payments/webhook-received", {
+              stripeEventId: stripeEvent.id,
+              type: stripeEvent.type,
+            }),
+          ],
       audit: duplicate ? false : { stripeEventId: stripeEvent.id, type: stripeEvent.type },
     };
   },

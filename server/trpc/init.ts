@@ -28,7 +28,10 @@ export interface TrpcContext {
   log: Logger;
 }
 
-/** Builds the context from the session's user id; the user row is read fresh so admin rights apply at once. */
+/**
+ * Builds the context from the session's user id; the user row is read fresh so admin rights apply
+ * at once.
+ */
 export async function createContext(
   runtime: Runtime,
   userId: string | null,
@@ -37,7 +40,12 @@ export async function createContext(
   let user: SessionUser | null = null;
   if (userId) {
     const [row] = await runtime.db
-      .select({ id: users.id, email: users.email, name: users.name, isPlatformAdmin: users.isPlatformAdmin })
+      .select({
+        id: users.id,
+        email: users.email,
+        name: users.name,
+        isPlatformAdmin: users.isPlatformAdmin,
+      })
       .from(users)
       .where(eq(users.id, userId));
     user = row ?? null;
@@ -82,14 +90,16 @@ const t = initTRPC.context<TrpcContext>().create({
     } else {
       data = { appCode: codeFromTrpc(error.code) };
     }
-    const message = cause instanceof ZodError ? (cause.issues[0]?.message ?? "Invalid input") : shape.message;
+    const message =
+      cause instanceof ZodError ? (cause.issues[0]?.message ?? "Invalid input") : shape.message;
 
     // Stack traces stay in the server log.
     const { stack: _stack, ...rest } = shape.data;
 
     return {
       ...shape,
-      message: data.appCode === "internal" ? "Something went wrong on our side; it was logged" : message,
+      message:
+        data.appCode === "internal" ? "Something went wrong on our side; it was logged" : message,
       data: { ...rest, ...data },
     };
   },
@@ -154,17 +164,22 @@ export const signedInProcedure = publicProcedure.use(({ ctx, next }) => {
 // TODO: a suspended or cancelled workspace should be read-only in the portal; procedures that
 // change a workspace will say so in this builder, which then refuses them in those states.
 export function workspaceProcedure(minimum: WorkspaceRole) {
-  return signedInProcedure.input(z.object({ workspaceId: z.uuid() })).use(async ({ ctx, input, next }) => {
-    const membership = await findMembership(ctx.runtime.db, ctx.user.id, input.workspaceId);
-    if (!membership) throw new AppError("not_found", "Workspace not found");
-    if (!roleAtLeast(membership.role, minimum)) {
-      throw new AppError("forbidden", `This needs the ${minimum} role or higher; you are ${membership.role}`);
-    }
+  return signedInProcedure
+    .input(z.object({ workspaceId: z.uuid() }))
+    .use(async ({ ctx, input, next }) => {
+      const membership = await findMembership(ctx.runtime.db, ctx.user.id, input.workspaceId);
+      if (!membership) throw new AppError("not_found", "Workspace not found");
+      if (!roleAtLeast(membership.role, minimum)) {
+        throw new AppError(
+          "forbidden",
+          `This needs the ${minimum} role or higher; you are ${membership.role}`,
+        );
+      }
 
-    return next({
-      ctx: { workspace: membership, log: ctx.log.child({ workspaceId: membership.workspaceId }) },
+      return next({
+        ctx: { workspace: membership, log: ctx.log.child({ workspaceId: membership.workspaceId }) },
+      });
     });
-  });
 }
 
 export const platformAdminProcedure = signedInProcedure.use(({ ctx, next }) => {

@@ -5,7 +5,8 @@ import type { ReactionHandler } from "@/server/events/reactions";
 
 async function increment(tx: Tx, day: Date, metric: string, by: number): Promise<void> {
   await tx.execute(sql`
-    INSERT INTO daily_metrics (day, metric, value) VALUES (${day.toISOString().slice(0, 10)}, ${metric}, ${by})
+    INSERT INTO daily_metrics (day, metric, value)
+    VALUES (${day.toISOString().slice(0, 10)}, ${metric}, ${by})
     ON CONFLICT (day, metric) DO UPDATE SET value = daily_metrics.value + ${by}`);
 }
 
@@ -18,5 +19,10 @@ export const countSignup: ReactionHandler<"workspace/created"> = async ({ tx, ev
 /** credits/consumed → credits consumed per day and feature. */
 export const countConsumption: ReactionHandler<"credits/consumed"> = async ({ tx, event }) => {
   await increment(tx, event.occurredAt, "credits_consumed", event.data.credits);
-  await increment(tx, event.occurredAt, `credits_consumed:${event.data.featureCode}`, event.data.credits);
+  await increment(
+    tx,
+    event.occurredAt,
+    `credits_consumed:${event.data.featureCode}`,
+    event.data.credits,
+  );
 };

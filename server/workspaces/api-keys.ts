@@ -18,7 +18,8 @@ export function hashApiKey(key: string): string {
 
 /** `tally_sk_` followed by 32 base-62 characters (about 190 bits). */
 export function generateApiKey(): string {
-  // 248 is the largest multiple of 62 below 256: rejecting larger bytes keeps every character equally likely.
+  // 248 is the largest multiple of 62 below 256: rejecting larger bytes keeps every character
+  // equally likely.
   let body = "";
   while (body.length < 32) {
     for (const byte of randomBytes(48)) {
@@ -35,7 +36,11 @@ export function displayPrefix(key: string): string {
 
 export const createApiKeyInput = z.object({
   workspaceId: z.uuid(),
-  name: z.string().trim().min(1, "Name the key after what uses it").max(60, "Names are at most 60 characters"),
+  name: z
+    .string()
+    .trim()
+    .min(1, "Name the key after what uses it")
+    .max(60, "Names are at most 60 characters"),
 });
 
 /** Creates an API key. The key is returned once and only its hash is kept. */
@@ -73,7 +78,11 @@ export const revokeApiKey = defineCommand({
       .update(apiKeys)
       .set({ revokedAt: clock.now() })
       .where(
-        and(eq(apiKeys.id, input.apiKeyId), eq(apiKeys.workspaceId, input.workspaceId), isNull(apiKeys.revokedAt)),
+        and(
+          eq(apiKeys.id, input.apiKeyId),
+          eq(apiKeys.workspaceId, input.workspaceId),
+          isNull(apiKeys.revokedAt),
+        ),
       )
       .returning({ id: apiKeys.id });
     if (!row) throw new AppError("not_found", "No active API key with that id in this workspace");
@@ -111,9 +120,16 @@ export interface ApiKeyPrincipal {
  * last_used_at is written at most once a minute per key, to keep the hot
  * path free of a write per call.
  */
-export async function authenticateApiKey(db: Db, clock: Clock, key: string | null): Promise<ApiKeyPrincipal> {
+export async function authenticateApiKey(
+  db: Db,
+  clock: Clock,
+  key: string | null,
+): Promise<ApiKeyPrincipal> {
   if (!key) {
-    throw new AppError("unauthenticated", "Send your API key as 'Authorization: Bearer tally_sk_...'");
+    throw new AppError(
+      "unauthenticated",
+      "Send your API key as 'Authorization: Bearer tally_sk_...'",
+    );
   }
   const [row] = await db
     .select({
@@ -141,8 +157,17 @@ export async function authenticateApiKey(db: Db, clock: Clock, key: string | nul
     await db
       .update(apiKeys)
       .set({ lastUsedAt: now })
-      .where(and(eq(apiKeys.id, row.apiKeyId), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, staleBefore))));
+      .where(
+        and(
+          eq(apiKeys.id, row.apiKeyId),
+          or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, staleBefore)),
+        ),
+      );
   }
 
-  return { apiKeyId: row.apiKeyId, workspaceId: row.workspaceId, workspaceStatus: row.workspaceStatus };
+  return {
+    apiKeyId: row.apiKeyId,
+    workspaceId: row.workspaceId,
+    workspaceStatus: row.workspaceStatus,
+  };
 }

@@ -15,13 +15,19 @@ export const slugSchema = z
   .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, "Use lowercase letters, digits and single hyphens");
 
 export const createWorkspaceInput = z.object({
-  name: z.string().trim().min(1, "Give the workspace a name").max(80, "Names are at most 80 characters"),
+  name: z
+    .string()
+    .trim()
+    .min(1, "Give the workspace a name")
+    .max(80, "Names are at most 80 characters"),
   slug: slugSchema,
   tierCode: z.string().trim().min(1).max(40).default("free"),
 });
 
 /** What the system (the demo seed, admin tooling) may add: an explicit owner. */
-export const createWorkspaceAsSystemInput = createWorkspaceInput.extend({ ownerUserId: z.uuid().optional() });
+export const createWorkspaceAsSystemInput = createWorkspaceInput.extend({
+  ownerUserId: z.uuid().optional(),
+});
 
 /**
  * Whether a user may pick a tier on their own when creating a workspace.
@@ -44,8 +50,14 @@ export const createWorkspace = defineCommand({
   input: createWorkspaceAsSystemInput,
   async run({ tx, actor, clock }, input) {
     const now = clock.now();
-    const ownerUserId = actor.type === "user" ? actor.userId : actor.type === "system" ? input.ownerUserId : undefined;
-    if (!ownerUserId) throw new AppError("forbidden", "A workspace needs a signed-in user as its owner");
+    const ownerUserId =
+      actor.type === "user"
+        ? actor.userId
+        : actor.type === "system"
+          ? input.ownerUserId
+          : undefined;
+    if (!ownerUserId)
+      throw new AppError("forbidden", "A workspace needs a signed-in user as its owner");
     if (actor.type === "user" && input.ownerUserId && input.ownerUserId !== actor.userId) {
       throw new AppError("forbidden", "You can only create workspaces you own");
     }
@@ -56,27 +68,41 @@ export const createWorkspace = defineCommand({
       .where(eq(tiers.code, input.tierCode))
       .orderBy(desc(tiers.version))
       .limit(1);
-    if (!tier) throw new AppError("invalid_request", `There is no tier "${input.tierCode}"`, { field: "tierCode" });
+    if (!tier)
+      throw new AppError("invalid_request", `There is no tier "${input.tierCode}"`, {
+        field: "tierCode",
+      });
     if (actor.type === "user" && !selfServe(tier)) {
       throw new AppError(
         "invalid_request",
-        `The ${tier.name} tier starts with a payment, which cannot be taken yet; create the workspace on a free tier`,
+        `The ${tier.name} tier starts with a payment, which cannot be taken yet; create the ` +
+          `workspace on a free tier`,
         { field: "tierCode" },
       );
     }
 
     const [workspace] = await tx
       .insert(workspaces)
-      .values({ name: input.name, slug: input.slug, tierId: tier.id, createdBy: ownerUserId, createdAt: now })
+      .values({
+        name: input.name,
+        slug: input.slug,
+        tierId: tier.id,
+        createdBy: ownerUserId,
+        createdAt: now,
+      })
       .onConflictDoNothing({ target: workspaces.slug })
       .returning({ id: workspaces.id, slug: workspaces.slug });
     if (!workspace) {
-      throw new AppError("conflict", `The address "${input.slug}" is taken; choose another`, { field: "slug" });
+      throw new AppError("conflict", `The address "${input.slug}" is taken; choose another`, {
+        field: "slug",
+      });
     }
     await tx
       .insert(workspaceMembers)
       .values({ workspaceId: workspace.id, userId: ownerUserId, role: "owner", createdAt: now });
-    await tx.insert(creditBalances).values({ workspaceId: workspace.id, balance: 0, updatedAt: now });
+    await tx
+      .insert(creditBalances)
+      .values({ workspaceId: workspace.id, balance: 0, updatedAt: now });
 
     return {
       result: { workspaceId: workspace.id, slug: workspace.slug },

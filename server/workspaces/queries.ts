@@ -22,7 +22,11 @@ const membershipColumns = {
   role: workspaceMembers.role,
 };
 
-export async function findMembership(db: Db, userId: string, workspaceId: string): Promise<Membership | undefined> {
+export async function findMembership(
+  db: Db,
+  userId: string,
+  workspaceId: string,
+): Promise<Membership | undefined> {
   const [row] = await db
     .select(membershipColumns)
     .from(workspaceMembers)
@@ -42,7 +46,10 @@ export async function listWorkspacesForUser(db: Db, userId: string) {
     .orderBy(asc(workspaces.name));
 }
 
-/** The workspace behind a slug, if the user is a member; undefined otherwise (no hint that it exists). */
+/**
+ * The workspace behind a slug, if the user is a member; undefined otherwise (no hint that it
+ * exists).
+ */
 export async function findWorkspaceBySlug(db: Db, userId: string, slug: string) {
   const [row] = await db
     .select({

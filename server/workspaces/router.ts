@@ -11,29 +11,43 @@ import { findWorkspaceBySlug, listTiers, listWorkspacesForUser } from "./queries
 export const workspacesRouter = router({
   // queries
   list: signedInProcedure.query(({ ctx }) => listWorkspacesForUser(ctx.runtime.db, ctx.user.id)),
-  bySlug: signedInProcedure.input(z.object({ slug: z.string().min(1).max(64) })).query(async ({ ctx, input }) => {
-    const workspace = await findWorkspaceBySlug(ctx.runtime.db, ctx.user.id, input.slug);
-    if (!workspace) throw new AppError("not_found", "Workspace not found");
+  bySlug: signedInProcedure
+    .input(z.object({ slug: z.string().min(1).max(64) }))
+    .query(async ({ ctx, input }) => {
+      const workspace = await findWorkspaceBySlug(ctx.runtime.db, ctx.user.id, input.slug);
+      if (!workspace) throw new AppError("not_found", "Workspace not found");
 
-    return workspace;
-  }),
+      return workspace;
+    }),
   tiers: publicProcedure.query(({ ctx }) => listTiers(ctx.runtime.db)),
-  apiKeys: workspaceProcedure("admin").query(({ ctx }) => listApiKeys(ctx.runtime.db, ctx.workspace.workspaceId)),
+  apiKeys: workspaceProcedure("admin").query(({ ctx }) =>
+    listApiKeys(ctx.runtime.db, ctx.workspace.workspaceId),
+  ),
 
   // commands
-  create: signedInProcedure
-    .input(createWorkspaceInput)
-    .mutation(({ ctx, input }) =>
-      execute(ctx.runtime, createWorkspace, input, { actor: ctx.actor, requestId: ctx.requestId, log: ctx.log }),
-    ),
+  create: signedInProcedure.input(createWorkspaceInput).mutation(({ ctx, input }) =>
+    execute(ctx.runtime, createWorkspace, input, {
+      actor: ctx.actor,
+      requestId: ctx.requestId,
+      log: ctx.log,
+    }),
+  ),
   createApiKey: workspaceProcedure("admin")
     .input(z.object({ name: z.string() }))
     .mutation(({ ctx, input }) =>
-      execute(ctx.runtime, createApiKey, input, { actor: ctx.actor, requestId: ctx.requestId, log: ctx.log }),
+      execute(ctx.runtime, createApiKey, input, {
+        actor: ctx.actor,
+        requestId: ctx.requestId,
+        log: ctx.log,
+      }),
     ),
   revokeApiKey: workspaceProcedure("admin")
     .input(z.object({ apiKeyId: z.uuid() }))
     .mutation(({ ctx, input }) =>
-      execute(ctx.runtime, revokeApiKey, input, { actor: ctx.actor, requestId: ctx.requestId, log: ctx.log }),
+      execute(ctx.runtime, revokeApiKey, input, {
+        actor: ctx.actor,
+        requestId: ctx.requestId,
+        log: ctx.log,
+      }),
     ),
 });

@@ -14,11 +14,21 @@ export function bytesCosting(credits: number): number {
   return (credits - 1) * 1024;
 }
 
-export async function consume(runtime: Runtime, workspaceId: string, credits: number, key: string | null = null) {
+export async function consume(
+  runtime: Runtime,
+  workspaceId: string,
+  credits: number,
+  key: string | null = null,
+) {
   return execute(
     runtime,
     consumeCredits,
-    { workspaceId, featureCode: "summarize", inputBytes: bytesCosting(credits), idempotencyKey: key },
+    {
+      workspaceId,
+      featureCode: "summarize",
+      inputBytes: bytesCosting(credits),
+      idempotencyKey: key,
+    },
     { actor: { type: "system", reason: "test" } },
   );
 }
@@ -43,8 +53,17 @@ export async function grant(runtime: Runtime, workspaceId: string, amount: numbe
   );
 }
 
-export async function apiKeyFor(runtime: Runtime, workspaceId: string, userId: string): Promise<string> {
-  const { key } = await execute(runtime, createApiKey, { workspaceId, name: "test" }, { actor: { type: "user", userId } });
+export async function apiKeyFor(
+  runtime: Runtime,
+  workspaceId: string,
+  userId: string,
+): Promise<string> {
+  const { key } = await execute(
+    runtime,
+    createApiKey,
+    { workspaceId, name: "test" },
+    { actor: { type: "user", userId } },
+  );
 
   return key;
 }

@@ -6,7 +6,10 @@
  */
 import { startEmbeddedPostgres } from "@/server/db/embedded";
 
-const server = await startEmbeddedPostgres({ dataDir: process.argv[2] ?? ".data/orphan", persistent: true });
+const server = await startEmbeddedPostgres({
+  dataDir: process.argv[2] ?? ".data/orphan",
+  persistent: true,
+});
 process.stdout.write(`${server.port}\n`);
 process.on("SIGTERM", () => process.exit(143));
 setInterval(() => undefined, 1000);

@@ -48,7 +48,11 @@ export async function testRuntime(options: TestRuntimeOptions = {}): Promise<Run
     seedDemo: false,
     background: false,
     pool: options.pool ?? 8,
-    secrets: { authSecret: "test-auth-secret", webhookSecret: TEST_WEBHOOK_SECRET, source: "environment" },
+    secrets: {
+      authSecret: "test-auth-secret",
+      webhookSecret: TEST_WEBHOOK_SECRET,
+      source: "environment",
+    },
     driver: { backoffBaseMs: 1000 },
     webhookTimeoutMs: 2_000,
   });
@@ -93,7 +97,10 @@ export async function makeUser(
 }
 
 /** A user and a workspace of their own, with its initial reactions run. */
-export async function makeWorkspace(runtime: Runtime, options: { tierCode?: string; userId?: string } = {}) {
+export async function makeWorkspace(
+  runtime: Runtime,
+  options: { tierCode?: string; userId?: string } = {},
+) {
   const userId = options.userId ?? (await makeUser(runtime)).id;
   const slug = `ws-${uniqueSuffix()}`;
   const { workspaceId } = await execute(
@@ -116,7 +123,8 @@ export async function expectLedgerInvariant(runtime: Runtime, workspaceId: strin
   const report = await checkInvariant(runtime.db, workspaceId);
   if (!report.holds) {
     throw new Error(
-      `Ledger invariant broken: balance ${report.balance}, ledger ${report.ledgerSum}, grants ${report.grantSum}`,
+      `Ledger invariant broken: balance ${report.balance}, ledger ${report.ledgerSum}, grants ` +
+        `${report.grantSum}`,
     );
   }
 
@@ -124,7 +132,9 @@ export async function expectLedgerInvariant(runtime: Runtime, workspaceId: strin
 }
 
 export async function countRows(runtime: Runtime, table: string, where = "true"): Promise<number> {
-  const rows = await runtime.db.execute<{ n: number }>(sql.raw(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`));
+  const rows = await runtime.db.execute<{ n: number }>(
+    sql.raw(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`),
+  );
 
   return rows[0]?.n ?? 0;
 }

@@ -28,7 +28,8 @@ export async function startSmtpStandIn(): Promise<SmtpStandIn> {
       let raw = "";
       stream.on("data", (chunk: Buffer) => (raw += chunk.toString()));
       stream.on("end", () => {
-        if (standIn.refuse) return callback(Object.assign(new Error("Mailbox unavailable"), { responseCode: 450 }));
+        if (standIn.refuse)
+          return callback(Object.assign(new Error("Mailbox unavailable"), { responseCode: 450 }));
         standIn.messages.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
           to: session.envelope.rcptTo.map((rcpt) => rcpt.address),

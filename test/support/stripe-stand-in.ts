@@ -66,10 +66,20 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
     const customer = path.match(/^\/v1\/customers\/([^/]+)$/);
     if (method === "GET" && customer) {
       const found = customers.get(customer[1]!);
-      return found ? [200, found] : [404, { error: { type: "invalid_request_error", code: "resource_missing" } }];
+      return found
+        ? [200, found]
+        : [404, { error: { type: "invalid_request_error", code: "resource_missing" } }];
     }
 
-    return [404, { error: { type: "invalid_request_error", message: `Unrecognized request URL (${method}: ${path})` } }];
+    return [
+      404,
+      {
+        error: {
+          type: "invalid_request_error",
+          message: `Unrecognized request URL (${method}: ${path})`,
+        },
+      },
+    ];
   };
 
   const server: Server = createServer((request, response) => {
@@ -78,17 +88,35 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
     request.on("end", () => {
       const url = new URL(request.url ?? "/", "http://stand-in");
       const params = new URLSearchParams(request.method === "GET" ? url.search : body);
-      requests.push({ method: request.method ?? "", path: url.pathname, headers: request.headers, params });
+      requests.push({
+        method: request.method ?? "",
+        path: url.pathname,
+        headers: request.headers,
+        params,
+      });
 
       const key = request.headers["idempotency-key"];
       const send = (status: number, payload: string) => {
-        response.writeHead(status, { "content-type": "application/json", "request-id": stripeId("req") });
+        response.writeHead(status, {
+          "content-type": "application/json",
+          "request-id": stripeId("req"),
+        });
         response.end(payload);
       };
       if (typeof key === "string" && request.method === "POST") {
         const stored = idempotent.get(key);
         if (stored && stored.body !== body) {
-          send(400, JSON.stringify({ error: { type: "idempotency_error", message: "Keys for idempotent requests can only be used with the same parameters they were first used with." } }));
+          send(
+            400,
+            JSON.stringify({
+              error: {
+                type: "idempotency_error",
+                message:
+                  "Keys for idempotent requests can only be used with the same parameters they " +
+                  "were first used with.",
+              },
+            }),
+          );
           return;
         }
         if (stored) {
@@ -99,7 +127,8 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
       }
       const [status, payload] = handle(request.method ?? "GET", url.pathname, params);
       const text = JSON.stringify(payload);
-      if (typeof key === "string" && request.method === "POST") idempotent.set(key, { body, status, response: text });
+      if (typeof key === "string" && request.method === "POST")
+        idempotent.set(key, { body, status, response: text });
       send(status, text);
     });
   });

@@ -35,7 +35,13 @@ export interface WebhookReceiver {
 
 export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const lastSequence = new Map<string, number>();
-  const receiver: WebhookReceiver = { url: "", received: [], status: 200, secret: "", close: async () => undefined };
+  const receiver: WebhookReceiver = {
+    url: "",
+    received: [],
+    status: 200,
+    secret: "",
+    close: async () => undefined,
+  };
   const server: Server = createServer((request, response) => {
     let body = "";
     request.on("data", (chunk: Buffer) => (body += chunk.toString()));

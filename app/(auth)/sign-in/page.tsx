@@ -23,7 +23,9 @@ export default async function SignInPage({
   return (
     <SignInForms
       callbackUrl={callbackUrl}
-      confirmedEmail={params.confirmed === "1" && typeof params.email === "string" ? params.email : undefined}
+      confirmedEmail={
+        params.confirmed === "1" && typeof params.email === "string" ? params.email : undefined
+      }
       initialError={authErrorMessage(params.error)}
       oauth={options.oauth}
       devMailbox={options.devMailbox}

@@ -1,5 +1,6 @@
 import type { ReactNode } from "react";
 
+import { AdminNav } from "@/components/admin/admin-nav";
 import { ButtonLink } from "@/components/ui/button";
 import { Card, CardBody } from "@/components/ui/card";
 import { serverCaller } from "@/server/trpc/server-caller";
@@ -25,5 +26,10 @@ export default async function AdminLayout({ children }: { children: ReactNode })
     );
   }
 
-  return children;
+  return (
+    <>
+      <AdminNav />
+      {children}
+    </>
+  );
 }

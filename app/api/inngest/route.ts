@@ -27,7 +27,9 @@ function inProcess(): Response {
     {
       error: {
         code: "not_found",
-        message: "Side effects run in-process; set INNGEST_DEV=1 (or INNGEST_EVENT_KEY) to serve Inngest functions here",
+        message:
+          "Side effects run in-process; set INNGEST_DEV=1 (or INNGEST_EVENT_KEY) to serve " +
+          "Inngest functions here",
       },
     },
     404,

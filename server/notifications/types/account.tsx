@@ -17,7 +17,12 @@ export const welcome = defineNotification({
   audience: "owners",
   channels: ["email", "in_app"],
   schema: z.object({ ...workspaceFields, tierName: z.string(), initialCredits: z.number().int() }),
-  sample: { workspaceName: "Acme Labs", workspaceSlug: "acme-labs", tierName: "Free", initialCredits: 1_250 },
+  sample: {
+    workspaceName: "Acme Labs",
+    workspaceSlug: "acme-labs",
+    tierName: "Free",
+    initialCredits: 1_250,
+  },
   trigger: triggeredBy("workspace/created", async ({ tx, event, workspace }) => {
     const [tier] = await tx.select().from(tiers).where(eq(tiers.id, event.data.tierId));
 
@@ -41,12 +46,17 @@ export const welcome = defineNotification({
         heading={`Welcome to Tally, ${data.workspaceName} is ready`}
         action={{ label: "Open the dashboard", url: workspaceUrl(appUrl, data.workspaceSlug) }}
       >
-        <P>Your workspace {data.workspaceName} is on the {data.tierName} tier.</P>
         <P>
-          It starts with {credits(data.initialCredits)}: the tier&apos;s monthly allowance plus a signup
-          bonus.
+          Your workspace {data.workspaceName} is on the {data.tierName} tier.
         </P>
-        <P>Create an API key to meter usage from your own service, or try a feature from the dashboard.</P>
+        <P>
+          It starts with {credits(data.initialCredits)}: the tier&apos;s monthly allowance plus a
+          signup bonus.
+        </P>
+        <P>
+          Create an API key to meter usage from your own service, or try a feature from the
+          dashboard.
+        </P>
       </EmailLayout>
     ),
   }),
@@ -72,8 +82,10 @@ export const signUpConfirmation = defineNotification({
         action={{ label: "Confirm my email", url: data.url }}
         footer="You receive this because someone signed up to Tally with this address."
       >
-        <P>Someone signed up to Tally with this address. If it was you, follow the link and enter the
-          password you chose to create your account.</P>
+        <P>
+          Someone signed up to Tally with this address. If it was you, follow the link and enter the
+          password you chose to create your account.
+        </P>
         <P>
           The link expires in 24 hours. If you did not sign up, ignore this email: no account is
           created without the link and that password.
@@ -91,7 +103,10 @@ export const magicLink = defineNotification({
   audience: "address",
   channels: ["email"],
   schema: z.object({ url: z.url(), host: z.string() }),
-  sample: { url: "http://localhost:3000/api/auth/callback/email?token=sample", host: "localhost:3000" },
+  sample: {
+    url: "http://localhost:3000/api/auth/callback/email?token=sample",
+    host: "localhost:3000",
+  },
   object: (data) => ({ type: "sign_in_link", id: data.url }),
   inApp: (data) => ({ title: "Sign-in link", body: `A sign-in link for ${data.host}`, link: null }),
   email: (data) => ({
@@ -103,7 +118,9 @@ export const magicLink = defineNotification({
         action={{ label: "Sign in", url: data.url }}
         footer="You receive this because someone asked to sign in to Tally with this address."
       >
-        <P>Use the link below to sign in to {data.host}. It works once and expires in 15 minutes.</P>
+        <P>
+          Use the link below to sign in to {data.host}. It works once and expires in 15 minutes.
+        </P>
         <P>If you did not ask for it, ignore this email.</P>
       </EmailLayout>
     ),

@@ -14,7 +14,12 @@ export const invoiceIssued = defineNotification({
   category: "billing",
   audience: "billing",
   channels: ["email", "in_app", "webhook"],
-  schema: z.object({ ...workspaceFields, invoiceId: z.string(), totalMinor: z.number().int(), currency: z.string() }),
+  schema: z.object({
+    ...workspaceFields,
+    invoiceId: z.string(),
+    totalMinor: z.number().int(),
+    currency: z.string(),
+  }),
   sample: {
     workspaceName: "Acme Labs",
     workspaceSlug: "acme-labs",
@@ -35,11 +40,14 @@ export const invoiceIssued = defineNotification({
   ),
   inApp: (data) => ({
     title: "New invoice",
-    body: `An invoice of ${money(data.totalMinor, data.currency)} for ${data.workspaceName} is ready.`,
+    body:
+      `An invoice of ${money(data.totalMinor, data.currency)} for ${data.workspaceName} is ` +
+      `ready.`,
     link: `/w/${data.workspaceSlug}`,
   }),
   email: (data, { appUrl }) => ({
-    subject: `Your Tally invoice for ${data.workspaceName}: ${money(data.totalMinor, data.currency)}`,
+    subject:
+      `Your Tally invoice for ${data.workspaceName}: ` + `${money(data.totalMinor, data.currency)}`,
     element: (
       <EmailLayout
         preview={`Total ${money(data.totalMinor, data.currency)}`}
@@ -47,7 +55,12 @@ export const invoiceIssued = defineNotification({
         action={{ label: "View the invoice", url: workspaceUrl(appUrl, data.workspaceSlug) }}
       >
         <P>A new invoice for {data.workspaceName} has been issued.</P>
-        <Facts rows={[["Total", money(data.totalMinor, data.currency)], ["Invoice", data.invoiceId]]} />
+        <Facts
+          rows={[
+            ["Total", money(data.totalMinor, data.currency)],
+            ["Invoice", data.invoiceId],
+          ]}
+        />
       </EmailLayout>
     ),
   }),
@@ -60,7 +73,12 @@ export const paymentSucceeded = defineNotification({
   category: "billing",
   audience: "billing",
   channels: ["email", "in_app", "webhook"],
-  schema: z.object({ ...workspaceFields, ...amount, paymentId: z.string(), invoiceId: z.string().nullable() }),
+  schema: z.object({
+    ...workspaceFields,
+    ...amount,
+    paymentId: z.string(),
+    invoiceId: z.string().nullable(),
+  }),
   sample: {
     workspaceName: "Acme Labs",
     workspaceSlug: "acme-labs",
@@ -95,7 +113,12 @@ export const paymentSucceeded = defineNotification({
         action={{ label: "Open billing", url: workspaceUrl(appUrl, data.workspaceSlug) }}
       >
         <P>Thank you. We received your payment for {data.workspaceName}.</P>
-        <Facts rows={[["Amount", money(data.amountMinor, data.currency)], ["Payment", data.paymentId]]} />
+        <Facts
+          rows={[
+            ["Amount", money(data.amountMinor, data.currency)],
+            ["Payment", data.paymentId],
+          ]}
+        />
       </EmailLayout>
     ),
   }),
@@ -137,7 +160,9 @@ export const paymentFailed = defineNotification({
   ),
   inApp: (data) => ({
     title: "Payment failed",
-    body: `A payment of ${money(data.amountMinor, data.currency)} for ${data.workspaceName} failed. Update the card to avoid interruption.`,
+    body:
+      `A payment of ${money(data.amountMinor, data.currency)} for ${data.workspaceName} ` +
+      `failed. Update the card to avoid interruption.`,
     link: `/w/${data.workspaceSlug}`,
   }),
   email: (data, { appUrl }) => ({
@@ -146,7 +171,10 @@ export const paymentFailed = defineNotification({
       <EmailLayout
         preview={`We could not collect ${money(data.amountMinor, data.currency)}`}
         heading="We could not collect your payment"
-        action={{ label: "Update the payment method", url: workspaceUrl(appUrl, data.workspaceSlug) }}
+        action={{
+          label: "Update the payment method",
+          url: workspaceUrl(appUrl, data.workspaceSlug),
+        }}
       >
         <P>
           The payment of {money(data.amountMinor, data.currency)} for {data.workspaceName} failed
@@ -175,16 +203,21 @@ export const paymentRetryFailed = defineNotification({
   ),
   inApp: (data) => ({
     title: `Payment retry ${data.attempt - 1} failed`,
-    body: `We still could not collect ${money(data.amountMinor, data.currency)} for ${data.workspaceName}.`,
+    body:
+      `We still could not collect ${money(data.amountMinor, data.currency)} for ` +
+      `${data.workspaceName}.`,
     link: `/w/${data.workspaceSlug}`,
   }),
   email: (data, { appUrl }) => ({
     subject: `Payment retry failed for ${data.workspaceName}`,
     element: (
       <EmailLayout
-        preview={`Attempt ${data.attempt} to collect ${money(data.amountMinor, data.currency)} failed`}
+        preview={`Attempt ${data.attempt} for ${money(data.amountMinor, data.currency)} failed`}
         heading="Your payment is still outstanding"
-        action={{ label: "Update the payment method", url: workspaceUrl(appUrl, data.workspaceSlug) }}
+        action={{
+          label: "Update the payment method",
+          url: workspaceUrl(appUrl, data.workspaceSlug),
+        }}
       >
         <P>
           Attempt {data.attempt} to collect {money(data.amountMinor, data.currency)} for{" "}
@@ -203,7 +236,12 @@ export const suspensionWarning = defineNotification({
   category: "billing",
   audience: "billing",
   channels: ["email", "in_app", "webhook"],
-  schema: z.object({ ...workspaceFields, ...amount, workspaceId: z.uuid(), suspendsAt: z.iso.datetime({ offset: true }) }),
+  schema: z.object({
+    ...workspaceFields,
+    ...amount,
+    workspaceId: z.uuid(),
+    suspendsAt: z.iso.datetime({ offset: true }),
+  }),
   sample: {
     workspaceName: "Acme Labs",
     workspaceSlug: "acme-labs",
@@ -216,7 +254,9 @@ export const suspensionWarning = defineNotification({
   object: (data) => ({ type: "workspace", id: data.workspaceId }),
   inApp: (data) => ({
     title: "Workspace will be suspended",
-    body: `Pay ${money(data.amountMinor, data.currency)} before ${when(data.suspendsAt)} to keep ${data.workspaceName} running.`,
+    body:
+      `Pay ${money(data.amountMinor, data.currency)} before ${when(data.suspendsAt)} to keep ` +
+      `${data.workspaceName} running.`,
     link: `/w/${data.workspaceSlug}`,
   }),
   email: (data, { appUrl }) => ({
@@ -228,9 +268,9 @@ export const suspensionWarning = defineNotification({
         action={{ label: "Pay now", url: workspaceUrl(appUrl, data.workspaceSlug) }}
       >
         <P>
-          We have not been able to collect {money(data.amountMinor, data.currency)}. The last retry is
-          on {when(data.suspendsAt)}; if it fails, the workspace is suspended and its API keys stop
-          working.
+          We have not been able to collect {money(data.amountMinor, data.currency)}. The last retry
+          is on {when(data.suspendsAt)}; if it fails, the workspace is suspended and its API keys
+          stop working.
         </P>
       </EmailLayout>
     ),

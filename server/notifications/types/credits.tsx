@@ -27,7 +27,9 @@ export const lowBalance = defineNotification({
   ),
   inApp: (data) => ({
     title: "Credits are running low",
-    body: `${data.workspaceName} has ${credits(data.balance)} left, below the ${credits(data.threshold)} threshold.`,
+    body:
+      `${data.workspaceName} has ${credits(data.balance)} left, below the ` +
+      `${credits(data.threshold)} threshold.`,
     link: `/w/${data.workspaceSlug}`,
   }),
   email: (data, { appUrl }) => ({
@@ -86,7 +88,9 @@ export const purchaseReceipt = defineNotification({
   ),
   inApp: (data) => ({
     title: "Credits purchased",
-    body: `${credits(data.credits)} added to ${data.workspaceName} for ${money(data.amountMinor, data.currency)}.`,
+    body:
+      `${credits(data.credits)} added to ${data.workspaceName} for ` +
+      `${money(data.amountMinor, data.currency)}.`,
     link: `/w/${data.workspaceSlug}`,
   }),
   email: (data, { appUrl }) => ({
@@ -117,8 +121,17 @@ export const creditsExpired = defineNotification({
   category: "product",
   audience: "billing",
   channels: ["email", "in_app", "webhook"],
-  schema: z.object({ ...workspaceFields, credits: z.number().int(), balanceAfter: z.number().int() }),
-  sample: { workspaceName: "Acme Labs", workspaceSlug: "acme-labs", credits: 400, balanceAfter: 3_100 },
+  schema: z.object({
+    ...workspaceFields,
+    credits: z.number().int(),
+    balanceAfter: z.number().int(),
+  }),
+  sample: {
+    workspaceName: "Acme Labs",
+    workspaceSlug: "acme-labs",
+    credits: 400,
+    balanceAfter: 3_100,
+  },
   trigger: triggeredBy("credits/expired", ({ event, workspace }) =>
     workspace
       ? {
@@ -131,7 +144,9 @@ export const creditsExpired = defineNotification({
   ),
   inApp: (data) => ({
     title: "Credits expired",
-    body: `${credits(data.credits)} expired in ${data.workspaceName}; the balance is ${credits(data.balanceAfter)}.`,
+    body:
+      `${credits(data.credits)} expired in ${data.workspaceName}; the balance is ` +
+      `${credits(data.balanceAfter)}.`,
     link: `/w/${data.workspaceSlug}`,
   }),
   email: (data, { appUrl }) => ({
@@ -143,8 +158,8 @@ export const creditsExpired = defineNotification({
         action={{ label: "See the balance", url: workspaceUrl(appUrl, data.workspaceSlug) }}
       >
         <P>
-          A grant in {data.workspaceName} reached its expiry with {credits(data.credits)} unused. The
-          balance is now {credits(data.balanceAfter)}.
+          A grant in {data.workspaceName} reached its expiry with {credits(data.credits)} unused.
+          The balance is now {credits(data.balanceAfter)}.
         </P>
       </EmailLayout>
     ),

@@ -47,4 +47,6 @@ export function notificationType(type: string): NotificationDefinition | undefin
 }
 
 /** Types a webhook endpoint can subscribe to. */
-export const webhookTypes = notificationTypes.filter((definition) => definition.channels.includes("webhook"));
+export const webhookTypes = notificationTypes.filter((definition) =>
+  definition.channels.includes("webhook"),
+);

@@ -41,14 +41,16 @@ export const quotaExceeded = defineNotification({
   ),
   inApp: (data) => ({
     title: `${data.featureCode} is over its quota`,
-    body: `${data.used.toLocaleString("en-US")} of ${data.quota.toLocaleString("en-US")} this period.`,
+    body:
+      `${data.used.toLocaleString("en-US")} of ${data.quota.toLocaleString("en-US")} this ` +
+      `period.`,
     link: `/w/${data.workspaceSlug}`,
   }),
   email: (data, { appUrl }) => ({
     subject: `${data.workspaceName}: ${data.featureCode} is over its quota`,
     element: (
       <EmailLayout
-        preview={`${data.used.toLocaleString("en-US")} used of ${data.quota.toLocaleString("en-US")}`}
+        preview={`${data.used.toLocaleString("en-US")} used, quota ${data.quota}`}
         heading={`${data.featureCode} is over its quota`}
         action={{ label: "See usage", url: workspaceUrl(appUrl, data.workspaceSlug) }}
       >
@@ -93,7 +95,12 @@ export const performanceAlert = defineNotification({
         action={{ label: "Open the admin", url: `${appUrl}/admin` }}
         footer="You receive this because you are a Tally platform administrator."
       >
-        <Facts rows={[["Value", String(data.value)], ["Threshold", String(data.threshold)]]} />
+        <Facts
+          rows={[
+            ["Value", String(data.value)],
+            ["Threshold", String(data.threshold)],
+          ]}
+        />
       </EmailLayout>
     ),
   }),
@@ -134,11 +141,14 @@ export const endpointDisabled = defineNotification({
       <EmailLayout
         preview={`${data.url} failed ${data.failures} times`}
         heading="A webhook endpoint was disabled"
-        action={{ label: "Review the endpoint", url: workspaceUrl(appUrl, data.workspaceSlug, "/webhooks") }}
+        action={{
+          label: "Review the endpoint",
+          url: workspaceUrl(appUrl, data.workspaceSlug, "/webhooks"),
+        }}
       >
         <P>
-          {data.url} failed {data.failures} times in a row, most recently with {data.lastError}. Tally
-          stopped sending to it.
+          {data.url} failed {data.failures} times in a row, most recently with {data.lastError}.
+          Tally stopped sending to it.
         </P>
         <P>Fix the endpoint, then enable it again; failed deliveries can be resent from its log.</P>
       </EmailLayout>
@@ -154,7 +164,10 @@ export const webhookTest = defineNotification({
   audience: "admins",
   channels: ["webhook"],
   schema: z.object({ endpointId: z.string(), message: z.string() }),
-  sample: { endpointId: "e1f2a3b4-c5d6-4e7f-8091-a2b3c4d5e6f7", message: "This is a test event from Tally." },
+  sample: {
+    endpointId: "e1f2a3b4-c5d6-4e7f-8091-a2b3c4d5e6f7",
+    message: "This is a test event from Tally.",
+  },
   object: (data) => ({ type: "webhook_endpoint", id: data.endpointId }),
   inApp: (data) => ({ title: "Test event", body: data.message, link: null }),
   email: (data) => ({

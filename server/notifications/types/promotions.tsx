@@ -15,9 +15,15 @@ export const trialEnding = defineNotification({
   audience: "billing",
   channels: ["email", "in_app", "webhook"],
   schema: z.object({ ...workspaceFields, endsAt: instant }),
-  sample: { workspaceName: "Acme Labs", workspaceSlug: "acme-labs", endsAt: "2027-03-10T00:00:00.000Z" },
+  sample: {
+    workspaceName: "Acme Labs",
+    workspaceSlug: "acme-labs",
+    endsAt: "2027-03-10T00:00:00.000Z",
+  },
   trigger: triggeredBy("promotions/trial-ending", ({ event, workspace }) =>
-    workspace ? { workspaceName: workspace.name, workspaceSlug: workspace.slug, endsAt: event.data.endsAt } : null,
+    workspace
+      ? { workspaceName: workspace.name, workspaceSlug: workspace.slug, endsAt: event.data.endsAt }
+      : null,
   ),
   inApp: (data) => ({
     title: "Your trial ends soon",
@@ -33,8 +39,8 @@ export const trialEnding = defineNotification({
         action={{ label: "Choose a plan", url: workspaceUrl(appUrl, data.workspaceSlug) }}
       >
         <P>
-          The trial of {data.workspaceName} ends on {when(data.endsAt)}. Add a payment method to keep
-          its tier, or it moves to the free tier.
+          The trial of {data.workspaceName} ends on {when(data.endsAt)}. Add a payment method to
+          keep its tier, or it moves to the free tier.
         </P>
       </EmailLayout>
     ),
@@ -78,7 +84,9 @@ export const promotionApplied = defineNotification({
         heading={`Promotion ${data.code} applied`}
         action={{ label: "See the details", url: workspaceUrl(appUrl, data.workspaceSlug) }}
       >
-        <P>The promotion {data.code} is now active on {data.workspaceName}.</P>
+        <P>
+          The promotion {data.code} is now active on {data.workspaceName}.
+        </P>
       </EmailLayout>
     ),
   }),
@@ -91,7 +99,12 @@ export const promotionExpiring = defineNotification({
   category: "product",
   audience: "billing",
   channels: ["email", "in_app", "webhook"],
-  schema: z.object({ ...workspaceFields, code: z.string(), expiresAt: instant, redemptionId: z.string() }),
+  schema: z.object({
+    ...workspaceFields,
+    code: z.string(),
+    expiresAt: instant,
+    redemptionId: z.string(),
+  }),
   sample: {
     workspaceName: "Acme Labs",
     workspaceSlug: "acme-labs",
@@ -99,7 +112,8 @@ export const promotionExpiring = defineNotification({
     expiresAt: "2027-04-01T00:00:00.000Z",
     redemptionId: "d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6",
   },
-  // TODO: a promotions cron sends this ahead of expiry; until promotions exist it is only previewed.
+  // TODO: a promotions cron sends this ahead of expiry; until promotions exist it is only
+  // previewed.
   object: (data) => ({ type: "promotion_redemption", id: data.redemptionId }),
   inApp: (data) => ({
     title: `${data.code} ends soon`,
@@ -114,7 +128,9 @@ export const promotionExpiring = defineNotification({
         heading={`${data.code} ends soon`}
         action={{ label: "Open the workspace", url: workspaceUrl(appUrl, data.workspaceSlug) }}
       >
-        <P>The promotion {data.code} on {data.workspaceName} ends on {when(data.expiresAt)}.</P>
+        <P>
+          The promotion {data.code} on {data.workspaceName} ends on {when(data.expiresAt)}.
+        </P>
       </EmailLayout>
     ),
   }),

@@ -18,9 +18,15 @@ export const suspended = defineNotification({
   audience: "billing",
   channels: ["email", "in_app", "webhook"],
   schema: z.object({ ...workspaceFields, reason: z.string() }),
-  sample: { workspaceName: "Acme Labs", workspaceSlug: "acme-labs", reason: "Payment failed after 4 retries" },
+  sample: {
+    workspaceName: "Acme Labs",
+    workspaceSlug: "acme-labs",
+    reason: "Payment failed after 4 retries",
+  },
   trigger: triggeredBy("workspace/suspended", ({ event, workspace }) =>
-    workspace ? { workspaceName: workspace.name, workspaceSlug: workspace.slug, reason: event.data.reason } : null,
+    workspace
+      ? { workspaceName: workspace.name, workspaceSlug: workspace.slug, reason: event.data.reason }
+      : null,
   ),
   inApp: (data) => ({
     title: `${data.workspaceName} is suspended`,
@@ -83,7 +89,12 @@ export const tierChanged = defineNotification({
   category: "account",
   audience: "admins",
   channels: ["email", "in_app", "webhook"],
-  schema: z.object({ ...workspaceFields, fromTier: z.string(), toTier: z.string(), effectiveAt: instant }),
+  schema: z.object({
+    ...workspaceFields,
+    fromTier: z.string(),
+    toTier: z.string(),
+    effectiveAt: instant,
+  }),
   sample: {
     workspaceName: "Acme Labs",
     workspaceSlug: "acme-labs",
@@ -106,7 +117,9 @@ export const tierChanged = defineNotification({
   }),
   inApp: (data) => ({
     title: `Now on the ${data.toTier} tier`,
-    body: `${data.workspaceName} moved from ${data.fromTier} to ${data.toTier} on ${when(data.effectiveAt)}.`,
+    body:
+      `${data.workspaceName} moved from ${data.fromTier} to ${data.toTier} on ` +
+      `${when(data.effectiveAt)}.`,
     link: `/w/${data.workspaceSlug}`,
   }),
   email: (data, { appUrl }) => ({
@@ -117,7 +130,13 @@ export const tierChanged = defineNotification({
         heading={`${data.workspaceName} is on the ${data.toTier} tier`}
         action={{ label: "See the plan", url: workspaceUrl(appUrl, data.workspaceSlug) }}
       >
-        <Facts rows={[["From", data.fromTier], ["To", data.toTier], ["Since", when(data.effectiveAt)]]} />
+        <Facts
+          rows={[
+            ["From", data.fromTier],
+            ["To", data.toTier],
+            ["Since", when(data.effectiveAt)],
+          ]}
+        />
       </EmailLayout>
     ),
   }),
@@ -164,8 +183,8 @@ export const cancelled = defineNotification({
       >
         <P>
           {data.immediate
-            ? "The cancellation took effect now; any refund of the unused base fee follows by email."
-            : `The workspace stays usable until ${when(data.effectiveAt)}; it is read-only after that.`}
+            ? "It took effect now; any refund of the unused base fee follows by email."
+            : `It stays usable until ${when(data.effectiveAt)}, read-only after that.`}
         </P>
         <P>Invoices and payments stay available as records.</P>
       </EmailLayout>

@@ -1,7 +1,12 @@
 import { and, desc, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 
-import { notificationDeliveries, notifications, webhookAttempts, webhookEndpoints } from "@/drizzle/schema";
+import {
+  notificationDeliveries,
+  notifications,
+  webhookAttempts,
+  webhookEndpoints,
+} from "@/drizzle/schema";
 import { defineCommand } from "@/server/commands";
 import type { Db } from "@/server/db/client";
 import { AppError } from "@/server/errors";
@@ -36,13 +41,18 @@ export const endpointInput = z.object({
 export function checkEndpointUrl(url: string, targets: "public" | "any"): void {
   const parsed = new URL(url);
   if (parsed.username || parsed.password) {
-    throw new AppError("invalid_request", "Put no credentials in the URL; use the signing secret", { field: "url" });
+    throw new AppError("invalid_request", "Put no credentials in the URL; use the signing secret", {
+      field: "url",
+    });
   }
   if (parsed.protocol !== "https:" && !(targets === "any" && parsed.protocol === "http:")) {
     throw new AppError("invalid_request", "Use an https:// URL", { field: "url" });
   }
   const host = parsed.hostname.toLowerCase();
-  if (targets === "public" && (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".internal"))) {
+  if (
+    targets === "public" &&
+    (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".internal"))
+  ) {
     throw new AppError("invalid_request", "The URL must point at a public host", { field: "url" });
   }
 }
@@ -56,7 +66,10 @@ export const createEndpoint = defineCommand({
       .from(webhookEndpoints)
       .where(eq(webhookEndpoints.workspaceId, input.workspaceId));
     if (existing.length >= MAX_ENDPOINTS_PER_WORKSPACE) {
-      throw new AppError("invalid_request", `A workspace has at most ${MAX_ENDPOINTS_PER_WORKSPACE} endpoints`);
+      throw new AppError(
+        "invalid_request",
+        `A workspace has at most ${MAX_ENDPOINTS_PER_WORKSPACE} endpoints`,
+      );
     }
     const now = clock.now();
     const [endpoint] = await tx
@@ -94,9 +107,17 @@ export const updateEndpoint = defineCommand({
         eventTypes: input.eventTypes.includes("*") ? ["*"] : [...new Set(input.eventTypes)],
         updatedAt: clock.now(),
       })
-      .where(and(eq(webhookEndpoints.id, input.endpointId), eq(webhookEndpoints.workspaceId, input.workspaceId)))
+      .where(
+        and(
+          eq(webhookEndpoints.id, input.endpointId),
+          eq(webhookEndpoints.workspaceId, input.workspaceId),
+        ),
+      )
       .returning({ id: webhookEndpoints.id });
-    if (!endpoint) throw new AppError("not_found", "No such endpoint in this workspace", { field: "endpointId" });
+    if (!endpoint)
+      throw new AppError("not_found", "No such endpoint in this workspace", {
+        field: "endpointId",
+      });
 
     return { result: { endpointId: endpoint.id }, workspaceId: input.workspaceId };
   },
@@ -112,14 +133,36 @@ export const setEndpointEnabled = defineCommand({
       .update(webhookEndpoints)
       .set(
         input.enabled
-          ? { status: "enabled", consecutiveFailures: 0, disabledAt: null, disabledReason: null, updatedAt: now }
-          : { status: "disabled", disabledAt: now, disabledReason: "Disabled by a workspace admin", updatedAt: now },
+          ? {
+              status: "enabled",
+              consecutiveFailures: 0,
+              disabledAt: null,
+              disabledReason: null,
+              updatedAt: now,
+            }
+          : {
+              status: "disabled",
+              disabledAt: now,
+              disabledReason: "Disabled by a workspace admin",
+              updatedAt: now,
+            },
       )
-      .where(and(eq(webhookEndpoints.id, input.endpointId), eq(webhookEndpoints.workspaceId, input.workspaceId)))
+      .where(
+        and(
+          eq(webhookEndpoints.id, input.endpointId),
+          eq(webhookEndpoints.workspaceId, input.workspaceId),
+        ),
+      )
       .returning({ id: webhookEndpoints.id });
-    if (!endpoint) throw new AppError("not_found", "No such endpoint in this workspace", { field: "endpointId" });
+    if (!endpoint)
+      throw new AppError("not_found", "No such endpoint in this workspace", {
+        field: "endpointId",
+      });
 
-    return { result: { endpointId: endpoint.id, enabled: input.enabled }, workspaceId: input.workspaceId };
+    return {
+      result: { endpointId: endpoint.id, enabled: input.enabled },
+      workspaceId: input.workspaceId,
+    };
   },
 });
 
@@ -129,11 +172,23 @@ export const deleteEndpoint = defineCommand({
   async run({ tx }, input) {
     const [endpoint] = await tx
       .delete(webhookEndpoints)
-      .where(and(eq(webhookEndpoints.id, input.endpointId), eq(webhookEndpoints.workspaceId, input.workspaceId)))
+      .where(
+        and(
+          eq(webhookEndpoints.id, input.endpointId),
+          eq(webhookEndpoints.workspaceId, input.workspaceId),
+        ),
+      )
       .returning({ id: webhookEndpoints.id, url: webhookEndpoints.url });
-    if (!endpoint) throw new AppError("not_found", "No such endpoint in this workspace", { field: "endpointId" });
+    if (!endpoint)
+      throw new AppError("not_found", "No such endpoint in this workspace", {
+        field: "endpointId",
+      });
 
-    return { result: { endpointId: endpoint.id }, workspaceId: input.workspaceId, audit: { ...endpoint } };
+    return {
+      result: { endpointId: endpoint.id },
+      workspaceId: input.workspaceId,
+      audit: { ...endpoint },
+    };
   },
 });
 
@@ -145,15 +200,27 @@ export const sendTestEvent = defineCommand({
     const [endpoint] = await tx
       .select({ id: webhookEndpoints.id })
       .from(webhookEndpoints)
-      .where(and(eq(webhookEndpoints.id, input.endpointId), eq(webhookEndpoints.workspaceId, input.workspaceId)));
-    if (!endpoint) throw new AppError("not_found", "No such endpoint in this workspace", { field: "endpointId" });
-    const { notificationId, events } = await createNotification(tx, { clock }, {
-      type: "webhooks.test",
-      workspaceId: input.workspaceId,
-      data: { endpointId: endpoint.id, message: "This is a test event from Tally." },
-      dedupeKey: `webhooks.test:${endpoint.id}:${crypto.randomUUID()}`,
-      endpointId: endpoint.id,
-    });
+      .where(
+        and(
+          eq(webhookEndpoints.id, input.endpointId),
+          eq(webhookEndpoints.workspaceId, input.workspaceId),
+        ),
+      );
+    if (!endpoint)
+      throw new AppError("not_found", "No such endpoint in this workspace", {
+        field: "endpointId",
+      });
+    const { notificationId, events } = await createNotification(
+      tx,
+      { clock },
+      {
+        type: "webhooks.test",
+        workspaceId: input.workspaceId,
+        data: { endpointId: endpoint.id, message: "This is a test event from Tally." },
+        dedupeKey: `webhooks.test:${endpoint.id}:${crypto.randomUUID()}`,
+        endpointId: endpoint.id,
+      },
+    );
 
     return { result: { notificationId }, events, workspaceId: input.workspaceId };
   },
@@ -178,18 +245,28 @@ export async function listEndpoints(db: Db, workspaceId: string) {
     .orderBy(desc(webhookEndpoints.createdAt));
 }
 
-export async function endpointSecret(db: Db, workspaceId: string, endpointId: string): Promise<string> {
+export async function endpointSecret(
+  db: Db,
+  workspaceId: string,
+  endpointId: string,
+): Promise<string> {
   const [row] = await db
     .select({ secret: webhookEndpoints.secret })
     .from(webhookEndpoints)
     .where(and(eq(webhookEndpoints.id, endpointId), eq(webhookEndpoints.workspaceId, workspaceId)));
-  if (!row) throw new AppError("not_found", "No such endpoint in this workspace", { field: "endpointId" });
+  if (!row)
+    throw new AppError("not_found", "No such endpoint in this workspace", { field: "endpointId" });
 
   return row.secret;
 }
 
 /** An endpoint's deliveries, newest first, each with its attempts (request and response). */
-export async function endpointDeliveryLog(db: Db, workspaceId: string, endpointId: string, limit = 50) {
+export async function endpointDeliveryLog(
+  db: Db,
+  workspaceId: string,
+  endpointId: string,
+  limit = 50,
+) {
   const deliveries = await db
     .select({
       id: notificationDeliveries.id,
@@ -204,7 +281,12 @@ export async function endpointDeliveryLog(db: Db, workspaceId: string, endpointI
     })
     .from(notificationDeliveries)
     .innerJoin(notifications, eq(notifications.id, notificationDeliveries.notificationId))
-    .where(and(eq(notificationDeliveries.endpointId, endpointId), eq(notifications.workspaceId, workspaceId)))
+    .where(
+      and(
+        eq(notificationDeliveries.endpointId, endpointId),
+        eq(notifications.workspaceId, workspaceId),
+      ),
+    )
     .orderBy(desc(notificationDeliveries.createdAt))
     .limit(limit);
   const attempts = deliveries.length

@@ -22,7 +22,9 @@ const endpointRef = z.object({ endpointId: z.uuid() });
 /** A workspace's outgoing webhook endpoints, for its admins. */
 export const webhooksRouter = router({
   // queries
-  endpoints: workspaceProcedure("admin").query(({ ctx }) => listEndpoints(ctx.runtime.db, ctx.workspace.workspaceId)),
+  endpoints: workspaceProcedure("admin").query(({ ctx }) =>
+    listEndpoints(ctx.runtime.db, ctx.workspace.workspaceId),
+  ),
   eventTypes: workspaceProcedure("admin").query(() =>
     webhookTypes.map((definition) => ({
       type: definition.type,
@@ -37,7 +39,9 @@ export const webhooksRouter = router({
     })),
   deliveries: workspaceProcedure("admin")
     .input(endpointRef)
-    .query(({ ctx, input }) => endpointDeliveryLog(ctx.runtime.db, ctx.workspace.workspaceId, input.endpointId)),
+    .query(({ ctx, input }) =>
+      endpointDeliveryLog(ctx.runtime.db, ctx.workspace.workspaceId, input.endpointId),
+    ),
 
   // commands
   create: workspaceProcedure("admin")
@@ -65,28 +69,43 @@ export const webhooksRouter = router({
   setEnabled: workspaceProcedure("admin")
     .input(endpointRef.extend({ enabled: z.boolean() }))
     .mutation(({ ctx, input }) =>
-      execute(ctx.runtime, setEndpointEnabled, { ...input, workspaceId: ctx.workspace.workspaceId }, {
-        actor: ctx.actor,
-        requestId: ctx.requestId,
-        log: ctx.log,
-      }),
+      execute(
+        ctx.runtime,
+        setEndpointEnabled,
+        { ...input, workspaceId: ctx.workspace.workspaceId },
+        {
+          actor: ctx.actor,
+          requestId: ctx.requestId,
+          log: ctx.log,
+        },
+      ),
     ),
   delete: workspaceProcedure("admin")
     .input(endpointRef)
     .mutation(({ ctx, input }) =>
-      execute(ctx.runtime, deleteEndpoint, { ...input, workspaceId: ctx.workspace.workspaceId }, {
-        actor: ctx.actor,
-        requestId: ctx.requestId,
-        log: ctx.log,
-      }),
+      execute(
+        ctx.runtime,
+        deleteEndpoint,
+        { ...input, workspaceId: ctx.workspace.workspaceId },
+        {
+          actor: ctx.actor,
+          requestId: ctx.requestId,
+          log: ctx.log,
+        },
+      ),
     ),
   sendTest: workspaceProcedure("admin")
     .input(endpointRef)
     .mutation(({ ctx, input }) =>
-      execute(ctx.runtime, sendTestEvent, { ...input, workspaceId: ctx.workspace.workspaceId }, {
-        actor: ctx.actor,
-        requestId: ctx.requestId,
-        log: ctx.log,
-      }),
+      execute(
+        ctx.runtime,
+        sendTestEvent,
+        { ...input, workspaceId: ctx.workspace.workspaceId },
+        {
+          actor: ctx.actor,
+          requestId: ctx.requestId,
+          log: ctx.log,
+        },
+      ),
     ),
 });

@@ -44,7 +44,9 @@ function ipv4Private(address: string): boolean {
   );
 }
 
-/** Loopback, private, link-local, carrier-grade NAT, multicast and reserved ranges, IPv4 and IPv6. */
+/**
+ * Loopback, private, link-local, carrier-grade NAT, multicast and reserved ranges, IPv4 and IPv6.
+ */
 export function isInternalAddress(address: string): boolean {
   if (net.isIPv4(address)) return ipv4Private(address);
   const lower = address.toLowerCase();
@@ -64,26 +66,42 @@ export function isInternalAddress(address: string): boolean {
   );
 }
 
-type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+type LookupCallback = (
+  error: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
 
-function guardedLookup(hostname: string, options: { all?: boolean }, callback: LookupCallback): void {
+function guardedLookup(
+  hostname: string,
+  options: { all?: boolean },
+  callback: LookupCallback,
+): void {
   dnsLookup(hostname, { all: true }, (error, addresses) => {
     if (error) return callback(error, []);
     const blocked = addresses.find((entry) => isInternalAddress(entry.address));
     if (blocked) {
-      const refusal = Object.assign(new Error(`Refused internal address ${blocked.address} for ${hostname}`), {
-        code: "EINTERNAL",
-      });
+      const refusal = Object.assign(
+        new Error(`Refused internal address ${blocked.address} for ${hostname}`),
+        {
+          code: "EINTERNAL",
+        },
+      );
       return callback(refusal, []);
     }
     if (options.all) return callback(null, addresses);
     const first = addresses[0];
 
-    return first ? callback(null, first.address, first.family) : callback(new Error(`No address for ${hostname}`), []);
+    return first
+      ? callback(null, first.address, first.family)
+      : callback(new Error(`No address for ${hostname}`), []);
   });
 }
 
-export function postWebhook(request: WebhookRequest, now: () => number = Date.now): Promise<WebhookResponse> {
+export function postWebhook(
+  request: WebhookRequest,
+  now: () => number = Date.now,
+): Promise<WebhookResponse> {
   const started = now();
   const done = (result: Omit<WebhookResponse, "durationMs">): WebhookResponse => ({
     ...result,
@@ -94,11 +112,15 @@ export function postWebhook(request: WebhookRequest, now: () => number = Date.no
   try {
     url = new URL(request.url);
   } catch {
-    return Promise.resolve(done({ status: null, body: null, error: "The endpoint URL is not valid" }));
+    return Promise.resolve(
+      done({ status: null, body: null, error: "The endpoint URL is not valid" }),
+    );
   }
   const host = url.hostname.replace(/^\[|\]$/g, "");
   if (!request.allowPrivateAddresses && net.isIP(host) !== 0 && isInternalAddress(host)) {
-    return Promise.resolve(done({ status: null, body: null, error: `Refused internal address ${host}` }));
+    return Promise.resolve(
+      done({ status: null, body: null, error: `Refused internal address ${host}` }),
+    );
   }
 
   return new Promise((resolve) => {
@@ -107,7 +129,10 @@ export function postWebhook(request: WebhookRequest, now: () => number = Date.no
       url,
       {
         method: "POST",
-        headers: { ...request.headers, "content-length": Buffer.byteLength(request.body).toString() },
+        headers: {
+          ...request.headers,
+          "content-length": Buffer.byteLength(request.body).toString(),
+        },
         timeout: request.timeoutMs,
         ...(request.allowPrivateAddresses ? {} : { lookup: guardedLookup as never }),
       },
@@ -132,8 +157,12 @@ export function postWebhook(request: WebhookRequest, now: () => number = Date.no
         );
       },
     );
-    outgoing.on("timeout", () => outgoing.destroy(new Error(`No response within ${request.timeoutMs} ms`)));
-    outgoing.on("error", (error) => resolve(done({ status: null, body: null, error: error.message })));
+    outgoing.on("timeout", () =>
+      outgoing.destroy(new Error(`No response within ${request.timeoutMs} ms`)),
+    );
+    outgoing.on("error", (error) =>
+      resolve(done({ status: null, body: null, error: error.message })),
+    );
     outgoing.end(request.body);
   });
 }

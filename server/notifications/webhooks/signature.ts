@@ -3,7 +3,8 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 /**
  * Outgoing webhooks are signed like Stripe's: the header
  *
- *   Tally-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with the endpoint secret>
+ *   Tally-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with the endpoint
+ * secret>
  *
  * A receiver recomputes the HMAC over the raw body, compares in constant
  * time and refuses timestamps too far from its clock (replays). README,
@@ -16,7 +17,9 @@ export function newEndpointSecret(): string {
 }
 
 export function signatureHeader(secret: string, body: string, timestampSeconds: number): string {
-  const signature = createHmac("sha256", secret).update(`${timestampSeconds}.${body}`).digest("hex");
+  const signature = createHmac("sha256", secret)
+    .update(`${timestampSeconds}.${body}`)
+    .digest("hex");
 
   return `t=${timestampSeconds},v1=${signature}`;
 }
@@ -36,7 +39,8 @@ export function verifySignature(
     if (key && value) parts.set(key.trim(), [...(parts.get(key.trim()) ?? []), value.trim()]);
   }
   const timestamp = Number(parts.get("t")?.[0]);
-  if (!Number.isInteger(timestamp) || Math.abs(nowSeconds - timestamp) > toleranceSeconds) return false;
+  if (!Number.isInteger(timestamp) || Math.abs(nowSeconds - timestamp) > toleranceSeconds)
+    return false;
 
   const expected = Buffer.from(
     createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex"),

@@ -1,0 +1,47 @@
+"use client";
+
+import Link from "next/link";
+import { usePathname } from "next/navigation";
+
+import { cn } from "@/components/ui/cn";
+
+const sections = [
+  { href: "/admin", label: "Events" },
+  { href: "/admin/notifications", label: "Notifications" },
+  { href: "/admin/notifications/templates", label: "Templates" },
+];
+
+/** The admin pages' tabs; the longest matching path is the current one. */
+export function AdminNav() {
+  const pathname = usePathname();
+  const current = sections
+    .filter((section) => pathname === section.href || pathname.startsWith(`${section.href}/`))
+    .sort((a, b) => b.href.length - a.href.length)[0];
+
+  return (
+    <nav aria-label="Admin" className="mb-6 border-b border-slate-200">
+      <ul className="-mb-px flex gap-6">
+        {sections.map((section) => {
+          const active = section.href === current?.href;
+          return (
+            <li key={section.href}>
+              <Link
+                href={section.href}
+                aria-current={active ? "page" : undefined}
+                className={cn(
+                  "inline-block border-b-2 px-1 pb-3 text-sm font-medium",
+                  active
+                    ? "border-indigo-600 text-indigo-700"
+                    : "border-transparent text-slate-500 hover:border-slate-300 " +
+                        "hover:text-slate-800",
+                )}
+              >
+                {section.label}
+              </Link>
+            </li>
+          );
+        })}
+      </ul>
+    </nav>
+  );
+}

@@ -1,0 +1,8 @@
+/**
+ * Owners and admins manage a workspace's keys, webhooks and notification
+ * history. The procedures decide access (server/auth/roles.ts); pages only
+ * use this to hide what would be refused.
+ */
+export function isWorkspaceAdmin(role: string): boolean {
+  return role === "owner" || role === "admin";
+}
