@@ -63,7 +63,7 @@ export function AppHeader({ user }: { user: HeaderUser }) {
       <div
         className={cn(
           "mx-auto flex max-w-6xl flex-wrap items-center",
-          "gap-x-6 gap-y-3 px-4 py-3 sm:px-6",
+          "gap-x-4 gap-y-3 px-4 py-3 sm:px-6",
         )}
       >
         <Brand href={current ? `/w/${current}` : "/"} />
@@ -130,9 +130,12 @@ function UserMenu({ user, settingsActive }: { user: HeaderUser; settingsActive: 
 
   return (
     <div className="flex items-center gap-3">
-      <div className="hidden text-right leading-tight sm:block">
-        <p className="text-sm font-medium text-slate-800">{user.name ?? user.email}</p>
-        {user.name && <p className="text-xs text-slate-500">{user.email}</p>}
+      <div
+        className="hidden max-w-48 text-right leading-tight lg:block"
+        title={user.email ?? undefined}
+      >
+        <p className="truncate text-sm font-medium text-slate-800">{user.name ?? user.email}</p>
+        {user.name && <p className="truncate text-xs text-slate-500">{user.email}</p>}
       </div>
       <Link
         href="/settings/notifications"
