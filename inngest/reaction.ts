@@ -131,7 +131,9 @@ export async function executeReaction(
         );
   if (outcome === "duplicate") log.warn("event already handled by this reaction; skipped");
   else {
-    log.info("reaction handled event");
+    // Cron ticks run every minute; at info they would drown the log.
+    if (reaction.kind === "cron") log.debug("cron reaction ran");
+    else log.info("reaction handled event");
     wake?.();
   }
 
