@@ -1,5 +1,4 @@
-import { execute } from "@/server/commands";
-import { publicProcedure, router } from "@/server/trpc/init";
+import { publicProcedure, router, runCommand } from "@/server/trpc/init";
 
 import { confirmSignUp, confirmSignUpInput, signUp, signUpInput } from "./commands";
 import { enabledOAuthProviders } from "./next-auth";
@@ -13,18 +12,10 @@ export const authRouter = router({
   })),
 
   // commands
-  signUp: publicProcedure.input(signUpInput).mutation(({ ctx, input }) =>
-    execute(ctx.runtime, signUp, input, {
-      actor: { type: "system", reason: "sign-up" },
-      requestId: ctx.requestId,
-      log: ctx.log,
-    }),
-  ),
-  confirmSignUp: publicProcedure.input(confirmSignUpInput).mutation(({ ctx, input }) =>
-    execute(ctx.runtime, confirmSignUp, input, {
-      actor: { type: "system", reason: "sign-up confirmation" },
-      requestId: ctx.requestId,
-      log: ctx.log,
-    }),
-  ),
+  signUp: publicProcedure
+    .input(signUpInput)
+    .mutation(({ ctx, input }) => runCommand(ctx, signUp, input)),
+  confirmSignUp: publicProcedure
+    .input(confirmSignUpInput)
+    .mutation(({ ctx, input }) => runCommand(ctx, confirmSignUp, input)),
 });

@@ -1,8 +1,7 @@
 import { z } from "zod";
 
-import { execute } from "@/server/commands";
 import { AppError } from "@/server/errors";
-import { router, workspaceProcedure } from "@/server/trpc/init";
+import { router, runCommand, workspaceProcedure } from "@/server/trpc/init";
 
 import { consumeCredits, consumeInput } from "./consume";
 import { balanceSummary, ledgerHistory, recentUsage } from "./queries";
@@ -41,11 +40,7 @@ export const creditsRouter = router({
         .extend({ idempotencyKey: z.string().min(1).max(255) }),
     )
     .mutation(async ({ ctx, input }) => {
-      const result = await execute(ctx.runtime, consumeCredits, input, {
-        actor: ctx.actor,
-        requestId: ctx.requestId,
-        log: ctx.log,
-      });
+      const result = await runCommand(ctx, consumeCredits, input);
       if (!result.allowed) {
         throw new AppError(
           "insufficient_credits",

@@ -1,11 +1,11 @@
 import { z } from "zod";
 
-import { execute } from "@/server/commands";
 import { AppError } from "@/server/errors";
 import {
   platformAdminProcedure,
   publicProcedure,
   router,
+  runCommand,
   signedInProcedure,
   workspaceProcedure,
 } from "@/server/trpc/init";
@@ -67,33 +67,21 @@ const adminRouter = router({
 
   // commands
   retryDelivery: platformAdminProcedure.input(retryInput).mutation(async ({ ctx, input }) => {
-    await execute(ctx.runtime, requeueDelivery, input, {
-      actor: ctx.actor,
-      requestId: ctx.requestId,
-      log: ctx.log,
-    });
+    await runCommand(ctx, requeueDelivery, input);
 
     return { outcome: await ctx.runtime.notifier.attempt(input.deliveryId) };
   }),
   retryFailed: platformAdminProcedure
     .input(z.object({ type: z.string().max(100) }))
     .mutation(async ({ ctx, input }) => {
-      const result = await execute(ctx.runtime, requeueFailedOfType, input, {
-        actor: ctx.actor,
-        requestId: ctx.requestId,
-        log: ctx.log,
-      });
+      const result = await runCommand(ctx, requeueFailedOfType, input);
       await ctx.runtime.notifier.sweepDue(result.requeued);
 
       return result;
     }),
-  send: platformAdminProcedure.input(sendNotificationInput).mutation(({ ctx, input }) =>
-    execute(ctx.runtime, sendNotification, input, {
-      actor: ctx.actor,
-      requestId: ctx.requestId,
-      log: ctx.log,
-    }),
-  ),
+  send: platformAdminProcedure
+    .input(sendNotificationInput)
+    .mutation(({ ctx, input }) => runCommand(ctx, sendNotification, input)),
 });
 
 export const notificationsRouter = router({
@@ -138,29 +126,17 @@ export const notificationsRouter = router({
     }),
 
   // commands
-  markRead: signedInProcedure.input(markReadInput).mutation(({ ctx, input }) =>
-    execute(ctx.runtime, markRead, input, {
-      actor: ctx.actor,
-      requestId: ctx.requestId,
-      log: ctx.log,
-    }),
-  ),
-  setPreference: signedInProcedure.input(setPreferenceInput).mutation(({ ctx, input }) =>
-    execute(ctx.runtime, setPreference, input, {
-      actor: ctx.actor,
-      requestId: ctx.requestId,
-      log: ctx.log,
-    }),
-  ),
+  markRead: signedInProcedure
+    .input(markReadInput)
+    .mutation(({ ctx, input }) => runCommand(ctx, markRead, input)),
+  setPreference: signedInProcedure
+    .input(setPreferenceInput)
+    .mutation(({ ctx, input }) => runCommand(ctx, setPreference, input)),
   /** A workspace admin retries one of the workspace's deliveries now and sees the outcome. */
   retryDelivery: workspaceProcedure("admin")
     .input(retryInput)
     .mutation(async ({ ctx, input }) => {
-      await execute(ctx.runtime, requeueDelivery, input, {
-        actor: ctx.actor,
-        requestId: ctx.requestId,
-        log: ctx.log,
-      });
+      await runCommand(ctx, requeueDelivery, input);
 
       return { outcome: await ctx.runtime.notifier.attempt(input.deliveryId) };
     }),

@@ -7,6 +7,7 @@ import { z, ZodError } from "zod";
 
 import { users } from "@/drizzle/schema";
 import type { Actor } from "@/server/actor";
+import { execute, type Command } from "@/server/commands";
 import { roleAtLeast, type WorkspaceRole } from "@/server/auth/roles";
 import { AppError, errorCodes, type ErrorCode } from "@/server/errors";
 import type { Logger } from "@/server/logger";
@@ -131,6 +132,21 @@ const mapErrors = t.middleware(async ({ next, ctx, path }) => {
 
   return result;
 });
+
+/**
+ * Runs a command through the pipeline as the caller: the actor (the signed-in
+ * user, or the system for public procedures), the request id and the logger
+ * come from the tRPC context.
+ */
+export function runCommand<TSchema extends z.ZodType, TResult, TPrepared>(
+  ctx: TrpcContext & { actor?: Actor },
+  command: Command<TSchema, TResult, TPrepared>,
+  input: z.input<TSchema>,
+): Promise<TResult> {
+  const actor: Actor = ctx.actor ?? { type: "system", reason: `public ${command.name}` };
+
+  return execute(ctx.runtime, command, input, { actor, requestId: ctx.requestId, log: ctx.log });
+}
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;

@@ -1,8 +1,13 @@
 import { z } from "zod";
 
-import { execute } from "@/server/commands";
 import { AppError } from "@/server/errors";
-import { publicProcedure, router, signedInProcedure, workspaceProcedure } from "@/server/trpc/init";
+import {
+  publicProcedure,
+  router,
+  runCommand,
+  signedInProcedure,
+  workspaceProcedure,
+} from "@/server/trpc/init";
 
 import { createApiKey, listApiKeys, revokeApiKey } from "./api-keys";
 import { createWorkspace, createWorkspaceInput } from "./commands";
@@ -25,29 +30,13 @@ export const workspacesRouter = router({
   ),
 
   // commands
-  create: signedInProcedure.input(createWorkspaceInput).mutation(({ ctx, input }) =>
-    execute(ctx.runtime, createWorkspace, input, {
-      actor: ctx.actor,
-      requestId: ctx.requestId,
-      log: ctx.log,
-    }),
-  ),
+  create: signedInProcedure
+    .input(createWorkspaceInput)
+    .mutation(({ ctx, input }) => runCommand(ctx, createWorkspace, input)),
   createApiKey: workspaceProcedure("admin")
     .input(z.object({ name: z.string() }))
-    .mutation(({ ctx, input }) =>
-      execute(ctx.runtime, createApiKey, input, {
-        actor: ctx.actor,
-        requestId: ctx.requestId,
-        log: ctx.log,
-      }),
-    ),
+    .mutation(({ ctx, input }) => runCommand(ctx, createApiKey, input)),
   revokeApiKey: workspaceProcedure("admin")
     .input(z.object({ apiKeyId: z.uuid() }))
-    .mutation(({ ctx, input }) =>
-      execute(ctx.runtime, revokeApiKey, input, {
-        actor: ctx.actor,
-        requestId: ctx.requestId,
-        log: ctx.log,
-      }),
-    ),
+    .mutation(({ ctx, input }) => runCommand(ctx, revokeApiKey, input)),
 });

@@ -1,7 +1,6 @@
 import { z } from "zod";
 
-import { execute } from "@/server/commands";
-import { router, workspaceProcedure } from "@/server/trpc/init";
+import { router, runCommand, workspaceProcedure } from "@/server/trpc/init";
 
 import { webhookTypes } from "../types";
 import {
@@ -48,64 +47,27 @@ export const webhooksRouter = router({
     .input(endpointInput)
     .mutation(({ ctx, input }) => {
       checkEndpointUrl(input.url, ctx.runtime.env.webhookTargets);
-      return execute(
-        ctx.runtime,
-        createEndpoint,
-        { ...input, workspaceId: ctx.workspace.workspaceId },
-        { actor: ctx.actor, requestId: ctx.requestId, log: ctx.log },
-      );
+      return runCommand(ctx, createEndpoint, { ...input, workspaceId: ctx.workspace.workspaceId });
     }),
   update: workspaceProcedure("admin")
     .input(endpointInput.extend(endpointRef.shape))
     .mutation(({ ctx, input }) => {
       checkEndpointUrl(input.url, ctx.runtime.env.webhookTargets);
-      return execute(
-        ctx.runtime,
-        updateEndpoint,
-        { ...input, workspaceId: ctx.workspace.workspaceId },
-        { actor: ctx.actor, requestId: ctx.requestId, log: ctx.log },
-      );
+      return runCommand(ctx, updateEndpoint, { ...input, workspaceId: ctx.workspace.workspaceId });
     }),
   setEnabled: workspaceProcedure("admin")
     .input(endpointRef.extend({ enabled: z.boolean() }))
     .mutation(({ ctx, input }) =>
-      execute(
-        ctx.runtime,
-        setEndpointEnabled,
-        { ...input, workspaceId: ctx.workspace.workspaceId },
-        {
-          actor: ctx.actor,
-          requestId: ctx.requestId,
-          log: ctx.log,
-        },
-      ),
+      runCommand(ctx, setEndpointEnabled, { ...input, workspaceId: ctx.workspace.workspaceId }),
     ),
   delete: workspaceProcedure("admin")
     .input(endpointRef)
     .mutation(({ ctx, input }) =>
-      execute(
-        ctx.runtime,
-        deleteEndpoint,
-        { ...input, workspaceId: ctx.workspace.workspaceId },
-        {
-          actor: ctx.actor,
-          requestId: ctx.requestId,
-          log: ctx.log,
-        },
-      ),
+      runCommand(ctx, deleteEndpoint, { ...input, workspaceId: ctx.workspace.workspaceId }),
     ),
   sendTest: workspaceProcedure("admin")
     .input(endpointRef)
     .mutation(({ ctx, input }) =>
-      execute(
-        ctx.runtime,
-        sendTestEvent,
-        { ...input, workspaceId: ctx.workspace.workspaceId },
-        {
-          actor: ctx.actor,
-          requestId: ctx.requestId,
-          log: ctx.log,
-        },
-      ),
+      runCommand(ctx, sendTestEvent, { ...input, workspaceId: ctx.workspace.workspaceId }),
     ),
 });
