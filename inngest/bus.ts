@@ -4,9 +4,9 @@ import { allocateInitialCredits } from "@/server/credits/reactions";
 import { pruneIdempotencyKeys } from "@/server/credits/retention";
 import { notifyOn } from "@/server/notifications/notify";
 import {
-  dispatchNotification,
   retryDueDeliveries,
   scheduleRetry,
+  sendDelivery,
 } from "@/server/notifications/reactions";
 import { notificationTypes } from "@/server/notifications/types";
 import { pruneEventTables } from "@/server/events/retention";
@@ -69,10 +69,10 @@ export const bus: readonly Reaction[] = [
         ]
       : [],
   ),
-  onEvent("notifications/created", {
-    id: "notifications-dispatch",
-    description: "Make the first attempt of each email and webhook delivery",
-    handle: dispatchNotification,
+  onEvent("notifications/delivery-due", {
+    id: "notifications-send",
+    description: "Attempt one email or webhook delivery",
+    handle: sendDelivery,
     concurrency: "none",
   }),
   onEvent("notifications/failed", {
@@ -83,7 +83,7 @@ export const bus: readonly Reaction[] = [
   }),
   onCron("* * * * *", {
     id: "notifications-retry-due",
-    description: "Attempt the deliveries whose retry is due",
+    description: "Hand out the deliveries whose retry is due",
     handle: retryDueDeliveries,
   }),
   onEvent("payments/webhook-received", {

@@ -260,6 +260,55 @@ describe("the in-process driver", () => {
     expect(await count("slow")).toBe(1);
   });
 
+  it("keeps serving other runs while a slow one holds its slot", async () => {
+    let finishSlow: () => void = () => undefined;
+    const slowDone = new Promise<void>((resolve) => (finishSlow = resolve));
+    const poolBus: Reaction[] = [
+      onEvent("usage/performance-alert", {
+        id: "test-pool-slow",
+        description: "waits until told",
+        async handle() {
+          await slowDone;
+        },
+      }),
+      onEvent("workspace/reactivated", {
+        id: "test-pool-fast",
+        description: "counts",
+        async handle({ tx, event: e }) {
+          await bump(tx, `pool:${e.data.workspaceId}`);
+        },
+      }),
+    ];
+    const realDeps = { ...runtime.executeDeps, clock: { now: () => new Date() } };
+    const pool = new LocalDriver(realDeps, poolBus, { concurrency: 2, pollIntervalMs: 20 });
+    const poolRelay = new Relay(runtime.db, pool.transport, realDeps.clock, runtime.logger, {
+      onPublished: () => pool.wake(),
+    });
+    pool.start();
+    try {
+      await runtime.db.transaction((tx) =>
+        writeEvents(tx, [event("usage/performance-alert", { metric: "m", value: 2, threshold: 1 })], clock),
+      );
+      await poolRelay.drain();
+      const workspaceId = randomUUID();
+      for (let i = 0; i < 3; i++) {
+        await runtime.db.transaction((tx) =>
+          writeEvents(tx, [event("workspace/reactivated", { workspaceId: randomUUID() })], clock),
+        );
+      }
+      await runtime.db.transaction((tx) =>
+        writeEvents(tx, [event("workspace/reactivated", { workspaceId })], clock),
+      );
+      await poolRelay.drain();
+
+      // The slow run is still waiting, yet every fast run gets done through the other slot.
+      await expect.poll(() => count(`pool:${workspaceId}`), { timeout: 5_000 }).toBe(1);
+    } finally {
+      finishSlow();
+      await pool.stop();
+    }
+  });
+
   it("takes back a run whose worker died holding it", async () => {
     const workspaceId = randomUUID();
     await reactivate(workspaceId);

@@ -61,9 +61,9 @@ export class LocalDriver {
   private readonly maxBackoffMs: number;
   private readonly pollIntervalMs: number;
   private lastCronCheck: Date;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  private looping: Promise<void> | undefined;
+  private waiting: (() => void) | undefined;
   private stopped = true;
 
   constructor(
@@ -139,7 +139,16 @@ export class LocalDriver {
   }
 
   /** Claims due runs (at most one per reaction and concurrency key) and runs them. */
+  /** Claims due runs and waits for all of them: one round, for tests and drains. */
   async runDue(): Promise<number> {
+    const claimed = await this.claim(this.concurrency);
+    await Promise.all(claimed.map((run) => this.runOne(run)));
+
+    return claimed.length;
+  }
+
+  /** Claims up to `limit` due runs, at most one per reaction and concurrency key. */
+  private async claim(limit: number): Promise<RunRow[]> {
     const now = this.deps.clock.now().toISOString();
     const lease = new Date(this.deps.clock.now().getTime() + this.leaseMs).toISOString();
     // A run whose lease ran out belongs to a worker that died: make it claimable again.
@@ -164,7 +173,7 @@ export class LocalDriver {
         SELECT id FROM reaction_runs
         WHERE id IN (SELECT id FROM due) AND status = 'pending'
         ORDER BY id
-        LIMIT ${this.concurrency}
+        LIMIT ${limit}
         FOR UPDATE SKIP LOCKED
       )
       UPDATE reaction_runs SET status = 'running', attempts = attempts + 1,
@@ -172,9 +181,7 @@ export class LocalDriver {
       WHERE id IN (SELECT id FROM picked)
       RETURNING id, event_id, reaction, attempts, event`);
 
-    await Promise.all(claimed.map((run) => this.runOne(run)));
-
-    return claimed.length;
+    return [...claimed];
   }
 
   private async runOne(run: RunRow): Promise<void> {
@@ -251,44 +258,57 @@ export class LocalDriver {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.schedule(0);
+    this.looping = this.loop();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    this.wake();
+    await this.looping;
+    await Promise.all(this.inFlight);
   }
 
+  /** New runs were queued: claim them now rather than at the next poll. */
   wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.schedule(0);
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.();
   }
 
-  private schedule(delayMs: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.running = this.loop().finally(() => {
-        this.running = undefined;
-        if (!this.stopped) this.schedule(this.again ? 0 : this.pollIntervalMs);
-        this.again = false;
-      });
-    }, delayMs);
-    this.timer.unref();
+  private nap(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, this.pollIntervalMs);
+      timer.unref();
+      this.waiting = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
+  /**
+   * A pool of `concurrency` slots: whenever one is free, claim a due run
+   * into it. A slow run (a webhook to a receiver that takes its time) holds
+   * only its own slot; the others keep serving every workspace.
+   */
   private async loop(): Promise<void> {
-    try {
-      await this.enqueueCron();
-      while ((await this.runDue()) > 0 && !this.stopped) {
-        // Keep going while there is work; new runs wake the loop again anyway.
+    while (!this.stopped) {
+      try {
+        await this.enqueueCron();
+        const free = this.concurrency - this.inFlight.size;
+        const claimed = free > 0 ? await this.claim(free) : [];
+        for (const run of claimed) {
+          const running: Promise<void> = this.runOne(run).finally(() => {
+            this.inFlight.delete(running);
+            this.wake();
+          });
+          this.inFlight.add(running);
+        }
+        if (claimed.length > 0 && this.inFlight.size < this.concurrency) continue;
+      } catch (error) {
+        this.deps.logger.error({ err: error }, "in-process driver loop failed");
       }
-    } catch (error) {
-      this.deps.logger.error({ err: error }, "in-process driver loop failed");
+      await this.nap();
     }
   }
 }

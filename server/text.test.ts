@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { findUnstorableText, MAX_NESTING } from "./text";
+import { findUnstorableText, MAX_NESTING, storable } from "./text";
 
 describe("findUnstorableText", () => {
   it("accepts ordinary text, emoji and other values", () => {
@@ -31,5 +31,13 @@ describe("findUnstorableText", () => {
     let value: unknown = "leaf";
     for (let i = 0; i < 10_000; i++) value = { v: value };
     expect(findUnstorableText(value)?.message).toContain(`${MAX_NESTING} levels`);
+  });
+});
+
+describe("storable", () => {
+  it("replaces what the database cannot store and keeps the rest", () => {
+    const cleaned = storable("ok\u0000 \ud800 \udc00 🚀");
+    expect(cleaned).toBe("ok\uFFFD \uFFFD \uFFFD 🚀");
+    expect(findUnstorableText(cleaned)).toBeUndefined();
   });
 });

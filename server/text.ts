@@ -48,3 +48,13 @@ export function findUnstorableText(value: unknown): TextProblem | undefined {
 
   return undefined;
 }
+
+/**
+ * Makes text from outside (a webhook receiver's reply, an SMTP server's
+ * error) storable: NUL characters and unpaired surrogates become U+FFFD.
+ */
+export function storable(text: string): string {
+  return text
+    .replaceAll("\u0000", "\uFFFD")
+    .replace(new RegExp(UNPAIRED_SURROGATE.source, "g"), "\uFFFD");
+}

@@ -61,7 +61,7 @@ function History({ workspace }: { workspace: Workspace }) {
     const url = channel === "webhook" ? urls.get(recipient) : undefined;
     if (url) {
       return (
-        <span className="font-mono text-xs [overflow-wrap:anywhere]" title={recipient}>
+        <span className="block max-w-64 truncate font-mono text-xs" title={url}>
           {url}
         </span>
       );

@@ -92,7 +92,9 @@ export function EndpointCard({
             <Badge tone={enabled ? "green" : "amber"}>{enabled ? "Enabled" : "Disabled"}</Badge>
           </div>
           {endpoint.description && (
-            <p className="mt-0.5 text-sm text-slate-500">{endpoint.description}</p>
+            <p className="mt-0.5 text-sm [overflow-wrap:anywhere] text-slate-500">
+              {endpoint.description}
+            </p>
           )}
         </div>
         {!editing && (

@@ -324,7 +324,7 @@ export const catalogue = {
   // Notifications
   "notifications/created": define(
     1,
-    "A notification was created with its deliveries. → first delivery attempt on each channel",
+    "A notification was created with its deliveries. → analytics; its stream position is the webhook sequence",
     z.object({
       workspaceId: workspaceId.nullable(),
       notificationId: id,
@@ -333,6 +333,17 @@ export const catalogue = {
       objectId: z.string(),
     }),
     (d) => ({ type: d.objectType, id: d.objectId }),
+  ),
+  "notifications/delivery-due": define(
+    1,
+    "A delivery is due for an attempt (its first, or a retry). → one attempt on its channel",
+    z.object({
+      workspaceId: workspaceId.nullable(),
+      notificationId: id,
+      deliveryId: id,
+      channel: z.string(),
+    }),
+    (d) => ({ type: "notification_delivery", id: d.deliveryId }),
   ),
   "notifications/sent": define(
     1,

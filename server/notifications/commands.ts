@@ -1,13 +1,19 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 
-import { notificationDeliveries, notificationPreferences, notifications } from "@/drizzle/schema";
+import {
+  notificationDeliveries,
+  notificationPreferences,
+  notifications,
+  webhookEndpoints,
+  workspaces,
+} from "@/drizzle/schema";
 import { defineCommand } from "@/server/commands";
 import { AppError } from "@/server/errors";
 
 import { markInboxRead } from "./in-app";
 import { isMandatory } from "./definition";
-import { createNotification } from "./notify";
+import { createNotification, dueEvent } from "./notify";
 import { notificationType } from "./types";
 
 export const markReadInput = z.object({ ids: z.array(z.uuid()).max(200).or(z.literal("all")) });
@@ -43,6 +49,30 @@ export const sendNotification = defineCommand({
   name: "notifications.send",
   input: sendNotificationInput,
   async run({ tx, clock, requestId }, input) {
+    if (input.workspaceId) {
+      const [workspace] = await tx
+        .select({ id: workspaces.id })
+        .from(workspaces)
+        .where(eq(workspaces.id, input.workspaceId));
+      if (!workspace)
+        throw new AppError("not_found", "No such workspace", { field: "workspaceId" });
+    }
+    if (input.endpointId) {
+      const [endpoint] = await tx
+        .select({ id: webhookEndpoints.id })
+        .from(webhookEndpoints)
+        .where(
+          and(
+            eq(webhookEndpoints.id, input.endpointId),
+            input.workspaceId ? eq(webhookEndpoints.workspaceId, input.workspaceId) : undefined,
+          ),
+        );
+      if (!endpoint) {
+        throw new AppError("not_found", "No such endpoint in this workspace", {
+          field: "endpointId",
+        });
+      }
+    }
     const { notificationId, events } = await createNotification(
       tx,
       { clock },
@@ -128,8 +158,7 @@ export const requeueDelivery = defineCommand({
       })
       .from(notificationDeliveries)
       .innerJoin(notifications, eq(notifications.id, notificationDeliveries.notificationId))
-      .where(eq(notificationDeliveries.id, input.deliveryId))
-      .for("update", { of: notificationDeliveries });
+      .where(eq(notificationDeliveries.id, input.deliveryId));
     // A workspace admin may only retry their own workspace's deliveries; a platform admin passes no
     // workspace.
     if (!delivery || (input.workspaceId && delivery.workspaceId !== input.workspaceId)) {
@@ -140,23 +169,41 @@ export const requeueDelivery = defineCommand({
         field: "deliveryId",
       });
     }
+    const [free] = await tx
+      .select({ id: notificationDeliveries.id })
+      .from(notificationDeliveries)
+      .where(eq(notificationDeliveries.id, input.deliveryId))
+      .for("update", { skipLocked: true });
+    if (!free) {
+      throw new AppError(
+        "conflict",
+        "This delivery is being sent right now; look again in a moment",
+        {
+          field: "deliveryId",
+        },
+      );
+    }
     await tx
       .update(notificationDeliveries)
-      .set({ status: "pending", nextAttemptAt: clock.now(), updatedAt: clock.now() })
+      .set({ status: "pending", nextAttemptAt: null, updatedAt: clock.now() })
       .where(eq(notificationDeliveries.id, input.deliveryId));
 
     return { result: { deliveryId: input.deliveryId }, workspaceId: delivery.workspaceId };
   },
 });
 
-/** Puts every failed delivery of one type back in line; the retry sweep sends them. */
+/** How many requeued deliveries are handed out at once; the retry sweep takes the rest. */
+const REQUEUE_AT_ONCE = 500;
+
+/** Puts every failed delivery of one type back in line and hands out the first of them. */
 export const requeueFailedOfType = defineCommand({
   name: "notifications.retryFailed",
   input: z.object({ type: z.string().min(1).max(100) }),
   async run({ tx, clock }, input) {
+    const now = clock.now();
     const requeued = await tx
       .update(notificationDeliveries)
-      .set({ status: "pending", nextAttemptAt: clock.now(), updatedAt: clock.now() })
+      .set({ status: "pending", nextAttemptAt: now, updatedAt: now })
       .where(
         and(
           eq(notificationDeliveries.status, "failed"),
@@ -169,10 +216,42 @@ export const requeueFailedOfType = defineCommand({
           ),
         ),
       )
-      .returning({ id: notificationDeliveries.id });
+      .returning({
+        id: notificationDeliveries.id,
+        channel: notificationDeliveries.channel,
+        notificationId: notificationDeliveries.notificationId,
+      });
+    const handedOut = requeued.slice(0, REQUEUE_AT_ONCE);
+    if (handedOut.length > 0) {
+      await tx
+        .update(notificationDeliveries)
+        .set({ nextAttemptAt: null })
+        .where(
+          inArray(
+            notificationDeliveries.id,
+            handedOut.map((delivery) => delivery.id),
+          ),
+        );
+    }
+    const workspaceOf = new Map(
+      (handedOut.length
+        ? await tx
+            .select({ id: notifications.id, workspaceId: notifications.workspaceId })
+            .from(notifications)
+            .where(inArray(notifications.id, [...new Set(handedOut.map((d) => d.notificationId))]))
+        : []
+      ).map((row) => [row.id, row.workspaceId]),
+    );
 
     return {
       result: { requeued: requeued.length },
+      events: handedOut.map((delivery) =>
+        dueEvent(
+          workspaceOf.get(delivery.notificationId) ?? null,
+          delivery.notificationId,
+          delivery,
+        ),
+      ),
       audit: { type: input.type, requeued: requeued.length },
     };
   },

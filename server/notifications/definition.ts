@@ -1,5 +1,5 @@
 import type { ReactElement } from "react";
-import type { z } from "zod";
+import { z } from "zod";
 
 import type { Tx } from "@/server/db/client";
 import type { EventEnvelope, EventName, ObjectRef } from "@/server/events/catalogue";
@@ -83,6 +83,12 @@ export interface NotificationDefinition<
   schema: z.ZodType<TData>;
   /** Realistic data for previews and the rendering tests. */
   sample: TData;
+  /**
+   * Data fields that hold one-time secrets (sign-in and confirmation links).
+   * They go into the email and nowhere else: every view of the notification
+   * shows them redacted.
+   */
+  secretFields?: readonly (keyof TData & string)[];
   /** When set, a reaction to that event creates the notification. */
   trigger?: Trigger<TData>;
   /**
@@ -109,3 +115,21 @@ export function defineNotification<TData extends Record<string, unknown>>(
 export function isMandatory(definition: Pick<NotificationDefinition, "category">): boolean {
   return mandatoryCategories.includes(definition.category);
 }
+
+/** The data as views may show it: secret fields replaced. */
+export function redactedData(
+  definition: Pick<NotificationDefinition, "secretFields"> | undefined,
+  data: Record<string, unknown>,
+): Record<string, unknown> {
+  const copy = { ...data };
+  for (const field of definition?.secretFields ?? []) {
+    if (field in copy) copy[field] = "[redacted: one-time link]";
+  }
+
+  return copy;
+}
+
+/** An ISO 4217 code, as data schemas accept it. */
+export const currencyCode = z
+  .string()
+  .regex(/^[A-Z]{3}$/, "Use a three-letter ISO 4217 currency code");

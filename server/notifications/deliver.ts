@@ -1,5 +1,5 @@
 import { render } from "@react-email/render";
-import { and, asc, eq, lte, sql } from "drizzle-orm";
+import { and, eq, notInArray, sql } from "drizzle-orm";
 
 import {
   notificationDeliveries,
@@ -19,6 +19,8 @@ import { createNotification } from "./notify";
 import { DISABLE_ENDPOINT_AFTER } from "./retry";
 import { notificationType } from "./types";
 import { webhookPayload } from "./webhooks/payload";
+import { storable } from "@/server/text";
+
 import { postWebhook } from "./webhooks/sender";
 import { SIGNATURE_HEADER, signatureHeader } from "./webhooks/signature";
 
@@ -35,40 +37,25 @@ export interface DeliveryDeps {
 
 export type AttemptOutcome = "delivered" | "sent" | "failed" | "skipped";
 
-/**
- * Sends pending deliveries: the dispatch reaction, the retry sweep and manual retries all use it.
- */
+export interface AttemptResult {
+  outcome: AttemptOutcome;
+  /** notifications/sent, /delivered or /failed, and any notice the attempt caused. */
+  events: EventDraft[];
+}
+
+/** Sends pending deliveries: the send reaction and manual retries use it. */
 export interface Notifier {
   /**
-   * One attempt. Given a transaction (a reaction's), the attempt runs in a
-   * savepoint of it and commits with it, so the reaction needs no second
-   * connection; otherwise it commits on its own.
+   * One attempt. Given a transaction (the send reaction's), the attempt runs
+   * in a savepoint of it and returns its events for the reaction to write
+   * last, so the workspace's event stream is not locked while a receiver
+   * answers. Without one, it commits on its own and writes them itself.
    */
-  attempt(deliveryId: string, within?: Tx): Promise<AttemptOutcome>;
-  /** Attempts every pending delivery whose next attempt is due; returns how many it tried. */
-  sweepDue(limit?: number): Promise<number>;
+  attempt(deliveryId: string, within?: Tx): Promise<AttemptResult>;
 }
 
 export function createNotifier(deps: DeliveryDeps): Notifier {
-  return {
-    attempt: (deliveryId, within) => attemptDelivery(deps, deliveryId, within),
-    async sweepDue(limit = 100) {
-      const due = await deps.db
-        .select({ id: notificationDeliveries.id })
-        .from(notificationDeliveries)
-        .where(
-          and(
-            eq(notificationDeliveries.status, "pending"),
-            lte(notificationDeliveries.nextAttemptAt, deps.clock.now()),
-          ),
-        )
-        .orderBy(asc(notificationDeliveries.nextAttemptAt))
-        .limit(limit);
-      for (const { id } of due) await attemptDelivery(deps, id);
-
-      return due.length;
-    },
-  };
+  return { attempt: (deliveryId, within) => attemptDelivery(deps, deliveryId, within) };
 }
 
 interface Loaded {
@@ -90,11 +77,10 @@ export async function attemptDelivery(
   deps: DeliveryDeps,
   deliveryId: string,
   within?: Tx,
-): Promise<AttemptOutcome> {
-  let wrote = false;
+): Promise<AttemptResult> {
   const transaction = <T>(work: (tx: Tx) => Promise<T>) =>
     within ? within.transaction(work) : deps.db.transaction(work);
-  const outcome = await transaction(async (tx): Promise<AttemptOutcome> => {
+  const result = await transaction(async (tx): Promise<AttemptResult> => {
     const [loaded] = await tx
       .select({ delivery: notificationDeliveries, notification: notifications })
       .from(notificationDeliveries)
@@ -106,20 +92,26 @@ export async function attemptDelivery(
         ),
       )
       .for("update", { of: notificationDeliveries, skipLocked: true });
-    if (!loaded) return "skipped";
+    if (!loaded) return { outcome: "skipped", events: [] };
 
     const attempt = loaded.delivery.attempts + 1;
     const events: EventDraft[] = [];
     let result: ChannelResult;
     try {
-      result =
+      // A savepoint: a database error while recording the attempt cannot poison the transaction
+      // that records the outcome.
+      result = await tx.transaction((channelTx) =>
         loaded.delivery.channel === "email"
-          ? await sendEmail(tx, deps, loaded)
+          ? sendEmail(channelTx, deps, loaded)
           : loaded.delivery.channel === "webhook"
-            ? await sendWebhook(tx, deps, loaded, attempt, events)
-            : { ok: true, status: "delivered" };
+            ? sendWebhook(channelTx, deps, loaded, attempt, events)
+            : Promise.resolve<ChannelResult>({ ok: true, status: "delivered" }),
+      );
     } catch (error) {
-      result = { ok: false, error: error instanceof Error ? error.message : String(error) };
+      result = {
+        ok: false,
+        error: storable(error instanceof Error ? error.message : String(error)),
+      };
     }
 
     const now = deps.clock.now();
@@ -169,15 +161,14 @@ export async function attemptDelivery(
         "delivery attempt failed",
       );
     }
-    await writeEvents(tx, events, deps.clock, { causationId: loaded.notification.eventId });
-    wrote = true;
+    if (!within)
+      await writeEvents(tx, events, deps.clock, { causationId: loaded.notification.eventId });
 
-    return result.ok ? result.status : "failed";
+    return { outcome: result.ok ? result.status : "failed", events };
   });
-  // Inside a caller's transaction, the caller's commit wakes the relay.
-  if (wrote && !within) deps.wake();
+  if (!within && result.events.length > 0) deps.wake();
 
-  return outcome;
+  return within ? result : { ...result, events: [] };
 }
 
 async function sendEmail(
@@ -314,6 +305,14 @@ async function countEndpointFailure(
       and(
         eq(notificationDeliveries.endpointId, endpointId),
         eq(notificationDeliveries.status, "pending"),
+        // Test events may go to a disabled endpoint: that is how it is checked before enabling.
+        notInArray(
+          notificationDeliveries.notificationId,
+          tx
+            .select({ id: notifications.id })
+            .from(notifications)
+            .where(eq(notifications.type, "webhooks.test")),
+        ),
       ),
     );
   const [workspace] = await tx

@@ -12,7 +12,14 @@ import { ManualClock } from "@/server/clock";
 import { execute } from "@/server/commands";
 import type { Runtime } from "@/server/runtime";
 import { consume } from "@/test/support/credits";
-import { callerFor, drain, makeUser, makeWorkspace, testRuntime } from "@/test/support/runtime";
+import {
+  callerFor,
+  drain,
+  sweepRetries,
+  makeUser,
+  makeWorkspace,
+  testRuntime,
+} from "@/test/support/runtime";
 import { startSmtpStandIn, type SmtpStandIn } from "@/test/support/smtp";
 
 import { sendNotification } from "./commands";
@@ -83,9 +90,9 @@ describe("email over SMTP", () => {
         .where(eq(notificationDeliveries.id, delivery!.id));
       expect(waiting).toMatchObject({ status: "pending", attempts: index + 1 });
       expect(waiting!.nextAttemptAt!.getTime() - clock.now().getTime()).toBe(delay);
-      expect(await runtime.notifier.sweepDue()).toBe(0); // not due yet
+      expect(await sweepRetries(runtime)).toBe(0); // not due yet
       clock.advance(delay);
-      expect(await runtime.notifier.sweepDue()).toBe(1);
+      expect(await sweepRetries(runtime)).toBe(1);
       await drain(runtime);
     }
     const [dead] = await runtime.db
@@ -153,6 +160,73 @@ describe("one notification per event", () => {
     const deliveries = await deliveriesOf("credits.low_balance", workspaceId);
     expect(deliveries.map((d) => d.channel).sort()).toEqual(["email", "in_app"]);
     expect(deliveries.every((d) => d.attempts === 1)).toBe(true);
+  });
+
+  it("keeps one-time links out of every view but the email", async () => {
+    const url = "http://localhost:3000/api/auth/callback/email?token=live-secret-token";
+    const { notificationId } = await execute(
+      runtime,
+      sendNotification,
+      {
+        type: "account.magic_link",
+        workspaceId: null,
+        data: { url, host: "localhost:3000" },
+        to: "view@example.com",
+      },
+      { actor: { type: "system", reason: "test" } },
+    );
+    const admin = await callerFor(runtime, (await makeUser(runtime, { isPlatformAdmin: true })).id);
+    const status = await admin.notifications.admin.status({ notificationId: notificationId! });
+
+    expect(JSON.stringify(status)).not.toContain("live-secret-token");
+    expect(status.data).toMatchObject({ url: "[redacted: one-time link]" });
+  });
+
+  it("refuses hand-made sends with bad input as 4xx, not 500", async () => {
+    const admin = await callerFor(runtime, (await makeUser(runtime, { isPlatformAdmin: true })).id);
+    const send = (input: Parameters<typeof admin.notifications.admin.send>[0]) =>
+      admin.notifications.admin.send(input).then(
+        () => "sent",
+        (error: { code: string; cause?: { field?: string } }) =>
+          `${error.code}:${error.cause?.field}`,
+      );
+    const { workspaceId } = await makeWorkspace(runtime);
+    const expiring = {
+      workspaceName: "W",
+      workspaceSlug: "w",
+      code: "X",
+      expiresAt: "2027-07-01T00:00:00.000Z",
+      redemptionId: "r",
+    };
+
+    expect(await send({ type: "account.welcome", workspaceId, data: {} })).toMatch(/^BAD_REQUEST/);
+    expect(
+      await send({ type: "promotions.expiring", workspaceId: crypto.randomUUID(), data: expiring }),
+    ).toBe("NOT_FOUND:workspaceId");
+    expect(
+      await send({
+        type: "promotions.expiring",
+        workspaceId,
+        data: expiring,
+        endpointId: crypto.randomUUID(),
+      }),
+    ).toBe("NOT_FOUND:endpointId");
+    expect(
+      await send({
+        type: "credits.purchase_receipt",
+        workspaceId,
+        data: {
+          workspaceName: "W",
+          workspaceSlug: "w",
+          credits: 1,
+          amountMinor: 1,
+          currency: "NOTACURRENCY",
+          paymentId: "p",
+          grantId: "g",
+        },
+      }),
+    ).toMatch(/^BAD_REQUEST/);
+    expect(await send({ type: "promotions.expiring", workspaceId, data: expiring })).toBe("sent");
   });
 
   it("sends a request-made notification once per dedupe key", async () => {
@@ -242,19 +316,19 @@ describe("preferences", () => {
     expect(preferences.map((p) => p.type)).not.toContain("operations.performance_alert");
     expect(preferences.map((p) => p.type)).not.toContain("webhooks.test");
 
-    await execute(
-      runtime,
-      sendNotification,
-      {
-        type: "credits.expired",
-        workspaceId,
-        data: { workspaceName: "W", workspaceSlug: "w", credits: 5, balanceAfter: 10 },
-        dedupeKey: `expired:${workspaceId}`,
-      },
-      { actor: { type: "system", reason: "test" } },
-    ).catch((error: unknown) => {
-      // credits.expired is triggered by its event; sending it by hand needs an object.
-      expect(String(error)).toMatch(/needs an object/);
-    });
+    // credits.expired comes from its event; it cannot be sent by hand.
+    await expect(
+      execute(
+        runtime,
+        sendNotification,
+        {
+          type: "credits.expired",
+          workspaceId,
+          data: { workspaceName: "W", workspaceSlug: "w", credits: 5, balanceAfter: 10 },
+          dedupeKey: `expired:${workspaceId}`,
+        },
+        { actor: { type: "system", reason: "test" } },
+      ),
+    ).rejects.toMatchObject({ code: "invalid_request", field: "type" });
   });
 });

@@ -35,10 +35,10 @@ export interface NotifyResult {
 /**
  * Creates a notification and one delivery per channel and recipient, in the
  * caller's transaction; returns the events to write with it. In-app
- * deliveries are delivered here (the row is the delivery); email and
- * webhook deliveries are pending until the dispatch reaction, triggered by
- * notifications/created, sends them. A second call with the same dedupe key
- * creates nothing.
+ * deliveries are delivered here (the row is the delivery); each email and
+ * webhook delivery gets a notifications/delivery-due event, whose reaction
+ * makes the attempt, one delivery per run. A second call with the same
+ * dedupe key creates nothing.
  */
 export async function createNotification(
   tx: Tx,
@@ -63,10 +63,13 @@ export async function createNotification(
   }
   const data = parsed.data;
   const object = input.object ?? definition.object?.(data);
-  if (!object)
-    throw new Error(
-      `Notification type ${definition.type} needs an object to be sent without an event`,
+  if (!object) {
+    throw new AppError(
+      "invalid_request",
+      `${definition.type} is sent when its event happens; it cannot be sent by hand`,
+      { field: "type" },
     );
+  }
   if (definition.audience === "address" && !input.to) {
     throw new AppError("invalid_request", `${definition.type} goes to one address; give it`, {
       field: "to",
@@ -74,7 +77,18 @@ export async function createNotification(
   }
 
   const now = deps.clock.now();
-  const summary = definition.inApp(data);
+  let summary: ReturnType<typeof definition.inApp>;
+  try {
+    summary = definition.inApp(data);
+  } catch (error) {
+    throw new AppError(
+      "invalid_request",
+      `Data for ${definition.type} cannot be shown: ${String(error)}`,
+      {
+        field: "data",
+      },
+    );
+  }
   const eventId = randomUUID();
   const [row] = await tx
     .insert(notifications)
@@ -110,7 +124,7 @@ export async function createNotification(
                   attempts: 1,
                   deliveredAt: now,
                 }
-              : { ...base, ...delivery, status: "pending" as const, nextAttemptAt: now },
+              : { ...base, ...delivery, status: "pending" as const, nextAttemptAt: null },
           ),
         )
         .returning({ id: notificationDeliveries.id, channel: notificationDeliveries.channel })
@@ -123,11 +137,15 @@ export async function createNotification(
       { ...common, objectType: object.type, objectId: object.id },
       { id: eventId },
     ),
-    ...inserted
-      .filter((delivery) => delivery.channel === "in_app")
-      .map((delivery) =>
-        event("notifications/delivered", { ...common, deliveryId: delivery.id, channel: "in_app" }),
-      ),
+    ...inserted.map((delivery) =>
+      delivery.channel === "in_app"
+        ? event("notifications/delivered", {
+            ...common,
+            deliveryId: delivery.id,
+            channel: "in_app",
+          })
+        : dueEvent(input.workspaceId, row.id, delivery),
+    ),
   ];
 
   return { notificationId: row.id, events };
@@ -176,6 +194,20 @@ async function plannedDeliveries(
   }
 
   return planned;
+}
+
+/** The event that asks the send reaction for an attempt at one delivery. */
+export function dueEvent(
+  workspaceId: string | null,
+  notificationId: string,
+  delivery: { id: string; channel: string },
+): EventDraft {
+  return event("notifications/delivery-due", {
+    workspaceId,
+    notificationId,
+    deliveryId: delivery.id,
+    channel: delivery.channel,
+  });
 }
 
 async function workspaceRef(tx: Tx, workspaceId: string | null): Promise<WorkspaceRef | null> {

@@ -9,8 +9,8 @@ import {
 } from "@/drizzle/schema";
 import type { Db } from "@/server/db/client";
 
-import { isMandatory } from "./definition";
-import { notificationTypes } from "./types";
+import { isMandatory, redactedData } from "./definition";
+import { notificationType, notificationTypes } from "./types";
 
 /** The dev mailbox: emails stored instead of sent, newest first. */
 export async function listMailbox(db: Db, options: { to?: string; limit?: number } = {}) {
@@ -106,7 +106,11 @@ export async function notificationStatus(db: Db, notificationId: string) {
     .where(eq(notificationDeliveries.notificationId, notificationId))
     .orderBy(notificationDeliveries.channel, notificationDeliveries.recipient);
 
-  return { ...notification, deliveries };
+  return {
+    ...notification,
+    data: redactedData(notificationType(notification.type), notification.data),
+    deliveries,
+  };
 }
 
 /**

@@ -1,28 +1,24 @@
-import { and, eq } from "drizzle-orm";
+import { and, asc, eq, isNotNull, lte } from "drizzle-orm";
 
-import { notificationDeliveries } from "@/drizzle/schema";
+import { notificationDeliveries, notifications } from "@/drizzle/schema";
 import type { CronHandler, ReactionHandler } from "@/server/events/reactions";
 
+import { dueEvent } from "./notify";
 import { nextRetryDelay } from "./retry";
 
-/** notifications/created → the first attempt of each pending email and webhook delivery. */
-export const dispatchNotification: ReactionHandler<"notifications/created"> = async ({
+/**
+ * notifications/delivery-due → one attempt at one delivery. Each delivery is
+ * its own run, so a slow receiver holds back only its own delivery; the
+ * attempt's events are written when the run commits.
+ */
+export const sendDelivery: ReactionHandler<"notifications/delivery-due"> = async ({
   tx,
   event,
   deps,
 }) => {
-  const pending = await tx
-    .select({ id: notificationDeliveries.id })
-    .from(notificationDeliveries)
-    .where(
-      and(
-        eq(notificationDeliveries.notificationId, event.data.notificationId),
-        eq(notificationDeliveries.status, "pending"),
-      ),
-    );
-  // In this reaction's transaction: no second connection per run, and the attempts commit with
-  // the inbox row, so a crash before the commit makes them again (at least once, never lost).
-  for (const delivery of pending) await deps.notifier.attempt(delivery.id, tx);
+  const { events } = await deps.notifier.attempt(event.data.deliveryId, tx);
+
+  return events;
 };
 
 /**
@@ -64,7 +60,37 @@ export const scheduleRetry: ReactionHandler<"notifications/failed"> = async ({
     .where(eq(notificationDeliveries.id, delivery.id));
 };
 
-/** Every minute: the deliveries whose retry is due. */
-export const retryDueDeliveries: CronHandler = async ({ deps }) => {
-  await deps.notifier.sweepDue();
+/** How many due deliveries one sweep hands out; the next minute takes the rest. */
+const SWEEP_BATCH = 500;
+
+/** Every minute: a notifications/delivery-due event for each delivery whose retry is due. */
+export const retryDueDeliveries: CronHandler = async ({ tx, deps }) => {
+  const due = await tx
+    .select({
+      id: notificationDeliveries.id,
+      channel: notificationDeliveries.channel,
+      notificationId: notificationDeliveries.notificationId,
+      workspaceId: notifications.workspaceId,
+    })
+    .from(notificationDeliveries)
+    .innerJoin(notifications, eq(notifications.id, notificationDeliveries.notificationId))
+    .where(
+      and(
+        eq(notificationDeliveries.status, "pending"),
+        isNotNull(notificationDeliveries.nextAttemptAt),
+        lte(notificationDeliveries.nextAttemptAt, deps.clock.now()),
+      ),
+    )
+    .orderBy(asc(notificationDeliveries.nextAttemptAt))
+    .limit(SWEEP_BATCH)
+    .for("update", { of: notificationDeliveries, skipLocked: true });
+  for (const delivery of due) {
+    // Handed out: not due again until a failure schedules the next attempt.
+    await tx
+      .update(notificationDeliveries)
+      .set({ nextAttemptAt: null })
+      .where(eq(notificationDeliveries.id, delivery.id));
+  }
+
+  return due.map((delivery) => dueEvent(delivery.workspaceId, delivery.notificationId, delivery));
 };

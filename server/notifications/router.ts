@@ -69,15 +69,12 @@ const adminRouter = router({
   retryDelivery: platformAdminProcedure.input(retryInput).mutation(async ({ ctx, input }) => {
     await runCommand(ctx, requeueDelivery, input);
 
-    return { outcome: await ctx.runtime.notifier.attempt(input.deliveryId) };
+    return { outcome: (await ctx.runtime.notifier.attempt(input.deliveryId)).outcome };
   }),
   retryFailed: platformAdminProcedure
     .input(z.object({ type: z.string().max(100) }))
     .mutation(async ({ ctx, input }) => {
-      const result = await runCommand(ctx, requeueFailedOfType, input);
-      await ctx.runtime.notifier.sweepDue(result.requeued);
-
-      return result;
+      return runCommand(ctx, requeueFailedOfType, input);
     }),
   send: platformAdminProcedure
     .input(sendNotificationInput)
@@ -138,7 +135,7 @@ export const notificationsRouter = router({
     .mutation(async ({ ctx, input }) => {
       await runCommand(ctx, requeueDelivery, input);
 
-      return { outcome: await ctx.runtime.notifier.attempt(input.deliveryId) };
+      return { outcome: (await ctx.runtime.notifier.attempt(input.deliveryId)).outcome };
     }),
 
   admin: adminRouter,

@@ -1,3 +1,6 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
@@ -11,7 +14,14 @@ import { ManualClock } from "@/server/clock";
 import { execute } from "@/server/commands";
 import type { Runtime } from "@/server/runtime";
 import { consume, grant } from "@/test/support/credits";
-import { callerFor, drain, makeUser, makeWorkspace, testRuntime } from "@/test/support/runtime";
+import {
+  callerFor,
+  drain,
+  sweepRetries,
+  makeUser,
+  makeWorkspace,
+  testRuntime,
+} from "@/test/support/runtime";
 import { startWebhookReceiver, type WebhookReceiver } from "@/test/support/webhook-receiver";
 
 import { sendNotification } from "./commands";
@@ -52,6 +62,7 @@ async function workspaceWithEndpoint(eventTypes: string[] = ["*"]) {
 }
 
 async function sendExpiring(workspaceId: string, redemptionId: string, key: string) {
+  clock.advance(1_000);
   await execute(
     runtime,
     sendNotification,
@@ -156,7 +167,7 @@ describe("outgoing webhooks", () => {
       .where(eq(notificationDeliveries.endpointId, endpointId));
     for (const delay of retrySchedule.webhook.slice(0, 3)) {
       clock.advance(delay);
-      await runtime.notifier.sweepDue();
+      await sweepRetries(runtime);
       await drain(runtime);
     }
 
@@ -233,9 +244,89 @@ describe("outgoing webhooks", () => {
   });
 });
 
+describe("receivers that misbehave", () => {
+  async function server(handler: Parameters<typeof createServer>[1]) {
+    const instance = createServer(handler);
+    await new Promise<void>((resolve) => instance.listen(0, "127.0.0.1", resolve));
+
+    return {
+      url: `http://127.0.0.1:${(instance.address() as AddressInfo).port}/`,
+      close: () => new Promise<void>((resolve) => instance.close(() => resolve())),
+    };
+  }
+
+  const post = (url: string, timeoutMs = 1_000) =>
+    postWebhook({ url, headers: {}, body: "{}", timeoutMs, allowPrivateAddresses: true });
+
+  it("cannot poison a delivery with a NUL in the reply", async () => {
+    const nul = await server((_, response) => response.end("ok\u0000done"));
+    try {
+      const { workspaceId, caller } = await workspaceWithEndpoint();
+      const { endpointId } = await caller.webhooks.create({
+        workspaceId,
+        url: nul.url,
+        eventTypes: ["*"],
+      });
+      await caller.webhooks.sendTest({ workspaceId, endpointId });
+      await drain(runtime);
+
+      const [delivery] = await caller.webhooks.deliveries({ workspaceId, endpointId });
+      expect(delivery).toMatchObject({
+        status: "delivered",
+        attempts: [{ responseBody: "ok\uFFFDdone" }],
+      });
+    } finally {
+      await nul.close();
+    }
+  });
+
+  it("stop a receiver that drips its reply at the total timeout", async () => {
+    const drip = await server((_, response) => {
+      response.writeHead(200);
+      const timer = setInterval(() => response.write("."), 100);
+      response.on("close", () => clearInterval(timer));
+    });
+    try {
+      const result = await post(drip.url, 600);
+      expect(result.error).toMatch(/No complete response within 600 ms/);
+      expect(result.durationMs).toBeLessThan(2_000);
+    } finally {
+      await drip.close();
+    }
+  });
+
+  it("read at most 4 KiB of a reply and no more", async () => {
+    let written = 0;
+    const firehose = await server((_, response) => {
+      response.writeHead(200);
+      const chunk = "x".repeat(64 * 1024);
+      const pump = () => {
+        while (written < 50 * 1024 * 1024 && response.write(chunk)) written += chunk.length;
+        if (written < 50 * 1024 * 1024) response.once("drain", pump);
+        else response.end();
+      };
+      pump();
+    });
+    try {
+      const result = await post(firehose.url);
+      expect(result).toMatchObject({ status: 200, error: null });
+      expect(result.body).toHaveLength(4096);
+      expect(written).toBeLessThan(50 * 1024 * 1024);
+    } finally {
+      await firehose.close();
+    }
+  });
+});
+
 describe("webhook targets", () => {
   it("refuse internal addresses unless they are allowed", async () => {
     for (const address of [
+      "::ffff:7f00:1",
+      "::ffff:a9fe:a9fe",
+      "::7f00:1",
+      "64:ff9b::a00:1",
+      "2002:7f00:1::",
+      "0:0:0:0:0:ffff:127.0.0.1",
       "127.0.0.1",
       "10.1.2.3",
       "172.20.0.1",
@@ -277,13 +368,25 @@ describe("webhook targets", () => {
       for (const url of [
         "http://hooks.example.com/x",
         "https://localhost/x",
+        "https://localhost./x",
         "https://user:pw@hooks.example.com/x",
+        "https://127.0.0.1/x",
+        "https://2130706433/x",
+        "https://0x7f000001/x",
+        "https://[::1]/x",
+        "https://[::ffff:127.0.0.1]/x",
+        "https://169.254.169.254/x",
+        "https://10.0.0.1/x",
+        "javascript:alert(1)",
+        `https://hooks.example.com/${"x".repeat(2100)}`,
       ]) {
-        await expect(
-          caller.webhooks.create({ workspaceId, url, eventTypes: ["*"] }),
-        ).rejects.toMatchObject({
-          cause: { code: "invalid_request", field: "url" },
-        });
+        // Refused by the URL schema (ZodError) or by the target policy (AppError): both on `url`.
+        const refusal = await caller.webhooks.create({ workspaceId, url, eventTypes: ["*"] }).then(
+          () => "created",
+          (error: { code: string; cause?: { field?: string; issues?: { path: string[] }[] } }) =>
+            `${error.code}:${error.cause?.field ?? error.cause?.issues?.[0]?.path.join(".")}`,
+        );
+        expect(refusal, url).toBe("BAD_REQUEST:url");
       }
       await expect(
         caller.webhooks.create({
@@ -302,6 +405,17 @@ describe("webhook targets", () => {
     } finally {
       await production.stop();
     }
+  });
+
+  it("stay within the per-workspace limit under concurrent creation", async () => {
+    const { workspaceId, caller } = await workspaceWithEndpoint();
+    const attempts = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) =>
+        caller.webhooks.create({ workspaceId, url: `${receiver.url}?n=${i}`, eventTypes: ["*"] }),
+      ),
+    );
+    expect(attempts.filter((attempt) => attempt.status === "fulfilled")).toHaveLength(15);
+    expect(await caller.webhooks.endpoints({ workspaceId })).toHaveLength(16);
   });
 
   it("keep endpoints to workspace admins", async () => {

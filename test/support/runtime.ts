@@ -8,6 +8,8 @@ import type { Clock } from "@/server/clock";
 import { execute } from "@/server/commands";
 import { checkInvariant } from "@/server/credits/ledger";
 import { parseEnv } from "@/server/env";
+import { writeEvents } from "@/server/events/outbox";
+import { retryDueDeliveries } from "@/server/notifications/reactions";
 import type { PaymentGateway } from "@/server/payments/gateway";
 import { createRuntime, type Runtime } from "@/server/runtime";
 import { createContext } from "@/server/trpc/init";
@@ -137,4 +139,24 @@ export async function countRows(runtime: Runtime, table: string, where = "true")
   );
 
   return rows[0]?.n ?? 0;
+}
+
+/**
+ * One run of the notifications-retry-due sweep, now, outside the cron's
+ * minute-by-minute inbox: returns how many deliveries it handed out. drain()
+ * then makes the attempts.
+ */
+export async function sweepRetries(runtime: Runtime): Promise<number> {
+  return runtime.db.transaction(async (tx) => {
+    const events =
+      (await retryDueDeliveries({
+        tx,
+        tick: { id: "test-sweep", name: "cron/tick", scheduledFor: runtime.clock.now() },
+        deps: runtime.executeDeps,
+        log: runtime.logger,
+      })) ?? [];
+    await writeEvents(tx, events, runtime.clock);
+
+    return events.length;
+  });
 }

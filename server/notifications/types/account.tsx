@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 
@@ -8,6 +10,11 @@ import { EmailLayout, P } from "../email-layout";
 import { credits, workspaceUrl } from "../format";
 
 const workspaceFields = { workspaceName: z.string(), workspaceSlug: z.string() };
+
+/** Stands for a one-time link where it must not appear itself. */
+function fingerprint(secret: string): string {
+  return createHash("sha256").update(secret).digest("hex").slice(0, 32);
+}
 
 export const welcome = defineNotification({
   type: "account.welcome",
@@ -71,7 +78,8 @@ export const signUpConfirmation = defineNotification({
   channels: ["email"],
   schema: z.object({ url: z.url() }),
   sample: { url: "http://localhost:3000/sign-up/confirm?token=sample-token" },
-  object: (data) => ({ type: "sign_up", id: data.url }),
+  secretFields: ["url"],
+  object: (data) => ({ type: "sign_up", id: fingerprint(data.url) }),
   inApp: () => ({ title: "Confirm your email", body: "A sign-up confirmation link", link: null }),
   email: (data) => ({
     subject: "Confirm your email to finish signing up",
@@ -107,7 +115,8 @@ export const magicLink = defineNotification({
     url: "http://localhost:3000/api/auth/callback/email?token=sample",
     host: "localhost:3000",
   },
-  object: (data) => ({ type: "sign_in_link", id: data.url }),
+  secretFields: ["url"],
+  object: (data) => ({ type: "sign_in_link", id: fingerprint(data.url) }),
   inApp: (data) => ({ title: "Sign-in link", body: `A sign-in link for ${data.host}`, link: null }),
   email: (data) => ({
     subject: "Sign in to Tally",

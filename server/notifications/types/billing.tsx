@@ -1,11 +1,11 @@
 import { z } from "zod";
 
-import { defineNotification, triggeredBy } from "../definition";
+import { currencyCode, defineNotification, triggeredBy } from "../definition";
 import { EmailLayout, Facts, P } from "../email-layout";
 import { money, when, workspaceUrl } from "../format";
 
 const workspaceFields = { workspaceName: z.string(), workspaceSlug: z.string() };
-const amount = { amountMinor: z.number().int(), currency: z.string() };
+const amount = { amountMinor: z.number().int(), currency: currencyCode };
 
 export const invoiceIssued = defineNotification({
   type: "billing.invoice_issued",
@@ -18,7 +18,7 @@ export const invoiceIssued = defineNotification({
     ...workspaceFields,
     invoiceId: z.string(),
     totalMinor: z.number().int(),
-    currency: z.string(),
+    currency: currencyCode,
   }),
   sample: {
     workspaceName: "Acme Labs",

@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-import { defineNotification, triggeredBy } from "../definition";
+import { currencyCode, defineNotification, triggeredBy } from "../definition";
 import { EmailLayout, Facts, P } from "../email-layout";
 import { credits, money, workspaceUrl } from "../format";
 
@@ -60,7 +60,7 @@ export const purchaseReceipt = defineNotification({
     ...workspaceFields,
     credits: z.number().int(),
     amountMinor: z.number().int(),
-    currency: z.string(),
+    currency: currencyCode,
     paymentId: z.string(),
     grantId: z.string(),
   }),

@@ -215,6 +215,7 @@ export const collaboratorInvite = defineNotification({
     expiresAt: "2027-03-08T09:00:00.000Z",
     invitationId: "c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f",
   },
+  secretFields: ["acceptUrl"],
   // TODO: collaborator invitations send this; until they exist it is only previewed.
   object: (data) => ({ type: "invitation", id: data.invitationId }),
   inApp: (data) => ({

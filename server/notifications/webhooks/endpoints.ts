@@ -1,4 +1,6 @@
-import { and, desc, eq, inArray } from "drizzle-orm";
+import net from "node:net";
+
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 
 import {
@@ -13,6 +15,7 @@ import { AppError } from "@/server/errors";
 
 import { createNotification } from "../notify";
 import { webhookTypes } from "../types";
+import { isInternalAddress } from "./sender";
 import { newEndpointSecret } from "./signature";
 
 export const MAX_ENDPOINTS_PER_WORKSPACE = 16;
@@ -28,7 +31,10 @@ const eventTypesSchema = z
   });
 
 export const endpointInput = z.object({
-  url: z.url({ message: "Enter the full URL, e.g. https://example.com/webhooks/tally" }).max(2048),
+  url: z
+    .string()
+    .max(2048, "URLs are at most 2,048 characters")
+    .pipe(z.url({ message: "Enter the full URL, e.g. https://example.com/webhooks/tally" })),
   description: z.string().trim().max(200).default(""),
   eventTypes: eventTypesSchema,
 });
@@ -46,13 +52,18 @@ export function checkEndpointUrl(url: string, targets: "public" | "any"): void {
     });
   }
   if (parsed.protocol !== "https:" && !(targets === "any" && parsed.protocol === "http:")) {
-    throw new AppError("invalid_request", "Use an https:// URL", { field: "url" });
+    const wanted = targets === "any" ? "an http:// or https:// URL" : "an https:// URL";
+    throw new AppError("invalid_request", `Use ${wanted}`, { field: "url" });
   }
-  const host = parsed.hostname.toLowerCase();
-  if (
-    targets === "public" &&
-    (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".internal"))
-  ) {
+  if (targets === "any") return;
+  // The URL parser has already turned 2130706433 or 0x7f000001 into 127.0.0.1.
+  const host = parsed.hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "")
+    .replace(/\.$/, "");
+  const internalName =
+    host === "localhost" || host.endsWith(".localhost") || host.endsWith(".internal");
+  if (internalName || (net.isIP(host) !== 0 && isInternalAddress(host))) {
     throw new AppError("invalid_request", "The URL must point at a public host", { field: "url" });
   }
 }
@@ -61,6 +72,10 @@ export const createEndpoint = defineCommand({
   name: "webhooks.createEndpoint",
   input: endpointInput.extend({ workspaceId: z.uuid() }),
   async run({ tx, actor, clock }, input) {
+    // Counted under a lock, so concurrent requests cannot pass the limit together.
+    await tx.execute(
+      sql`SELECT pg_advisory_xact_lock(hashtext(${`webhooks:${input.workspaceId}`}))`,
+    );
     const existing = await tx
       .select({ id: webhookEndpoints.id })
       .from(webhookEndpoints)

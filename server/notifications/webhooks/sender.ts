@@ -3,11 +3,15 @@ import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 
+import { storable } from "@/server/text";
+
 /**
  * Posts one webhook. Customers choose the URLs, so in production requests to
  * loopback, private, link-local and other internal addresses are refused
  * (checked on the address actually connected to, so DNS cannot be used to
  * swap it after a check). No redirects are followed; 3xx counts as a failure.
+ * The timeout bounds the whole exchange, and at most 4 KiB of the reply is
+ * read.
  */
 export interface WebhookRequest {
   url: string;
@@ -20,7 +24,7 @@ export interface WebhookRequest {
 export interface WebhookResponse {
   /** Null when no HTTP response came back. */
   status: number | null;
-  /** The first 4 KiB of the response body. */
+  /** The first 4 KiB of the response body, made storable. */
   body: string | null;
   error: string | null;
   durationMs: number;
@@ -44,26 +48,50 @@ function ipv4Private(address: string): boolean {
   );
 }
 
+/** The eight 16-bit groups of an IPv6 address, or undefined if it is not one. */
+function ipv6Groups(address: string): number[] | undefined {
+  if (!net.isIPv6(address)) return undefined;
+  let text = address.toLowerCase().split("%")[0] ?? "";
+  const dotted = text.match(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    const hex = `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+    text = `${text.slice(0, -dotted[0].length)}${hex}`;
+  }
+  const [head = "", tail] = text.split("::");
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const fill = tail === undefined ? [] : Array<string>(8 - left.length - right.length).fill("0");
+
+  return [...left, ...fill, ...right].map((group) => parseInt(group, 16));
+}
+
+function embeddedIpv4(high: number, low: number): string {
+  return [high >> 8, high & 255, low >> 8, low & 255].join(".");
+}
+
 /**
- * Loopback, private, link-local, carrier-grade NAT, multicast and reserved ranges, IPv4 and IPv6.
+ * Loopback, private, link-local, carrier-grade NAT, multicast and reserved
+ * ranges, IPv4 and IPv6, including IPv4 addresses carried inside IPv6:
+ * mapped (::ffff:0:0/96), compatible (::/96), NAT64 (64:ff9b::/96) and
+ * 6to4 (2002::/16), in any spelling.
  */
 export function isInternalAddress(address: string): boolean {
   if (net.isIPv4(address)) return ipv4Private(address);
-  const lower = address.toLowerCase();
-  const mapped = lower.match(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/);
-  if (mapped?.[1]) return ipv4Private(mapped[1]);
+  const groups = ipv6Groups(address);
+  if (!groups || groups.length !== 8 || groups.some((group) => Number.isNaN(group))) return true;
+  const [g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0] = groups;
 
-  return (
-    lower === "::" ||
-    lower === "::1" ||
-    lower.startsWith("fc") ||
-    lower.startsWith("fd") ||
-    lower.startsWith("fe8") ||
-    lower.startsWith("fe9") ||
-    lower.startsWith("fea") ||
-    lower.startsWith("feb") ||
-    lower.startsWith("ff")
-  );
+  if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0 && (g5 === 0xffff || g5 === 0)) {
+    return ipv4Private(embeddedIpv4(g6, g7));
+  }
+  if (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) {
+    return ipv4Private(embeddedIpv4(g6, g7));
+  }
+  if (g0 === 0x2002) return ipv4Private(embeddedIpv4(g1, g2));
+
+  // fc00::/7 unique local, fe80::/10 link-local, ff00::/8 multicast.
+  return (g0 & 0xfe00) === 0xfc00 || (g0 & 0xffc0) === 0xfe80 || (g0 & 0xff00) === 0xff00;
 }
 
 type LookupCallback = (
@@ -83,9 +111,7 @@ function guardedLookup(
     if (blocked) {
       const refusal = Object.assign(
         new Error(`Refused internal address ${blocked.address} for ${hostname}`),
-        {
-          code: "EINTERNAL",
-        },
+        { code: "EINTERNAL" },
       );
       return callback(refusal, []);
     }
@@ -104,7 +130,9 @@ export function postWebhook(
 ): Promise<WebhookResponse> {
   const started = now();
   const done = (result: Omit<WebhookResponse, "durationMs">): WebhookResponse => ({
-    ...result,
+    status: result.status,
+    body: result.body === null ? null : storable(result.body),
+    error: result.error === null ? null : storable(result.error),
     durationMs: Math.max(0, now() - started),
   });
 
@@ -124,6 +152,13 @@ export function postWebhook(
   }
 
   return new Promise((resolve) => {
+    let settled = false;
+    const finish = (result: Omit<WebhookResponse, "durationMs">) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      resolve(done(result));
+    };
     const client = url.protocol === "https:" ? https : http;
     const outgoing = client.request(
       url,
@@ -133,36 +168,39 @@ export function postWebhook(
           ...request.headers,
           "content-length": Buffer.byteLength(request.body).toString(),
         },
-        timeout: request.timeoutMs,
         ...(request.allowPrivateAddresses ? {} : { lookup: guardedLookup as never }),
       },
       (response) => {
         const chunks: Buffer[] = [];
         let size = 0;
+        const complete = (error: string | null) =>
+          finish({
+            status: response.statusCode ?? null,
+            body: Buffer.concat(chunks).toString("utf8"),
+            error,
+          });
         response.on("data", (chunk: Buffer) => {
-          if (size < MAX_RESPONSE_BYTES) chunks.push(chunk.subarray(0, MAX_RESPONSE_BYTES - size));
+          chunks.push(chunk.subarray(0, Math.max(0, MAX_RESPONSE_BYTES - size)));
           size += chunk.byteLength;
+          // Enough of the reply is kept; the rest is not read at all.
+          if (size >= MAX_RESPONSE_BYTES) {
+            complete(null);
+            response.destroy();
+          }
         });
-        response.on("end", () =>
-          resolve(
-            done({
-              status: response.statusCode ?? null,
-              body: Buffer.concat(chunks).toString("utf8"),
-              error: null,
-            }),
-          ),
-        );
-        response.on("error", (error) =>
-          resolve(done({ status: response.statusCode ?? null, body: null, error: error.message })),
+        response.on("end", () => complete(null));
+        response.on("error", (error) => complete(error.message));
+        response.on("close", () =>
+          complete(response.complete ? null : "The connection closed mid-response"),
         );
       },
     );
-    outgoing.on("timeout", () =>
-      outgoing.destroy(new Error(`No response within ${request.timeoutMs} ms`)),
+    // The whole exchange, not only idle time: a receiver dripping a byte at a time is cut off too.
+    const deadline = setTimeout(
+      () => outgoing.destroy(new Error(`No complete response within ${request.timeoutMs} ms`)),
+      request.timeoutMs,
     );
-    outgoing.on("error", (error) =>
-      resolve(done({ status: null, body: null, error: error.message })),
-    );
+    outgoing.on("error", (error) => finish({ status: null, body: null, error: error.message }));
     outgoing.end(request.body);
   });
 }
