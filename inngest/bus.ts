@@ -3,11 +3,7 @@ import { setUpBillingCustomer } from "@/server/billing/reactions";
 import { allocateInitialCredits } from "@/server/credits/reactions";
 import { pruneIdempotencyKeys } from "@/server/credits/retention";
 import { notifyOn } from "@/server/notifications/notify";
-import {
-  retryDueDeliveries,
-  scheduleRetry,
-  sendDelivery,
-} from "@/server/notifications/reactions";
+import { retryDueDeliveries, scheduleRetry, sendDelivery } from "@/server/notifications/reactions";
 import { notificationTypes } from "@/server/notifications/types";
 import { pruneEventTables } from "@/server/events/retention";
 import { processStripeEvent } from "@/server/payments/reactions";

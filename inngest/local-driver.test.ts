@@ -287,7 +287,11 @@ describe("the in-process driver", () => {
     pool.start();
     try {
       await runtime.db.transaction((tx) =>
-        writeEvents(tx, [event("usage/performance-alert", { metric: "m", value: 2, threshold: 1 })], clock),
+        writeEvents(
+          tx,
+          [event("usage/performance-alert", { metric: "m", value: 2, threshold: 1 })],
+          clock,
+        ),
       );
       await poolRelay.drain();
       const workspaceId = randomUUID();

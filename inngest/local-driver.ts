@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import { reactionRuns } from "@/drizzle/schema";
 import type { Tx } from "@/server/db/client";
 import { recordDeadLetter } from "@/server/events/dead-letters";
+import { storable } from "@/server/text";
 import type { Transport } from "@/server/events/relay";
 import type { WireEvent } from "@/server/events/reactions";
 
@@ -224,7 +225,8 @@ export class LocalDriver {
     error: unknown,
     log: ExecuteDeps["logger"],
   ): Promise<void> {
-    const message = error instanceof Error ? error.message : String(error);
+    // Errors may quote input (a NUL, a lone surrogate) that the database cannot store.
+    const message = storable(error instanceof Error ? error.message : String(error));
     const now = this.deps.clock.now();
     const nowText = now.toISOString();
     const retries = reaction?.retries ?? 0;

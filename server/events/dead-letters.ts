@@ -8,6 +8,7 @@ import type { Clock } from "@/server/clock";
 import { defineCommand, execute, type CommandRuntime } from "@/server/commands";
 import type { Db, DbOrTx } from "@/server/db/client";
 import { AppError } from "@/server/errors";
+import { storable } from "@/server/text";
 
 import type { Outcome, WireEvent } from "./reactions";
 
@@ -35,14 +36,14 @@ export async function recordDeadLetter(
       eventName: input.event.name,
       workspaceId: input.event.workspaceId,
       event: input.event as unknown as Record<string, unknown>,
-      error: input.error.slice(0, 4000),
+      error: storable(input.error).slice(0, 4000),
       attempts: input.attempts,
       failedAt: now,
     })
     .onConflictDoUpdate({
       target: [deadLetters.eventId, deadLetters.reaction],
       set: {
-        error: input.error.slice(0, 4000),
+        error: storable(input.error).slice(0, 4000),
         attempts: sql`${deadLetters.attempts} + ${input.attempts}`,
         failedAt: now,
         resolvedAt: null,
@@ -112,7 +113,8 @@ export async function replayDeadLetter(
   try {
     outcome = await run(row.reaction, row.event as unknown as WireEvent);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    // Errors may quote input (a NUL, a lone surrogate) that the database cannot store.
+    const message = storable(error instanceof Error ? error.message : String(error));
     await execute(runtime, settleReplay, { id, outcome: null, error: message }, { actor });
     throw new AppError("conflict", `Replay failed again: ${message}`, {
       details: { deadLetterId: id },

@@ -5,6 +5,7 @@ import { outbox } from "@/drizzle/schema";
 import type { Clock } from "@/server/clock";
 import type { Db, Tx } from "@/server/db/client";
 import type { Logger } from "@/server/logger";
+import { storable } from "@/server/text";
 
 import type { WireEvent } from "./reactions";
 
@@ -178,7 +179,8 @@ export class Relay {
   }
 
   private async recordFailure(ids: string[], error: unknown): Promise<void> {
-    const message = error instanceof Error ? error.message : String(error);
+    // Errors may quote input (a NUL, a lone surrogate) that the database cannot store.
+    const message = storable(error instanceof Error ? error.message : String(error));
     try {
       await this.db
         .update(outbox)
