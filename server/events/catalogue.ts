@@ -324,7 +324,7 @@ export const catalogue = {
   // Notifications
   "notifications/created": define(
     1,
-    "A notification was created with its deliveries. → analytics; its stream position is the webhook sequence",
+    "A notification was created with its deliveries. Its position in the stream is the webhook sequence",
     z.object({
       workspaceId: workspaceId.nullable(),
       notificationId: id,
