@@ -1,6 +1,8 @@
 import { prunePendingSignUps, sendSignUpConfirmation } from "@/server/auth/commands";
 import { setUpBillingCustomer } from "@/server/billing/reactions";
-import { allocateInitialCredits } from "@/server/credits/reactions";
+import { expireHolds } from "@/server/credits/holds";
+import { rollPeriods } from "@/server/credits/periods";
+import { allocateInitialCredits, expireDueGrants } from "@/server/credits/reactions";
 import { pruneIdempotencyKeys } from "@/server/credits/retention";
 import { notifyOn } from "@/server/notifications/notify";
 import { retryDueDeliveries, scheduleRetry, sendDelivery } from "@/server/notifications/reactions";
@@ -93,6 +95,21 @@ export const bus: readonly Reaction[] = [
     id: "auth-prune-pending-sign-ups",
     description: "Delete pending sign-ups a day after their link expired or was used",
     handle: prunePendingSignUps,
+  }),
+  onCron("* * * * *", {
+    id: "credits-expire-grants",
+    description: "Expire grants past their expiry",
+    handle: expireDueGrants,
+  }),
+  onCron("* * * * *", {
+    id: "credits-expire-holds",
+    description: "Release holds past their time limit",
+    handle: expireHolds,
+  }),
+  onCron("* * * * *", {
+    id: "credits-roll-periods",
+    description: "Close ended allocation periods: rollover, expiry, next allowance",
+    handle: rollPeriods,
   }),
   onCron("41 * * * *", {
     id: "credits-prune-idempotency-keys",

@@ -8,6 +8,7 @@ export const errorCodes = {
   unauthenticated: { http: 401, trpc: "UNAUTHORIZED" },
   insufficient_credits: { http: 402, trpc: "PAYMENT_REQUIRED" },
   forbidden: { http: 403, trpc: "FORBIDDEN" },
+  workspace_suspended: { http: 403, trpc: "FORBIDDEN" },
   not_found: { http: 404, trpc: "NOT_FOUND" },
   method_not_allowed: { http: 405, trpc: "METHOD_NOT_SUPPORTED" },
   conflict: { http: 409, trpc: "CONFLICT" },

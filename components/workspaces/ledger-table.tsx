@@ -22,6 +22,10 @@ const kindTone: Record<Kind, "green" | "neutral" | "amber" | "indigo"> = {
   expire: "amber",
   refund: "indigo",
   adjustment: "indigo",
+  hold: "neutral",
+  release: "green",
+  transfer: "indigo",
+  rollover: "green",
 };
 
 export function LedgerTable({

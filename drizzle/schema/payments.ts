@@ -22,3 +22,15 @@ export const simulatedCustomers = pgTable("simulated_customers", {
   metadata: jsonb("metadata").$type<Record<string, string>>().notNull(),
   createdAt: createdAt(),
 });
+
+/**
+ * The simulated gateway's other objects (checkout sessions, payment intents,
+ * refunds), Stripe-shaped in `data`, each at most once per idempotency key.
+ */
+export const simulatedObjects = pgTable("simulated_objects", {
+  id: text("id").primaryKey(),
+  type: text("type").$type<"checkout.session" | "payment_intent" | "refund">().notNull(),
+  idempotencyKey: text("idempotency_key").unique(),
+  data: jsonb("data").$type<Record<string, unknown>>().notNull(),
+  createdAt: createdAt(),
+});

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import {
   char,
   index,
@@ -44,6 +45,19 @@ export const tiers = pgTable(
     /** A balance strictly below this many credits is "low". */
     lowBalanceThreshold: integer("low_balance_threshold").notNull(),
     overagePolicy: overagePolicy("overage_policy").notNull().default("hard_stop"),
+    /** soft_cap: how many credits past a zero balance a workspace may consume in one period. */
+    overageCapCredits: integer("overage_cap_credits").notNull().default(0),
+    /** The price of overage: overageUnitPriceMinor per started block of overageUnitCredits. */
+    overageUnitCredits: integer("overage_unit_credits").notNull().default(1_000),
+    overageUnitPriceMinor: integer("overage_unit_price_minor").notNull().default(0),
+    /**
+     * Rollover at period end: unused allowance carries over up to a cap, given in credits or
+     * as a percentage of the allowance (credits win when both are set; neither means none).
+     */
+    rolloverCapCredits: integer("rollover_cap_credits"),
+    rolloverCapPercent: integer("rollover_cap_percent"),
+    /** Carried credits expire this many periods after the period they were carried into starts. */
+    rolloverExpiryPeriods: integer("rollover_expiry_periods").notNull().default(1),
     priceTable: jsonb("price_table").$type<FeaturePrice[]>().notNull(),
     createdAt: createdAt(),
   },
@@ -99,6 +113,8 @@ export const apiKeys = pgTable(
     keyHash: text("key_hash").notNull().unique(),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     createdAt: createdAt(),
+    /** What the key may do on the metering API: usage:write, balance:read. */
+    scopes: text("scopes").array().notNull().default(sql`ARRAY['usage:write','balance:read']`),
     lastUsedAt: timestamptz("last_used_at"),
     revokedAt: timestamptz("revoked_at"),
   },

@@ -286,7 +286,7 @@ describe("a workspace that is not active", () => {
       const response = await call(request);
       expect(response.status).toBe(403);
       expect(response.body.error).toMatchObject({
-        code: "forbidden",
+        code: "workspace_suspended",
         message: expect.stringContaining("suspended"),
       });
     }

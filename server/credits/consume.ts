@@ -1,16 +1,17 @@
 import { createHash, randomUUID } from "node:crypto";
 
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 
-import { idempotencyKeys, tiers, usageRecords, workspaces } from "@/drizzle/schema";
+import { idempotencyKeys, overageRecords, tiers, usageRecords, workspaces } from "@/drizzle/schema";
 import { actorRef } from "@/server/actor";
-import { defineCommand } from "@/server/commands";
+import { defineCommand, type CommandContext } from "@/server/commands";
 import type { Tx } from "@/server/db/client";
 import { AppError } from "@/server/errors";
-import { event } from "@/server/events/catalogue";
+import { event, type EventDraft } from "@/server/events/catalogue";
 
 import { drawCredits, MAX_CREDITS } from "./ledger";
+import { overagePeriodStart } from "./overage";
 import { findFeature, MAX_INPUT_BYTES, priceCall } from "./pricing";
 
 export const consumeInput = z.object({
@@ -52,6 +53,8 @@ export interface ConsumeResult {
   featureCode: string;
   units: number;
   credits: number;
+  /** Of `credits`, how many went past a zero balance as overage (soft overage policy). */
+  overageCredits: number;
   balance: number;
   /** True when this is the stored answer to an earlier request with the same idempotency key. */
   replayed: boolean;
@@ -110,134 +113,259 @@ async function claimKey(tx: Tx, workspaceId: string, key: string, hash: string, 
   } satisfies ConsumeResult;
 }
 
+/** What consumption needs to know about the workspace and its tier, read once per request. */
+export interface ConsumptionTerms {
+  status: "active" | "suspended" | "cancelled";
+  priceTable: (typeof tiers.$inferSelect)["priceTable"];
+  lowBalanceThreshold: number;
+  overagePolicy: (typeof tiers.$inferSelect)["overagePolicy"];
+  overageCapCredits: number;
+}
+
+export async function consumptionTerms(tx: Tx, workspaceId: string): Promise<ConsumptionTerms> {
+  const [terms] = await tx
+    .select({
+      status: workspaces.status,
+      priceTable: tiers.priceTable,
+      lowBalanceThreshold: tiers.lowBalanceThreshold,
+      overagePolicy: tiers.overagePolicy,
+      overageCapCredits: tiers.overageCapCredits,
+    })
+    .from(workspaces)
+    .innerJoin(tiers, eq(tiers.id, workspaces.tierId))
+    .where(eq(workspaces.id, workspaceId));
+  if (!terms) throw new AppError("not_found", "Workspace not found");
+  if (terms.status !== "active") {
+    throw new AppError(
+      "workspace_suspended",
+      `This workspace is ${terms.status}; it cannot consume credits until it is reactivated`,
+    );
+  }
+
+  return terms;
+}
+
+type ConsumeItem = Omit<z.output<typeof consumeInput>, "workspaceId">;
+
 /**
- * Consumes credits for one feature call: prices it from the tier's table,
- * draws from the grants, and records a usage row, all in one transaction.
- * A refusal for lack of credits is an answer, not an error: it is stored
- * under the idempotency key and returned with `allowed: false`.
+ * One consumption in the caller's transaction: prices the call from the
+ * tier's table, draws from the grants (past zero, up to the cap, under a soft
+ * overage policy), records a usage row and stores the answer under the
+ * idempotency key. A refusal for lack of credits is an answer, not an
+ * error: it is stored and returned with `allowed: false`.
  */
-export const consumeCredits = defineCommand({
-  name: "credits.consume",
-  input: consumeInput,
-  async run({ tx, actor, clock }, input) {
-    const [workspace] = await tx
-      .select({
-        status: workspaces.status,
-        priceTable: tiers.priceTable,
-        lowBalanceThreshold: tiers.lowBalanceThreshold,
-      })
-      .from(workspaces)
-      .innerJoin(tiers, eq(tiers.id, workspaces.tierId))
-      .where(eq(workspaces.id, input.workspaceId));
-    if (!workspace) throw new AppError("not_found", "Workspace not found");
-    if (workspace.status !== "active") {
-      throw new AppError(
-        "forbidden",
-        `This workspace is ${workspace.status}; it cannot consume credits`,
-      );
-    }
+export async function consumeOne(
+  { tx, actor, clock }: CommandContext,
+  workspaceId: string,
+  terms: ConsumptionTerms,
+  input: ConsumeItem,
+): Promise<{ result: ConsumeResult; events: EventDraft[] }> {
+  const feature = findFeature(terms.priceTable, input.featureCode);
+  if (!feature) {
+    throw new AppError(
+      "invalid_request",
+      `Unknown feature "${input.featureCode}" for this workspace's tier`,
+      {
+        field: "featureCode",
+        details: { features: terms.priceTable.map((price) => price.featureCode) },
+      },
+    );
+  }
+  const quote = priceCall(feature, input.inputBytes);
+  if (quote.credits > MAX_CREDITS) {
+    throw new AppError("invalid_request", "This input is too large to price in one call", {
+      field: "inputBytes",
+    });
+  }
 
-    const feature = findFeature(workspace.priceTable, input.featureCode);
-    if (!feature) {
-      throw new AppError(
-        "invalid_request",
-        `Unknown feature "${input.featureCode}" for this workspace's tier`,
-        {
-          field: "featureCode",
-          details: { features: workspace.priceTable.map((price) => price.featureCode) },
-        },
-      );
-    }
-    const quote = priceCall(feature, input.inputBytes);
-    if (quote.credits > MAX_CREDITS) {
-      throw new AppError("invalid_request", "This input is too large to price in one call", {
-        field: "inputBytes",
-      });
-    }
+  if (input.idempotencyKey) {
+    const replay = await claimKey(
+      tx,
+      workspaceId,
+      input.idempotencyKey,
+      requestHash(quote.featureCode, input.inputBytes),
+      clock.now(),
+    );
+    if (replay) return { result: replay, events: [] };
+  }
 
-    if (input.idempotencyKey) {
-      const replay = await claimKey(
-        tx,
-        input.workspaceId,
-        input.idempotencyKey,
-        requestHash(quote.featureCode, input.inputBytes),
-        clock.now(),
-      );
-      if (replay) return { result: replay, audit: false };
-    }
-
-    const usageRecordId = randomUUID();
-    const draw = await drawCredits(tx, clock, {
-      workspaceId: input.workspaceId,
-      amount: quote.credits,
+  const usageRecordId = randomUUID();
+  const drawFor = (amount: number) =>
+    drawCredits(tx, clock, {
+      workspaceId,
+      amount,
       actor,
       reason: `Feature ${quote.featureCode}`,
       idempotencyKey: input.idempotencyKey,
       usageRecordId,
-      lowBalanceThreshold: workspace.lowBalanceThreshold,
+      lowBalanceThreshold: terms.lowBalanceThreshold,
     });
-    const outcome = draw.ok ? "consumed" : "rejected";
-    const balance = draw.ok ? draw.balanceAfter : draw.balance;
-
-    await tx.insert(usageRecords).values({
-      id: usageRecordId,
-      workspaceId: input.workspaceId,
-      featureCode: quote.featureCode,
-      inputBytes: input.inputBytes,
-      units: quote.units,
-      credits: quote.credits,
-      outcome,
-      apiKeyId: actor.type === "api_key" ? actor.apiKeyId : null,
-      userId: actor.type === "user" ? actor.userId : null,
-      idempotencyKey: input.idempotencyKey,
-      createdAt: clock.now(),
-    });
-
-    const result: ConsumeResult = {
-      allowed: draw.ok,
-      usageRecordId,
-      featureCode: quote.featureCode,
-      units: quote.units,
-      credits: quote.credits,
-      balance,
-      replayed: false,
-    };
-    if (input.idempotencyKey) {
-      await tx
-        .update(idempotencyKeys)
-        .set({ responseStatus: draw.ok ? 200 : 402, responseBody: { ...result } })
-        .where(
-          and(
-            eq(idempotencyKeys.workspaceId, input.workspaceId),
-            eq(idempotencyKeys.scope, SCOPE),
-            eq(idempotencyKeys.key, input.idempotencyKey),
-          ),
-        );
+  let draw = await drawFor(quote.credits);
+  let overageCredits = 0;
+  const events: EventDraft[] = [];
+  if (!draw.ok && terms.overagePolicy === "soft_cap") {
+    const periodStart = overagePeriodStart(clock.now());
+    const [used] = await tx
+      .select({ credits: sql<number>`coalesce(sum(${overageRecords.credits}), 0)::int` })
+      .from(overageRecords)
+      .where(
+        and(
+          eq(overageRecords.workspaceId, workspaceId),
+          eq(overageRecords.periodStart, periodStart),
+        ),
+      );
+    const shortfall = quote.credits - draw.balance;
+    if ((used?.credits ?? 0) + shortfall <= terms.overageCapCredits) {
+      events.push(...draw.events);
+      draw = await drawFor(draw.balance);
+      overageCredits = shortfall;
+      await tx.insert(overageRecords).values({
+        workspaceId,
+        usageRecordId,
+        credits: shortfall,
+        periodStart,
+        createdAt: clock.now(),
+      });
+      events.push(
+        event("credits/overage", { workspaceId, usageRecordId, overageCredits: shortfall }),
+      );
     }
+  }
+  const outcome = draw.ok ? "consumed" : "rejected";
+  const balance = draw.ok ? draw.balanceAfter : draw.balance;
 
-    const events = [
-      ...draw.events,
-      event("usage/logged", {
-        workspaceId: input.workspaceId,
+  await tx.insert(usageRecords).values({
+    id: usageRecordId,
+    workspaceId,
+    featureCode: quote.featureCode,
+    inputBytes: input.inputBytes,
+    units: quote.units,
+    credits: quote.credits,
+    outcome,
+    apiKeyId: actor.type === "api_key" ? actor.apiKeyId : null,
+    userId: actor.type === "user" ? actor.userId : null,
+    idempotencyKey: input.idempotencyKey,
+    createdAt: clock.now(),
+  });
+
+  const result: ConsumeResult = {
+    allowed: draw.ok,
+    usageRecordId,
+    featureCode: quote.featureCode,
+    units: quote.units,
+    credits: quote.credits,
+    overageCredits,
+    balance,
+    replayed: false,
+  };
+  if (input.idempotencyKey) {
+    await tx
+      .update(idempotencyKeys)
+      .set({ responseStatus: draw.ok ? 200 : 402, responseBody: { ...result } })
+      .where(
+        and(
+          eq(idempotencyKeys.workspaceId, workspaceId),
+          eq(idempotencyKeys.scope, SCOPE),
+          eq(idempotencyKeys.key, input.idempotencyKey),
+        ),
+      );
+  }
+
+  if (draw.ok) {
+    events.push(
+      event("credits/consumed", {
+        workspaceId,
         usageRecordId,
         featureCode: quote.featureCode,
         credits: quote.credits,
-        outcome,
+        balanceAfter: balance,
+        actor: actorRef(actor),
       }),
-    ];
-    if (draw.ok) {
-      events.unshift(
-        event("credits/consumed", {
-          workspaceId: input.workspaceId,
-          usageRecordId,
-          featureCode: quote.featureCode,
-          credits: quote.credits,
-          balanceAfter: balance,
-          actor: actorRef(actor),
-        }),
-      );
-    }
+    );
+  }
+  events.push(
+    ...draw.events,
+    event("usage/logged", {
+      workspaceId,
+      usageRecordId,
+      featureCode: quote.featureCode,
+      credits: quote.credits,
+      outcome,
+    }),
+  );
+
+  return { result, events };
+}
+
+/** Consumes credits for one feature call. */
+export const consumeCredits = defineCommand({
+  name: "credits.consume",
+  input: consumeInput,
+  async run(ctx, input) {
+    const terms = await consumptionTerms(ctx.tx, input.workspaceId);
+    const { result, events } = await consumeOne(ctx, input.workspaceId, terms, input);
 
     return { result, events, workspaceId: input.workspaceId, audit: false };
+  },
+});
+
+export const MAX_BATCH = 1_000;
+
+export const consumeBatchInput = z.object({
+  workspaceId: z.uuid(),
+  items: z
+    .array(
+      consumeInput
+        .omit({ workspaceId: true })
+        .extend({ idempotencyKey: z.string().min(1).max(255) }),
+    )
+    .min(1, "Send at least one item")
+    .max(MAX_BATCH, `A batch holds at most ${MAX_BATCH} items`),
+});
+
+export type BatchItemResult =
+  | ({ status: "consumed" | "refused" | "duplicate" } & ConsumeResult)
+  | { status: "error"; error: { code: string; message: string; field?: string } };
+
+/**
+ * Up to a thousand consumptions in one transaction, each with its own
+ * idempotency key and its own answer. An item that fails (an unknown
+ * feature, a key reused with other parameters) is rolled back to its
+ * savepoint and reported; it never fails the batch. A replayed key is
+ * reported as a duplicate with its stored answer.
+ */
+export const consumeBatch = defineCommand({
+  name: "credits.consumeBatch",
+  input: consumeBatchInput,
+  async run(ctx, input) {
+    const terms = await consumptionTerms(ctx.tx, input.workspaceId);
+    const results: BatchItemResult[] = [];
+    const events: EventDraft[] = [];
+    for (const item of input.items) {
+      try {
+        const one = await ctx.tx.transaction((savepoint) =>
+          consumeOne({ ...ctx, tx: savepoint }, input.workspaceId, terms, item),
+        );
+        const status = one.result.replayed
+          ? "duplicate"
+          : one.result.allowed
+            ? "consumed"
+            : "refused";
+        results.push({ status, ...one.result });
+        events.push(...one.events);
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        results.push({
+          status: "error",
+          error: {
+            code: error.code,
+            message: error.message,
+            ...(error.field ? { field: error.field } : {}),
+          },
+        });
+      }
+    }
+
+    return { result: results, events, workspaceId: input.workspaceId, audit: false };
   },
 });

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNotNull, lte, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNotNull, isNull, lte, ne, or, sql } from "drizzle-orm";
 
 import { creditBalances, creditGrants, creditLedgerEntries, grantSource } from "@/drizzle/schema";
 import { actorRef, type Actor } from "@/server/actor";
@@ -21,20 +21,39 @@ export type GrantSource = (typeof grantSource.enumValues)[number];
 
 export const MAX_CREDITS = 2_147_483_647;
 
-interface LockedBalance {
+export interface LockedBalance {
+  workspaceId: string;
   balance: number;
   belowThreshold: boolean;
+  topUpThreshold: number | null;
+  belowTopUp: boolean;
 }
 
 export async function lockBalance(tx: Tx, workspaceId: string): Promise<LockedBalance> {
   const [row] = await tx
-    .select({ balance: creditBalances.balance, belowThreshold: creditBalances.belowThreshold })
+    .select({
+      workspaceId: creditBalances.workspaceId,
+      balance: creditBalances.balance,
+      belowThreshold: creditBalances.belowThreshold,
+      topUpThreshold: creditBalances.topUpThreshold,
+      belowTopUp: creditBalances.belowTopUp,
+    })
     .from(creditBalances)
     .where(eq(creditBalances.workspaceId, workspaceId))
     .for("update");
   if (!row) throw new AppError("not_found", "This workspace has no credit balance");
 
   return row;
+}
+
+/** The low-balance threshold of the workspace's tier. */
+export async function lowBalanceThresholdOf(db: DbOrTx, workspaceId: string): Promise<number> {
+  const rows = await db.execute<{ threshold: number }>(sql`
+    SELECT t.low_balance_threshold AS threshold
+    FROM workspaces w JOIN tiers t ON t.id = w.tier_id
+    WHERE w.id = ${workspaceId}`);
+
+  return rows[0]?.threshold ?? 0;
 }
 
 /**
@@ -48,17 +67,60 @@ export function lowBalanceTransition(wasBelow: boolean, balanceAfter: number, th
   return { below, crossedDown: below && !wasBelow };
 }
 
-async function saveBalance(
+/**
+ * Writes the new balance and its two threshold flags, and returns the events
+ * a downward crossing asks for: `credits/low-balance` for the tier's
+ * threshold, `credits/top-up-due` for the workspace's auto top-up threshold.
+ * Every change of a balance ends here, so both fire once per crossing
+ * whatever moved the balance.
+ */
+export async function settleBalance(
   tx: Tx,
   clock: Clock,
-  workspaceId: string,
+  locked: LockedBalance,
   balance: number,
-  below: boolean,
-) {
+  lowBalanceThreshold: number,
+): Promise<EventDraft[]> {
+  const low = lowBalanceTransition(locked.belowThreshold, balance, lowBalanceThreshold);
+  const topUp =
+    locked.topUpThreshold === null
+      ? { below: false, crossedDown: false }
+      : lowBalanceTransition(locked.belowTopUp, balance, locked.topUpThreshold);
   await tx
     .update(creditBalances)
-    .set({ balance, belowThreshold: below, updatedAt: clock.now() })
-    .where(eq(creditBalances.workspaceId, workspaceId));
+    .set({
+      balance,
+      belowThreshold: low.below,
+      belowTopUp: topUp.below,
+      updatedAt: clock.now(),
+    })
+    .where(eq(creditBalances.workspaceId, locked.workspaceId));
+  // The locked snapshot now matches the row, so a second settle in this transaction is exact.
+  locked.balance = balance;
+  locked.belowThreshold = low.below;
+  locked.belowTopUp = topUp.below;
+
+  const events: EventDraft[] = [];
+  if (low.crossedDown) {
+    events.push(
+      event("credits/low-balance", {
+        workspaceId: locked.workspaceId,
+        balance,
+        threshold: lowBalanceThreshold,
+      }),
+    );
+  }
+  if (topUp.crossedDown && locked.topUpThreshold !== null) {
+    events.push(
+      event("credits/top-up-due", {
+        workspaceId: locked.workspaceId,
+        balance,
+        threshold: locked.topUpThreshold,
+      }),
+    );
+  }
+
+  return events;
 }
 
 export interface GrantInput {
@@ -71,6 +133,10 @@ export interface GrantInput {
   actor: Actor;
   priority?: number;
   expiresAt?: Date | null;
+  purchaseId?: string | null;
+  periodId?: string | null;
+  /** The entry that records the grant: `grant`, or `rollover` / `transfer` for moved credits. */
+  entryKind?: "grant" | "rollover" | "transfer";
   lowBalanceThreshold: number;
 }
 
@@ -100,6 +166,8 @@ export async function grantCredits(tx: Tx, clock: Clock, input: GrantInput): Pro
       expiresAt: input.expiresAt ?? null,
       idempotencyKey: input.idempotencyKey,
       reason: input.reason,
+      purchaseId: input.purchaseId ?? null,
+      periodId: input.periodId ?? null,
       createdAt: clock.now(),
     })
     .onConflictDoNothing({ target: [creditGrants.workspaceId, creditGrants.idempotencyKey] })
@@ -133,7 +201,7 @@ export async function grantCredits(tx: Tx, clock: Clock, input: GrantInput): Pro
   await tx.insert(creditLedgerEntries).values({
     workspaceId: input.workspaceId,
     grantId: grant.id,
-    kind: "grant",
+    kind: input.entryKind ?? "grant",
     amount: input.amount,
     balanceAfter,
     reason: input.reason,
@@ -142,18 +210,14 @@ export async function grantCredits(tx: Tx, clock: Clock, input: GrantInput): Pro
     idempotencyKey: input.idempotencyKey,
     createdAt: clock.now(),
   });
-  const { below } = lowBalanceTransition(
-    locked.belowThreshold,
-    balanceAfter,
-    input.lowBalanceThreshold,
-  );
-  await saveBalance(tx, clock, input.workspaceId, balanceAfter, below);
+  const settled = await settleBalance(tx, clock, locked, balanceAfter, input.lowBalanceThreshold);
 
   return {
     grantId: grant.id,
     created: true,
     balanceAfter,
     events: [
+      ...settled,
       event("credits/allocated", {
         workspaceId: input.workspaceId,
         grantId: grant.id,
@@ -170,7 +234,13 @@ export async function grantCredits(tx: Tx, clock: Clock, input: GrantInput): Pro
  * Zeroes grants whose expiry has passed, one `expire` entry each. Consumption
  * calls it first so expired credits are never drawn.
  */
-async function expireDue(tx: Tx, clock: Clock, workspaceId: string, balance: number) {
+async function expireDue(
+  tx: Tx,
+  clock: Clock,
+  workspaceId: string,
+  balance: number,
+  closingPeriodId: string | null = null,
+) {
   const now = clock.now();
   const due = await tx
     .select({ id: creditGrants.id, remaining: creditGrants.remaining })
@@ -181,6 +251,14 @@ async function expireDue(tx: Tx, clock: Clock, workspaceId: string, balance: num
         gt(creditGrants.remaining, 0),
         isNotNull(creditGrants.expiresAt),
         lte(creditGrants.expiresAt, now),
+        // An open period's allowance expires when the period closes, after rollover took its share.
+        or(
+          ne(creditGrants.source, "tier_allocation"),
+          isNull(creditGrants.periodId),
+          closingPeriodId ? eq(creditGrants.periodId, closingPeriodId) : undefined,
+          sql`NOT EXISTS (SELECT 1 FROM credit_periods p
+            WHERE p.id = ${creditGrants.periodId} AND p.status = 'open')`,
+        ),
       ),
     )
     .orderBy(asc(creditGrants.expiresAt), asc(creditGrants.id));
@@ -222,6 +300,18 @@ export interface DrawInput {
   idempotencyKey: string | null;
   usageRecordId: string | null;
   lowBalanceThreshold: number;
+  /** What the draw is for: a consumption (the default), a hold, a debit adjustment or a transfer. */
+  kind?: "consume" | "hold" | "adjustment" | "transfer" | "refund" | "rollover";
+  holdId?: string | null;
+  /** Draw only from these grants (a refund draws from its purchase's grant). */
+  grantIds?: string[];
+}
+
+export interface Draw {
+  grantId: string;
+  amount: number;
+  /** The grant's expiry, carried over by a transfer. */
+  expiresAt: Date | null;
 }
 
 export type DrawResult =
@@ -229,7 +319,7 @@ export type DrawResult =
       ok: true;
       balanceBefore: number;
       balanceAfter: number;
-      draws: { grantId: string; amount: number }[];
+      draws: Draw[];
       events: EventDraft[];
     }
   | { ok: false; balance: number; events: EventDraft[] };
@@ -245,35 +335,44 @@ export async function drawCredits(tx: Tx, clock: Clock, input: DrawInput): Promi
   const expired = await expireDue(tx, clock, input.workspaceId, locked.balance);
   const balanceBefore = expired.balance;
   const events = [...expired.events];
-
   const settle = async (balance: number) => {
-    const transition = lowBalanceTransition(
-      locked.belowThreshold,
-      balance,
-      input.lowBalanceThreshold,
-    );
-    await saveBalance(tx, clock, input.workspaceId, balance, transition.below);
-    if (transition.crossedDown) {
-      events.push(
-        event("credits/low-balance", {
-          workspaceId: input.workspaceId,
-          balance,
-          threshold: input.lowBalanceThreshold,
-        }),
-      );
-    }
+    events.push(...(await settleBalance(tx, clock, locked, balance, input.lowBalanceThreshold)));
   };
 
-  if (balanceBefore < input.amount) {
+  const restricted = input.grantIds !== undefined;
+  let available = balanceBefore;
+  if (restricted) {
+    const [row] = await tx
+      .select({ sum: sql<number>`coalesce(sum(${creditGrants.remaining}), 0)::int` })
+      .from(creditGrants)
+      .where(
+        and(
+          eq(creditGrants.workspaceId, input.workspaceId),
+          inArray(creditGrants.id, input.grantIds ?? []),
+        ),
+      );
+    available = Math.min(balanceBefore, row?.sum ?? 0);
+  }
+  if (available < input.amount) {
     if (expired.events.length > 0) await settle(balanceBefore);
 
-    return { ok: false, balance: balanceBefore, events };
+    return { ok: false, balance: available, events };
   }
 
   const grants = await tx
-    .select({ id: creditGrants.id, remaining: creditGrants.remaining })
+    .select({
+      id: creditGrants.id,
+      remaining: creditGrants.remaining,
+      expiresAt: creditGrants.expiresAt,
+    })
     .from(creditGrants)
-    .where(and(eq(creditGrants.workspaceId, input.workspaceId), gt(creditGrants.remaining, 0)))
+    .where(
+      and(
+        eq(creditGrants.workspaceId, input.workspaceId),
+        gt(creditGrants.remaining, 0),
+        restricted ? inArray(creditGrants.id, input.grantIds ?? []) : undefined,
+      ),
+    )
     .orderBy(
       asc(creditGrants.priority),
       sql`${creditGrants.expiresAt} ASC NULLS LAST`,
@@ -282,7 +381,7 @@ export async function drawCredits(tx: Tx, clock: Clock, input: DrawInput): Promi
     );
 
   const ref = actorRef(input.actor);
-  const draws: { grantId: string; amount: number }[] = [];
+  const draws: Draw[] = [];
   let left = input.amount;
   let balance = balanceBefore;
   for (const grant of grants) {
@@ -290,7 +389,7 @@ export async function drawCredits(tx: Tx, clock: Clock, input: DrawInput): Promi
     const take = Math.min(left, grant.remaining);
     left -= take;
     balance -= take;
-    draws.push({ grantId: grant.id, amount: take });
+    draws.push({ grantId: grant.id, amount: take, expiresAt: grant.expiresAt });
     await tx
       .update(creditGrants)
       .set({ remaining: sql`${creditGrants.remaining} - ${take}` })
@@ -298,7 +397,7 @@ export async function drawCredits(tx: Tx, clock: Clock, input: DrawInput): Promi
     await tx.insert(creditLedgerEntries).values({
       workspaceId: input.workspaceId,
       grantId: grant.id,
-      kind: "consume",
+      kind: input.kind ?? "consume",
       amount: -take,
       balanceAfter: balance,
       reason: input.reason,
@@ -306,6 +405,7 @@ export async function drawCredits(tx: Tx, clock: Clock, input: DrawInput): Promi
       actorId: ref.id,
       idempotencyKey: input.idempotencyKey,
       usageRecordId: input.usageRecordId,
+      holdId: input.holdId ?? null,
       createdAt: clock.now(),
     });
   }
@@ -319,6 +419,86 @@ export async function drawCredits(tx: Tx, clock: Clock, input: DrawInput): Promi
   await settle(balance);
 
   return { ok: true, balanceBefore, balanceAfter: balance, draws, events };
+}
+
+export interface ReturnInput {
+  workspaceId: string;
+  /** Credits to give back, each to the grant it was drawn from. */
+  returns: { grantId: string; amount: number }[];
+  actor: Actor;
+  reason: string;
+  holdId: string | null;
+  lowBalanceThreshold: number;
+}
+
+/**
+ * Gives drawn credits back to the grants they came from (a hold released,
+ * or the unused part of a finalized one), one release entry per grant. A
+ * grant that expired meanwhile expires the returned credits at once, so
+ * nothing outlives its grant.
+ */
+export async function returnCredits(
+  tx: Tx,
+  clock: Clock,
+  input: ReturnInput,
+): Promise<{ balanceAfter: number; events: EventDraft[] }> {
+  const locked = await lockBalance(tx, input.workspaceId);
+  const ref = actorRef(input.actor);
+  let balance = locked.balance;
+  for (const back of input.returns) {
+    if (back.amount <= 0) continue;
+    balance += back.amount;
+    await tx
+      .update(creditGrants)
+      .set({ remaining: sql`${creditGrants.remaining} + ${back.amount}` })
+      .where(
+        and(eq(creditGrants.id, back.grantId), eq(creditGrants.workspaceId, input.workspaceId)),
+      );
+    await tx.insert(creditLedgerEntries).values({
+      workspaceId: input.workspaceId,
+      grantId: back.grantId,
+      kind: "release",
+      amount: back.amount,
+      balanceAfter: balance,
+      reason: input.reason,
+      actorType: ref.type,
+      actorId: ref.id,
+      holdId: input.holdId,
+      createdAt: clock.now(),
+    });
+  }
+  const expired = await expireDue(tx, clock, input.workspaceId, balance);
+  const settled = await settleBalance(
+    tx,
+    clock,
+    locked,
+    expired.balance,
+    input.lowBalanceThreshold,
+  );
+
+  return { balanceAfter: expired.balance, events: [...expired.events, ...settled] };
+}
+
+/**
+ * Expires every grant of a workspace that is past its expiry (the expiry
+ * cron's unit of work). Closing a period passes its id, which expires that
+ * period's allowance too.
+ */
+export async function expireGrants(
+  tx: Tx,
+  clock: Clock,
+  workspaceId: string,
+  lowBalanceThreshold: number,
+  closingPeriodId: string | null = null,
+): Promise<EventDraft[]> {
+  const locked = await lockBalance(tx, workspaceId);
+  const expired = await expireDue(tx, clock, workspaceId, locked.balance, closingPeriodId);
+  if (expired.events.length === 0) return [];
+
+  return [
+    ...expired.events,
+    ...(await settleBalance(tx, clock, locked, expired.balance, lowBalanceThreshold)),
+  ];
 }
 
 export interface InvariantReport {

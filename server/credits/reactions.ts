@@ -1,17 +1,18 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 
 import { tiers } from "@/drizzle/schema";
 import { AppError } from "@/server/errors";
-import type { ReactionHandler } from "@/server/events/reactions";
+import type { EventDraft } from "@/server/events/catalogue";
+import type { CronHandler, ReactionHandler } from "@/server/events/reactions";
 
-import { grantCredits } from "./ledger";
+import { expireGrants, grantCredits } from "./ledger";
+import { openFirstPeriod } from "./periods";
 
 /**
- * workspace/created → the tier's monthly allowance plus its signup bonus.
- * The allowance is drawn before the bonus (lower priority number).
- *
- * TODO: the first allowance never expires; billing periods will give it the
- * period's end as expiry and hand unused credits to rollover.
+ * workspace/created → the first allocation period with the tier's allowance,
+ * plus the signup bonus. The allowance is drawn before the bonus (lower
+ * priority number) and expires when its period closes; the bonus never
+ * expires.
  */
 export const allocateInitialCredits: ReactionHandler<"workspace/created"> = async ({
   tx,
@@ -23,19 +24,7 @@ export const allocateInitialCredits: ReactionHandler<"workspace/created"> = asyn
 
   const actor = { type: "system", reason: "initial allocation" } as const;
   const events = [];
-  if (tier.monthlyCredits > 0) {
-    const allowance = await grantCredits(tx, deps.clock, {
-      workspaceId: event.data.workspaceId,
-      source: "tier_allocation",
-      amount: tier.monthlyCredits,
-      idempotencyKey: `tier-allocation:initial:${event.id}`,
-      reason: `${tier.name} tier monthly allowance`,
-      actor,
-      priority: 100,
-      lowBalanceThreshold: tier.lowBalanceThreshold,
-    });
-    events.push(...allowance.events);
-  }
+  events.push(...(await openFirstPeriod(tx, deps.clock, event.data.workspaceId, tier)));
   if (tier.signupBonusCredits > 0) {
     const bonus = await grantCredits(tx, deps.clock, {
       workspaceId: event.data.workspaceId,
@@ -49,6 +38,37 @@ export const allocateInitialCredits: ReactionHandler<"workspace/created"> = asyn
     });
     events.push(...bonus.events);
   }
+
+  return events;
+};
+
+const EXPIRY_BATCH = 100;
+
+/**
+ * Every minute: expires grants past their expiry, one expire entry and one
+ * credits/expired event each. Consumption expires a workspace's grants on its
+ * own before drawing; this sweep covers workspaces that are not consuming.
+ * Workspaces busy in another transaction are skipped until the next run.
+ */
+export const expireDueGrants: CronHandler = async ({ tx, deps, log }) => {
+  const now = deps.clock.now().toISOString();
+  const due = await tx.execute<{ workspace_id: string; threshold: number }>(sql`
+    SELECT b.workspace_id, t.low_balance_threshold AS threshold
+    FROM credit_balances b
+    JOIN workspaces w ON w.id = b.workspace_id
+    JOIN tiers t ON t.id = w.tier_id
+    WHERE b.workspace_id IN (
+      SELECT g.workspace_id FROM credit_grants g
+      WHERE g.remaining > 0 AND g.expires_at <= ${now}::timestamptz
+        AND NOT (g.source = 'tier_allocation' AND EXISTS (
+          SELECT 1 FROM credit_periods p WHERE p.id = g.period_id AND p.status = 'open'))
+      LIMIT ${EXPIRY_BATCH})
+    FOR UPDATE OF b SKIP LOCKED`);
+  const events: EventDraft[] = [];
+  for (const row of due) {
+    events.push(...(await expireGrants(tx, deps.clock, row.workspace_id, row.threshold)));
+  }
+  if (events.length > 0) log.info({ workspaces: due.length }, "expired grants");
 
   return events;
 };

@@ -82,14 +82,16 @@ export const catalogue = {
     "A credit pack was paid for and granted. → invoice for the purchase, confirmation email",
     z.object({
       workspaceId,
+      purchaseId: id,
       grantId: id,
       packId: id,
       credits,
       amountMinor: minor,
       currency,
       paymentId: id,
+      origin: z.enum(["checkout", "auto_top_up"]),
     }),
-    (d) => ({ type: "credit_grant", id: d.grantId }),
+    (d) => ({ type: "credit_purchase", id: d.purchaseId }),
   ),
   "credits/allocated": define(
     1,
@@ -107,27 +109,89 @@ export const catalogue = {
   "credits/rolled-over": define(
     1,
     "Unused allocated credits carried into the next period. → period transition recorded",
-    z.object({ workspaceId, grantId: id, credits, periodStart: instant, periodEnd: instant }),
-    (d) => ({ type: "credit_grant", id: d.grantId }),
+    z.object({
+      workspaceId,
+      periodId: id,
+      /** The rollover grant, or null when nothing carried over. */
+      grantId: id.nullable(),
+      credits,
+      /** Unused allowance of the period that ended that did not carry over. */
+      forfeitedCredits: credits,
+      periodStart: instant,
+      periodEnd: instant,
+    }),
+    (d) => ({ type: "credit_period", id: d.periodId }),
   ),
   "credits/refunded": define(
     1,
     "Unused purchased credits were refunded. → payment reversal at the gateway",
     z.object({
       workspaceId,
+      purchaseId: id,
       grantId: id,
       credits,
       amountMinor: minor,
       currency,
       refundId: id,
     }),
-    (d) => ({ type: "credit_grant", id: d.grantId }),
+    (d) => ({ type: "credit_refund", id: d.refundId }),
   ),
   "credits/expired": define(
     1,
     "A grant passed its expiry with credits left. → notification, cleanup",
     z.object({ workspaceId, grantId: id, credits, balanceAfter: credits }),
     (d) => ({ type: "credit_grant", id: d.grantId }),
+  ),
+  "credits/held": define(
+    1,
+    "Credits were reserved for work whose cost is known later. → analytics",
+    z.object({ workspaceId, holdId: id, credits, expiresAt: instant, balanceAfter: credits }),
+    (d) => ({ type: "credit_hold", id: d.holdId }),
+  ),
+  "credits/hold-settled": define(
+    1,
+    "A hold was finalized, released or expired; what it did not keep went back. → analytics",
+    z.object({
+      workspaceId,
+      holdId: id,
+      outcome: z.enum(["finalized", "released", "expired"]),
+      heldCredits: credits,
+      keptCredits: credits,
+      balanceAfter: credits,
+    }),
+    (d) => ({ type: "credit_hold", id: d.holdId }),
+  ),
+  "credits/adjusted": define(
+    1,
+    "A platform admin added or removed credits, with a reason. → audit, notification",
+    z.object({ workspaceId, credits, reason: z.string(), balanceAfter: credits, actor }),
+    (d) => ({ type: "credit_balance", id: d.workspaceId }),
+  ),
+  "credits/transferred": define(
+    1,
+    "Credits moved between two workspaces of one owner; one event on each side. → analytics",
+    z.object({
+      workspaceId,
+      transferId: id,
+      counterpartWorkspaceId: workspaceId,
+      /** Negative on the sending side, positive on the receiving side. */
+      credits,
+      balanceAfter: credits,
+    }),
+    (d) => ({ type: "credit_transfer", id: d.transferId }),
+  ),
+  "credits/top-up-due": define(
+    1,
+    "The balance fell below the workspace's auto top-up threshold (once per crossing). → buy " +
+      "the chosen pack off session",
+    z.object({ workspaceId, balance: credits, threshold: credits }),
+    (d) => ({ type: "credit_balance", id: d.workspaceId }),
+  ),
+  "credits/top-up-failed": define(
+    1,
+    "An auto top-up could not buy credits. → notification",
+    z.object({ workspaceId, purchaseId: id.nullable(), reason: z.string() }),
+    (d) => ({ type: "credit_balance", id: d.workspaceId }),
   ),
 
   // Workspaces

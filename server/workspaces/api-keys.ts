@@ -146,7 +146,7 @@ export async function authenticateApiKey(
   if (row.workspaceStatus !== "active") {
     // Every call is refused while the workspace is not active, replays of earlier calls included.
     throw new AppError(
-      "forbidden",
+      "workspace_suspended",
       `This workspace is ${row.workspaceStatus}; its API keys work again once it is reactivated`,
     );
   }

@@ -9,6 +9,7 @@ import { execute } from "@/server/commands";
 import { checkInvariant } from "@/server/credits/ledger";
 import { parseEnv } from "@/server/env";
 import { writeEvents } from "@/server/events/outbox";
+import type { CronHandler } from "@/server/events/reactions";
 import { retryDueDeliveries } from "@/server/notifications/reactions";
 import type { PaymentGateway } from "@/server/payments/gateway";
 import { createRuntime, type Runtime } from "@/server/runtime";
@@ -142,14 +143,14 @@ export async function countRows(runtime: Runtime, table: string, where = "true")
 }
 
 /**
- * One run of the notifications-retry-due sweep, now, outside the cron's
- * minute-by-minute inbox: returns how many deliveries it handed out. drain()
- * then makes the attempts.
+ * One run of a cron reaction, now, outside the cron's minute-by-minute
+ * inbox: writes the events it returns and reports how many. drain() then
+ * runs their reactions.
  */
-export async function sweepRetries(runtime: Runtime): Promise<number> {
-  return runtime.db.transaction(async (tx) => {
+export async function runCron(runtime: Runtime, handler: CronHandler): Promise<number> {
+  const count = await runtime.db.transaction(async (tx) => {
     const events =
-      (await retryDueDeliveries({
+      (await handler({
         tx,
         tick: { id: "test-sweep", name: "cron/tick", scheduledFor: runtime.clock.now() },
         deps: runtime.executeDeps,
@@ -159,4 +160,12 @@ export async function sweepRetries(runtime: Runtime): Promise<number> {
 
     return events.length;
   });
+  runtime.wake();
+
+  return count;
+}
+
+/** One run of the notifications-retry-due sweep: returns how many deliveries it handed out. */
+export async function sweepRetries(runtime: Runtime): Promise<number> {
+  return runCron(runtime, retryDueDeliveries);
 }
