@@ -68,34 +68,23 @@ export function lowBalanceTransition(wasBelow: boolean, balanceAfter: number, th
 }
 
 /**
- * Writes the new balance and its two threshold flags, and returns the events
- * a downward crossing asks for: `credits/low-balance` for the tier's
- * threshold, `credits/top-up-due` for the workspace's auto top-up threshold.
- * Every change of a balance ends here, so both fire once per crossing
- * whatever moved the balance.
+ * What settling `locked` at `balance` changes, without writing it: the two
+ * threshold flags, and the events a downward crossing asks for:
+ * `credits/low-balance` for the tier's threshold, `credits/top-up-due` for
+ * the workspace's auto top-up threshold. Updates the snapshot in place, so
+ * settling it again in the same transaction is exact. Consumption in groups
+ * (group-commit.ts) settles many times in memory and writes the row once.
  */
-export async function settleBalance(
-  tx: Tx,
-  clock: Clock,
+export function settleSnapshot(
   locked: LockedBalance,
   balance: number,
   lowBalanceThreshold: number,
-): Promise<EventDraft[]> {
+): EventDraft[] {
   const low = lowBalanceTransition(locked.belowThreshold, balance, lowBalanceThreshold);
   const topUp =
     locked.topUpThreshold === null
       ? { below: false, crossedDown: false }
       : lowBalanceTransition(locked.belowTopUp, balance, locked.topUpThreshold);
-  await tx
-    .update(creditBalances)
-    .set({
-      balance,
-      belowThreshold: low.below,
-      belowTopUp: topUp.below,
-      updatedAt: clock.now(),
-    })
-    .where(eq(creditBalances.workspaceId, locked.workspaceId));
-  // The locked snapshot now matches the row, so a second settle in this transaction is exact.
   locked.balance = balance;
   locked.belowThreshold = low.below;
   locked.belowTopUp = topUp.below;
@@ -123,6 +112,32 @@ export async function settleBalance(
   return events;
 }
 
+/**
+ * Writes the new balance and its two threshold flags, and returns the events
+ * a downward crossing asks for (settleSnapshot). Every change of a balance
+ * ends here, so both fire once per crossing whatever moved the balance.
+ */
+export async function settleBalance(
+  tx: Tx,
+  clock: Clock,
+  locked: LockedBalance,
+  balance: number,
+  lowBalanceThreshold: number,
+): Promise<EventDraft[]> {
+  const events = settleSnapshot(locked, balance, lowBalanceThreshold);
+  await tx
+    .update(creditBalances)
+    .set({
+      balance,
+      belowThreshold: locked.belowThreshold,
+      belowTopUp: locked.belowTopUp,
+      updatedAt: clock.now(),
+    })
+    .where(eq(creditBalances.workspaceId, locked.workspaceId));
+
+  return events;
+}
+
 export interface GrantInput {
   workspaceId: string;
   source: GrantSource;
@@ -135,8 +150,11 @@ export interface GrantInput {
   expiresAt?: Date | null;
   purchaseId?: string | null;
   periodId?: string | null;
-  /** The entry that records the grant: `grant`, or `rollover` / `transfer` for moved credits. */
-  entryKind?: "grant" | "rollover" | "transfer";
+  /**
+   * The entry that records the grant: `grant`, `rollover` / `transfer` for moved credits, or
+   * `adjustment` for an admin's correction.
+   */
+  entryKind?: "grant" | "rollover" | "transfer" | "adjustment";
   lowBalanceThreshold: number;
 }
 
@@ -324,6 +342,14 @@ export type DrawResult =
     }
   | { ok: false; balance: number; events: EventDraft[] };
 
+/** The order consumption draws grants in; see drawCredits. */
+export const drawOrder = [
+  asc(creditGrants.priority),
+  sql`${creditGrants.expiresAt} ASC NULLS LAST`,
+  asc(creditGrants.createdAt),
+  asc(creditGrants.id),
+];
+
 /**
  * Draws credits from live grants: lowest priority number first, then the
  * soonest expiry, then the oldest; grants that never expire go last within
@@ -373,12 +399,7 @@ export async function drawCredits(tx: Tx, clock: Clock, input: DrawInput): Promi
         restricted ? inArray(creditGrants.id, input.grantIds ?? []) : undefined,
       ),
     )
-    .orderBy(
-      asc(creditGrants.priority),
-      sql`${creditGrants.expiresAt} ASC NULLS LAST`,
-      asc(creditGrants.createdAt),
-      asc(creditGrants.id),
-    );
+    .orderBy(...drawOrder);
 
   const ref = actorRef(input.actor);
   const draws: Draw[] = [];

@@ -42,15 +42,31 @@ describe("rollover at period end", () => {
     expect(rolloverCap(999, { capCredits: null, capPercent: 50 })).toBe(499);
     expect(rolloverCap(1_000, { capCredits: null, capPercent: 150 })).toBe(1_500);
     expect(
-      rolloverOf({ allowance: 1_000, unused: 800, carriedLive: 0, capCredits: null, capPercent: 25 }),
+      rolloverOf({
+        allowance: 1_000,
+        unused: 800,
+        carriedLive: 0,
+        capCredits: null,
+        capPercent: 25,
+      }),
     ).toMatchObject({ rolled: 250, forfeited: 550 });
   });
 
   it("prefers a cap in credits over a percentage, and carries nothing without a cap", () => {
     expect(rolloverCap(1_000, { capCredits: 10, capPercent: 90 })).toBe(10);
     expect(
-      rolloverOf({ allowance: 1_000, unused: 800, carriedLive: 0, capCredits: null, capPercent: null }),
-    ).toMatchObject({ rolled: 0, forfeited: 800, explanation: expect.stringContaining("does not") });
+      rolloverOf({
+        allowance: 1_000,
+        unused: 800,
+        carriedLive: 0,
+        capCredits: null,
+        capPercent: null,
+      }),
+    ).toMatchObject({
+      rolled: 0,
+      forfeited: 800,
+      explanation: expect.stringContaining("does not"),
+    });
   });
 
   it("refuses negative or fractional inputs", () => {

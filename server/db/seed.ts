@@ -56,6 +56,13 @@ export const seedTiers = [
     monthlyCredits: 1_000,
     signupBonusCredits: 250,
     lowBalanceThreshold: 100,
+    overagePolicy: "hard_stop",
+    overageCapCredits: 0,
+    overageUnitCredits: 1_000,
+    overageUnitPriceMinor: 0,
+    rolloverCapCredits: null,
+    rolloverCapPercent: null,
+    rolloverExpiryPeriods: 1,
   },
   {
     code: "pro",
@@ -65,6 +72,15 @@ export const seedTiers = [
     monthlyCredits: 25_000,
     signupBonusCredits: 2_500,
     lowBalanceThreshold: 2_500,
+    // Up to 5,000 credits past zero per period, billed at $2.50 per started 1,000.
+    overagePolicy: "soft_cap",
+    overageCapCredits: 5_000,
+    overageUnitCredits: 1_000,
+    overageUnitPriceMinor: 250,
+    // Half the allowance may carry over, for one more period.
+    rolloverCapCredits: null,
+    rolloverCapPercent: 50,
+    rolloverExpiryPeriods: 1,
   },
   {
     code: "business",
@@ -74,6 +90,14 @@ export const seedTiers = [
     monthlyCredits: 150_000,
     signupBonusCredits: 10_000,
     lowBalanceThreshold: 15_000,
+    overagePolicy: "soft_cap",
+    overageCapCredits: 50_000,
+    overageUnitCredits: 1_000,
+    overageUnitPriceMinor: 200,
+    // Up to 300,000 carried credits at once, each lasting three more periods.
+    rolloverCapCredits: 300_000,
+    rolloverCapPercent: null,
+    rolloverExpiryPeriods: 3,
   },
 ] as const;
 
@@ -85,7 +109,6 @@ export async function ensureTiers(db: Db): Promise<void> {
       seedTiers.map((tier) => ({
         ...tier,
         version: 1,
-        overagePolicy: "hard_stop" as const,
         priceTable: standardFeatures,
       })),
     )
