@@ -6,6 +6,7 @@ CREATE TYPE "public"."credit_refund_status" AS ENUM('pending', 'succeeded', 'fai
 ALTER TYPE "public"."ledger_entry_kind" ADD VALUE 'hold' BEFORE 'refund';--> statement-breakpoint
 ALTER TYPE "public"."ledger_entry_kind" ADD VALUE 'release' BEFORE 'refund';--> statement-breakpoint
 ALTER TYPE "public"."ledger_entry_kind" ADD VALUE 'transfer' BEFORE 'refund';--> statement-breakpoint
+ALTER TYPE "public"."ledger_entry_kind" ADD VALUE 'rollover' BEFORE 'refund';--> statement-breakpoint
 CREATE TABLE "auto_top_ups" (
 	"workspace_id" uuid PRIMARY KEY NOT NULL,
 	"enabled" boolean DEFAULT false NOT NULL,

@@ -256,7 +256,9 @@ describe("consuming credits", () => {
       .update(workspaces)
       .set({ status: "suspended" })
       .where(eq(workspaces.id, workspaceId));
-    await expect(consume(runtime, workspaceId, 1)).rejects.toMatchObject({ code: "workspace_suspended" });
+    await expect(consume(runtime, workspaceId, 1)).rejects.toMatchObject({
+      code: "workspace_suspended",
+    });
     await runtime.db
       .update(workspaces)
       .set({ status: "active" })

@@ -10,7 +10,7 @@ import type { Tx } from "@/server/db/client";
 import { AppError } from "@/server/errors";
 import { event, type EventDraft } from "@/server/events/catalogue";
 
-import { drawCredits, MAX_CREDITS } from "./ledger";
+import { drawCredits, lockBalance, MAX_CREDITS } from "./ledger";
 import { overagePeriodStart } from "./overage";
 import { findFeature, MAX_INPUT_BYTES, priceCall } from "./pricing";
 
@@ -61,8 +61,11 @@ export interface ConsumeResult {
 }
 
 const SCOPE = "credits.consume";
+/** The idempotency scope of consumptions; group-commit.ts shares it, so keys mean one thing. */
+export const CONSUME_SCOPE = SCOPE;
 
-function requestHash(featureCode: string, inputBytes: number): string {
+/** What a consumption asked for, stored with its idempotency key to tell replays from reuse. */
+export function requestHash(featureCode: string, inputBytes: number): string {
   return createHash("sha256").update(JSON.stringify({ featureCode, inputBytes })).digest("hex");
 }
 
@@ -178,6 +181,9 @@ export async function consumeOne(
     });
   }
 
+  // Every consumption locks the balance before it claims its key. Claiming first would let a
+  // single call (key, then balance) and a batch (balance, then the same key) wait on each other.
+  await lockBalance(tx, workspaceId);
   if (input.idempotencyKey) {
     const replay = await claimKey(
       tx,

@@ -13,7 +13,13 @@ import { event, type EventDraft } from "@/server/events/catalogue";
 import type { CronHandler } from "@/server/events/reactions";
 
 import { consumptionTerms } from "./consume";
-import { drawCredits, lowBalanceThresholdOf, MAX_CREDITS, returnCredits } from "./ledger";
+import {
+  drawCredits,
+  inLockOrder,
+  lowBalanceThresholdOf,
+  MAX_CREDITS,
+  returnCredits,
+} from "./ledger";
 
 /**
  * Holds reserve credits for work whose cost is known only when it ends.
@@ -443,7 +449,7 @@ export const expireHolds: CronHandler = async ({ tx, deps, log }) => {
     .for("update", { skipLocked: true });
   const events: EventDraft[] = [];
   const actor = { type: "system", reason: "hold expiry" } as const;
-  for (const hold of due) {
+  for (const hold of due.toSorted(inLockOrder)) {
     const threshold = await lowBalanceThresholdOf(tx, hold.workspaceId);
     const settled = await settle(tx, deps.clock, hold, "expired", 0, actor, threshold);
     events.push(...settled.events);

@@ -46,6 +46,15 @@ export async function lockBalance(tx: Tx, workspaceId: string): Promise<LockedBa
   return row;
 }
 
+/**
+ * The order a transaction that changes several workspaces locks their
+ * balances in: by workspace id. Transfers and the sweeps follow it, so no two
+ * of them wait on each other in a cycle.
+ */
+export function inLockOrder(a: { workspaceId: string }, b: { workspaceId: string }): number {
+  return a.workspaceId < b.workspaceId ? -1 : a.workspaceId > b.workspaceId ? 1 : 0;
+}
+
 /** The low-balance threshold of the workspace's tier. */
 export async function lowBalanceThresholdOf(db: DbOrTx, workspaceId: string): Promise<number> {
   const rows = await db.execute<{ threshold: number }>(sql`
@@ -347,6 +356,10 @@ export const drawOrder = [
   asc(creditGrants.priority),
   sql`${creditGrants.expiresAt} ASC NULLS LAST`,
   asc(creditGrants.createdAt),
+  // A period's allowance and the credits carried into it are made in the same moment and expire
+  // together; the carried ones go first, since only what is left of the allowance can carry
+  // over again. Without this the random id would decide.
+  sql`${creditGrants.source} = 'tier_allocation' ASC`,
   asc(creditGrants.id),
 ];
 

@@ -8,7 +8,14 @@ import type { Tx } from "@/server/db/client";
 import { event, type EventDraft } from "@/server/events/catalogue";
 import type { CronHandler } from "@/server/events/reactions";
 
-import { drawCredits, expireGrants, grantCredits } from "./ledger";
+import {
+  drawCredits,
+  expireGrants,
+  grantCredits,
+  inLockOrder,
+  lockBalance,
+  type LockedBalance,
+} from "./ledger";
 import { rolloverOf } from "./rollover";
 
 /**
@@ -79,6 +86,43 @@ async function openPeriod(
   return { period, events };
 }
 
+const isThresholdEvent = (draft: EventDraft) =>
+  draft.name === "credits/low-balance" || draft.name === "credits/top-up-due";
+
+/**
+ * A close moves credits in several steps (carry, expiry, new allowance), and
+ * the balance between them is no balance anyone sees: a crossing is judged
+ * from where the whole close starts and ends, not from each step.
+ */
+function crossingsOfClose(
+  workspaceId: string,
+  before: Pick<LockedBalance, "belowThreshold" | "belowTopUp">,
+  after: LockedBalance,
+  lowBalanceThreshold: number,
+): EventDraft[] {
+  const events: EventDraft[] = [];
+  if (after.belowThreshold && !before.belowThreshold) {
+    events.push(
+      event("credits/low-balance", {
+        workspaceId,
+        balance: after.balance,
+        threshold: lowBalanceThreshold,
+      }),
+    );
+  }
+  if (after.belowTopUp && !before.belowTopUp && after.topUpThreshold !== null) {
+    events.push(
+      event("credits/top-up-due", {
+        workspaceId,
+        balance: after.balance,
+        threshold: after.topUpThreshold,
+      }),
+    );
+  }
+
+  return events;
+}
+
 /** The first period of a new workspace, anchored on its creation. */
 export async function openFirstPeriod(
   tx: Tx,
@@ -114,6 +158,8 @@ export async function closePeriod(
     .where(eq(workspaces.id, period.workspaceId));
   const tier = row?.tier;
   if (!tier) throw new Error(`Workspace ${period.workspaceId} has no tier`);
+  // Locked before measuring, so no consumption changes the allowance between measuring and moving.
+  const before = { ...(await lockBalance(tx, period.workspaceId)) };
 
   const nextBounds = periodBounds(period.anchorAt, period.sequence + 1);
   const [carried] = await tx
@@ -184,16 +230,16 @@ export async function closePeriod(
       lowBalanceThreshold: tier.lowBalanceThreshold,
     });
     rolloverGrantId = grant.grantId;
-    // Moving credits between grants dips the balance for a moment; that is no crossing.
-    events.push(
-      ...moved.events.filter(
-        (draft) => draft.name !== "credits/low-balance" && draft.name !== "credits/top-up-due",
-      ),
-    );
+    events.push(...moved.events.filter((draft) => !isThresholdEvent(draft)));
   }
-  events.push(
-    ...(await expireGrants(tx, clock, period.workspaceId, tier.lowBalanceThreshold, period.id)),
+  const expired = await expireGrants(
+    tx,
+    clock,
+    period.workspaceId,
+    tier.lowBalanceThreshold,
+    period.id,
   );
+  events.push(...expired.filter((draft) => !isThresholdEvent(draft)));
 
   await tx
     .update(creditPeriods)
@@ -217,7 +263,13 @@ export async function closePeriod(
       periodStart: nextBounds.startsAt.toISOString(),
       periodEnd: nextBounds.endsAt.toISOString(),
     }),
-    ...opened.events,
+    ...opened.events.filter((draft) => !isThresholdEvent(draft)),
+    ...crossingsOfClose(
+      period.workspaceId,
+      before,
+      await lockBalance(tx, period.workspaceId),
+      tier.lowBalanceThreshold,
+    ),
   );
 
   return { next: opened.period, events };
@@ -250,7 +302,7 @@ export const rollPeriods: CronHandler = async ({ tx, deps, log }) => {
     .for("update", { of: creditPeriods, skipLocked: true });
 
   const events: EventDraft[] = [];
-  for (const { period } of due) {
+  for (const period of due.map((row) => row.period).toSorted(inLockOrder)) {
     let current: Period = period;
     for (let step = 0; step < CATCH_UP && current.endsAt.getTime() <= now.getTime(); step++) {
       const closed = await closePeriod(tx, deps.clock, current);
