@@ -2,7 +2,9 @@ import { prunePendingSignUps, sendSignUpConfirmation } from "@/server/auth/comma
 import { setUpBillingCustomer } from "@/server/billing/reactions";
 import { expireHolds } from "@/server/credits/holds";
 import { rollPeriods } from "@/server/credits/periods";
+import { runAutoTopUp } from "@/server/credits/auto-top-up";
 import { allocateInitialCredits, expireDueGrants } from "@/server/credits/reactions";
+import { sendRefundToGateway } from "@/server/credits/refunds";
 import { pruneIdempotencyKeys } from "@/server/credits/retention";
 import { notifyOn } from "@/server/notifications/notify";
 import { retryDueDeliveries, scheduleRetry, sendDelivery } from "@/server/notifications/reactions";
@@ -46,6 +48,17 @@ export const bus: readonly Reaction[] = [
     description: "Count the new workspace in daily metrics",
     handle: countSignup,
     concurrency: "none",
+  }),
+  onEvent("credits/top-up-due", {
+    id: "credits-auto-top-up",
+    description: "Buy the chosen pack off session when the balance falls below the threshold",
+    handle: runAutoTopUp,
+  }),
+  onEvent("credits/refunded", {
+    id: "credits-refund-payment",
+    description: "Give a refund's money back at the payment gateway",
+    handle: sendRefundToGateway,
+    retries: 8,
   }),
   onEvent("credits/consumed", {
     id: "analytics-count-consumption",

@@ -10,7 +10,7 @@ import type { CommandRuntime } from "./commands";
 import { connect, redactUrl, type Database, type Db } from "./db/client";
 import { startEmbeddedPostgres, type EmbeddedServer } from "./db/embedded";
 import { runMigrations } from "./db/migrate";
-import { ensureDemo, ensureTiers } from "./db/seed";
+import { ensureDemo, ensurePacks, ensureTiers } from "./db/seed";
 import { loadEnv, type Env } from "./env";
 import type { Outcome, WireEvent } from "./events/reactions";
 import { Relay, type RelayOptions } from "./events/relay";
@@ -18,7 +18,8 @@ import { logger as rootLogger, type Logger } from "./logger";
 import { createNotifier, type Notifier } from "./notifications/deliver";
 import { createMailer, type Mailer } from "./notifications/mailer";
 import type { PaymentGateway } from "./payments/gateway";
-import { SimulatedGateway } from "./payments/simulated";
+import { isSimulatedGateway, SimulatedGateway } from "./payments/simulated";
+import { simulatedWebhookSink } from "./payments/simulated-webhooks";
 import { createStripeClient, StripeGateway } from "./payments/stripe";
 import { loadSecrets, type Secrets } from "./secrets";
 
@@ -99,6 +100,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const database = connect(url, { max: options.pool });
   if (options.migrate ?? true) await runMigrations(database);
   await ensureTiers(database.db);
+  await ensurePacks(database.db);
 
   const secrets = options.secrets ?? loadSecrets(env);
   const gateway =
@@ -107,7 +109,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       ? new StripeGateway(
           createStripeClient({ secretKey: env.STRIPE_SECRET_KEY, apiBase: env.STRIPE_API_BASE }),
         )
-      : new SimulatedGateway(database.db));
+      : new SimulatedGateway(database.db, { appUrl: env.APP_URL, clock }));
   const mailer = createMailer({ smtpUrl: env.SMTP_URL, from: env.EMAIL_FROM, clock });
   const inngest = createInngest(env, logger);
   let relay: Relay | undefined;
@@ -179,6 +181,10 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     },
   };
 
+  // The simulated gateway reports payments the way Stripe does: signed events to the webhook route.
+  if (isSimulatedGateway(gateway) && !gateway.delivering) {
+    gateway.deliverTo(simulatedWebhookSink(runtime));
+  }
   if (options.seedDemo ?? env.seedDemo) await ensureDemo(runtime);
   if (options.background) {
     relay.start();

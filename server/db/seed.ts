@@ -1,6 +1,13 @@
 import { eq } from "drizzle-orm";
 
-import { apiKeys, tiers, users, workspaces, type FeaturePrice } from "@/drizzle/schema";
+import {
+  apiKeys,
+  creditPacks,
+  tiers,
+  users,
+  workspaces,
+  type FeaturePrice,
+} from "@/drizzle/schema";
 import { hashPassword } from "@/server/auth/password";
 import { execute, type CommandRuntime } from "@/server/commands";
 import { AppError } from "@/server/errors";
@@ -113,6 +120,41 @@ export async function ensureTiers(db: Db): Promise<void> {
       })),
     )
     .onConflictDoNothing();
+}
+
+/**
+ * Credit packs on offer until an admin changes them. Fixed ids make seeding
+ * idempotent: a pack an admin edited or archived is left as it is.
+ */
+export const seedPacks = [
+  {
+    id: "5e1d0c4a-7b1f-4c2e-9a6d-0f3b8c1d2e01",
+    name: "Starter",
+    credits: 5_000,
+    priceMinor: 900,
+    currency: "USD",
+  },
+  {
+    id: "5e1d0c4a-7b1f-4c2e-9a6d-0f3b8c1d2e02",
+    name: "Growth",
+    credits: 25_000,
+    priceMinor: 3_900,
+    currency: "USD",
+  },
+  {
+    id: "5e1d0c4a-7b1f-4c2e-9a6d-0f3b8c1d2e03",
+    name: "Scale",
+    credits: 100_000,
+    priceMinor: 12_900,
+    currency: "USD",
+  },
+] as const;
+
+export async function ensurePacks(db: Db): Promise<void> {
+  await db
+    .insert(creditPacks)
+    .values(seedPacks.map((pack) => ({ ...pack })))
+    .onConflictDoNothing({ target: creditPacks.id });
 }
 
 async function ensureUser(

@@ -1,25 +1,33 @@
 import { eq } from "drizzle-orm";
 
 import { stripeEvents } from "@/drizzle/schema";
+import { purchaseWebhookHandlers } from "@/server/credits/purchase-webhooks";
 import type { Tx } from "@/server/db/client";
+import type { EventDraft } from "@/server/events/catalogue";
 import type { ReactionContext, ReactionHandler } from "@/server/events/reactions";
 
-type StripeEventHandler = (
+export type StripeEventHandler = (
   tx: Tx,
   payload: Record<string, unknown>,
   context: ReactionContext<"payments/webhook-received">,
-) => Promise<void>;
+) => Promise<EventDraft[] | void>;
 
 /**
- * Handlers by Stripe event type. A type without a handler is stored,
- * acknowledged and marked processed.
+ * Handlers by Stripe event type, each in the feature it concerns. A type
+ * without a handler is stored, acknowledged and marked processed.
  *
- * TODO: checkout, payment intent, invoice, refund and dispute handlers arrive
- * with credit purchases and payments; until then every type is only stored.
+ * TODO: invoice, refund-status (refund.failed) and dispute events have no
+ * handler yet; they arrive with subscriptions and dunning, and are only stored.
  */
-const handlers: Record<string, StripeEventHandler> = {};
+const handlers: Record<string, StripeEventHandler> = {
+  ...purchaseWebhookHandlers,
+};
 
-/** payments/webhook-received → the handler for the stored event's type. */
+/**
+ * payments/webhook-received → the handler for the stored event's type, in
+ * one transaction with marking the event processed. A handler that throws
+ * leaves the event unprocessed, so the backbone retries it.
+ */
 export const processStripeEvent: ReactionHandler<"payments/webhook-received"> = async (context) => {
   const { tx, event, deps, log } = context;
   const [stored] = await tx
@@ -30,11 +38,14 @@ export const processStripeEvent: ReactionHandler<"payments/webhook-received"> = 
   if (!stored || stored.processedAt) return;
 
   const handler = handlers[stored.type];
-  if (handler) await handler(tx, stored.payload, context);
+  let events: EventDraft[] = [];
+  if (handler) events = (await handler(tx, stored.payload, context)) ?? [];
   else log.info({ type: stored.type }, "no handler for this webhook type; stored and acknowledged");
 
   await tx
     .update(stripeEvents)
     .set({ processedAt: deps.clock.now() })
     .where(eq(stripeEvents.id, stored.id));
+
+  return events;
 };

@@ -1,10 +1,20 @@
-import { eq } from "drizzle-orm";
+import { randomUUID } from "node:crypto";
+
+import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { billingCustomers } from "@/drizzle/schema";
+import { billingCustomers, creditGrants, creditPurchases } from "@/drizzle/schema";
+import { seedPacks } from "@/server/db/seed";
 import type { Runtime } from "@/server/runtime";
+import { deliver, eventFrom, purchaseRef } from "@/test/support/stripe-events";
 import { startStripeStandIn, type StripeStandIn } from "@/test/support/stripe-stand-in";
-import { drain, makeWorkspace, testRuntime } from "@/test/support/runtime";
+import {
+  callerFor,
+  drain,
+  expectLedgerInvariant,
+  makeWorkspace,
+  testRuntime,
+} from "@/test/support/runtime";
 
 import { createStripeClient, STRIPE_API_VERSION, StripeGateway } from "./stripe";
 
@@ -58,5 +68,205 @@ describe("the Stripe gateway", () => {
     expect(second.customerId).toBe(first.customerId);
     expect(standIn.customers.size).toBeGreaterThan(0);
     await drain(runtime);
+  });
+});
+
+describe("the Stripe gateway's payments", () => {
+  let gateway: StripeGateway;
+  beforeAll(() => {
+    gateway = new StripeGateway(
+      createStripeClient({ secretKey: "sk_test_standin", apiBase: standIn.url }),
+    );
+  });
+
+  async function customer() {
+    return (
+      await gateway.createCustomer(
+        { workspaceId: randomUUID(), email: null, name: "C" },
+        randomUUID(),
+      )
+    ).customerId;
+  }
+
+  const checkout = (purchaseId: string, customerId: string) => ({
+    purchaseId,
+    workspaceId: "8f1a6f5e-7d43-4d36-9a55-2f0d2c6a9b11",
+    customerId,
+    description: "Starter: 5,000 credits",
+    amountMinor: 900,
+    currency: "USD",
+    successUrl: "http://localhost:3000/w/acme/credits?purchase=p",
+    cancelUrl: "http://localhost:3000/w/acme/credits?purchase=p&checkout=cancelled",
+  });
+
+  it("opens a Checkout Session in payment mode that names the purchase and saves the card", async () => {
+    const purchaseId = randomUUID();
+    const customerId = await customer();
+    const session = await gateway.createCheckoutSession(
+      checkout(purchaseId, customerId),
+      `checkout:${purchaseId}`,
+    );
+    const again = await gateway.createCheckoutSession(
+      checkout(purchaseId, customerId),
+      `checkout:${purchaseId}`,
+    );
+
+    expect(session.url).toMatch(/^https:\/\/checkout\.stripe\.com\//);
+    expect(again).toEqual(session);
+    const request = standIn.requests.find(
+      (r) =>
+        r.path === "/v1/checkout/sessions" && r.params.get("client_reference_id") === purchaseId,
+    );
+    expect(request?.headers["idempotency-key"]).toBe(`checkout:${purchaseId}`);
+    expect(request?.headers["stripe-version"]).toBe(STRIPE_API_VERSION);
+    expect(Object.fromEntries(request!.params)).toMatchObject({
+      mode: "payment",
+      customer: customerId,
+      "metadata[purchase_id]": purchaseId,
+      "payment_intent_data[metadata][purchase_id]": purchaseId,
+      "payment_intent_data[setup_future_usage]": "off_session",
+      "line_items[0][price_data][currency]": "usd",
+      "line_items[0][price_data][unit_amount]": "900",
+      "line_items[0][quantity]": "1",
+      "adaptive_pricing[enabled]": "false",
+    });
+  });
+
+  it("charges the saved card off session, and reports a decline as a failed charge", async () => {
+    const customerId = await customer();
+    const charge = (key: string) =>
+      gateway.chargeOffSession(
+        {
+          customerId,
+          amountMinor: 900,
+          currency: "USD",
+          description: "Auto top-up",
+          metadata: { purchase_id: key, workspace_id: "w" },
+        },
+        `top-up:${key}`,
+      );
+
+    expect(await charge("no-card")).toMatchObject({
+      status: "failed",
+      paymentIntentId: null,
+      failureReason: expect.stringMatching(/No saved card/),
+    });
+
+    standIn.setCard(customerId, "succeeds");
+    const paid = await charge("first");
+    expect(paid).toEqual({ paymentIntentId: expect.stringMatching(/^pi_/), status: "succeeded" });
+    expect(await charge("first")).toEqual(paid);
+    const request = standIn.requests.find(
+      (r) => r.path === "/v1/payment_intents" && r.headers["idempotency-key"] === "top-up:first",
+    );
+    expect(Object.fromEntries(request!.params)).toMatchObject({
+      amount: "900",
+      currency: "usd",
+      customer: customerId,
+      off_session: "true",
+      confirm: "true",
+      "metadata[purchase_id]": "first",
+    });
+
+    standIn.setCard(customerId, "declines");
+    expect(await charge("second")).toEqual({
+      paymentIntentId: expect.stringMatching(/^pi_/),
+      status: "failed",
+      failureReason: "Your card was declined.",
+    });
+  });
+
+  it("refunds part of a payment once per key, and throws when more is asked than is left", async () => {
+    const customerId = await customer();
+    standIn.setCard(customerId, "succeeds");
+    const charge = await gateway.chargeOffSession(
+      {
+        customerId,
+        amountMinor: 900,
+        currency: "USD",
+        description: "x",
+        metadata: { purchase_id: "r", workspace_id: "w" },
+      },
+      `top-up:${randomUUID()}`,
+    );
+    const paymentIntentId = charge.paymentIntentId!;
+
+    const refund = await gateway.refund(
+      { paymentIntentId, amountMinor: 600, metadata: {} },
+      "refund:a",
+    );
+    expect(refund).toEqual({ refundId: expect.stringMatching(/^re_/), status: "succeeded" });
+    expect(
+      await gateway.refund({ paymentIntentId, amountMinor: 600, metadata: {} }, "refund:a"),
+    ).toEqual(refund);
+    await expect(
+      gateway.refund({ paymentIntentId, amountMinor: 600, metadata: {} }, "refund:b"),
+    ).rejects.toThrow(/greater than unrefunded amount/);
+  });
+});
+
+describe("buying credits in Stripe mode", () => {
+  it("completes a purchase from Stripe's own objects, whichever webhook comes first", async () => {
+    const { workspaceId, userId } = await makeWorkspace(runtime);
+    const caller = await callerFor(runtime, userId);
+    const { purchaseId, checkoutUrl } = await caller.credits.purchases.start({
+      workspaceId,
+      packId: seedPacks[0].id,
+    });
+    expect(checkoutUrl).toMatch(/^https:\/\/checkout\.stripe\.com\/c\/pay\/cs_test_/);
+    const ref = await purchaseRef(runtime, purchaseId);
+
+    const { session, paymentIntent } = standIn.completeCheckout(ref.checkoutSessionId!);
+    await deliver(runtime, eventFrom("payment_intent.succeeded", { object: paymentIntent }));
+    await deliver(runtime, eventFrom("checkout.session.completed", { object: session }));
+    await drain(runtime);
+
+    const grants = await runtime.db
+      .select()
+      .from(creditGrants)
+      .where(eq(creditGrants.purchaseId, purchaseId));
+    expect(grants).toHaveLength(1);
+    expect(await purchaseRef(runtime, purchaseId)).toMatchObject({
+      status: "paid",
+      paymentIntentId: paymentIntent.id,
+    });
+    expect((await caller.credits.balance({ workspaceId })).balance).toBe(1_250 + 5_000);
+    await expectLedgerInvariant(runtime, workspaceId);
+
+    // The card saved at checkout pays a later auto top-up off session.
+    await caller.credits.autoTopUp.set({
+      workspaceId,
+      enabled: true,
+      packId: seedPacks[0].id,
+      thresholdCredits: 7_000,
+      monthlyLimit: 2,
+    });
+    await drain(runtime);
+    const [topUp] = await runtime.db
+      .select()
+      .from(creditPurchases)
+      .where(
+        and(
+          eq(creditPurchases.workspaceId, workspaceId),
+          eq(creditPurchases.origin, "auto_top_up"),
+        ),
+      );
+    expect(topUp).toMatchObject({ status: "paid", gateway: "stripe" });
+    expect(standIn.paymentIntents.get(topUp!.paymentIntentId!)).toMatchObject({
+      status: "succeeded",
+      metadata: { purchase_id: topUp!.id, workspace_id: workspaceId },
+    });
+
+    // And a refund goes back to the payment it came from.
+    await caller.credits.purchases.refund({
+      workspaceId,
+      purchaseId,
+      credits: 2_500,
+      reason: "Half",
+    });
+    await drain(runtime);
+    const refund = [...standIn.refunds.values()].find((r) => r.payment_intent === paymentIntent.id);
+    expect(refund).toMatchObject({ amount: 450, status: "succeeded" });
+    await expectLedgerInvariant(runtime, workspaceId);
   });
 });

@@ -1,6 +1,16 @@
 import Stripe from "stripe";
 
-import type { CreateCustomerInput, PaymentGateway } from "./gateway";
+import type {
+  CheckoutSession,
+  CheckoutSessionInput,
+  CreateCustomerInput,
+  GatewayRefund,
+  OffSessionCharge,
+  OffSessionChargeInput,
+  PaymentGateway,
+  PurchaseMetadata,
+  RefundInput,
+} from "./gateway";
 
 /** The Stripe API version Tally is written against; the SDK sends it on every request. */
 export const STRIPE_API_VERSION = "2026-11-18.endive" as const;
@@ -29,6 +39,10 @@ export function createStripeClient(options: StripeClientOptions): Stripe {
   });
 }
 
+function purchaseMetadata(input: { purchaseId: string; workspaceId: string }): PurchaseMetadata {
+  return { purchase_id: input.purchaseId, workspace_id: input.workspaceId };
+}
+
 export class StripeGateway implements PaymentGateway {
   readonly kind = "stripe" as const;
 
@@ -48,5 +62,135 @@ export class StripeGateway implements PaymentGateway {
     );
 
     return { customerId: customer.id };
+  }
+
+  /**
+   * A Checkout Session in payment mode. The purchase id travels as
+   * client_reference_id and, with the workspace id, as metadata on both the
+   * session and its payment intent, so either webhook finds the purchase.
+   * The card is saved for off-session use, which is what auto top-up charges.
+   */
+  async createCheckoutSession(
+    input: CheckoutSessionInput,
+    idempotencyKey: string,
+  ): Promise<CheckoutSession> {
+    const metadata = purchaseMetadata(input);
+    const session = await this.stripe.checkout.sessions.create(
+      {
+        mode: "payment",
+        // The customer pays the pack's own price and currency, which the webhooks check.
+        adaptive_pricing: { enabled: false },
+        customer: input.customerId,
+        client_reference_id: input.purchaseId,
+        line_items: [
+          {
+            quantity: 1,
+            price_data: {
+              currency: input.currency.toLowerCase(),
+              unit_amount: input.amountMinor,
+              product_data: { name: input.description },
+            },
+          },
+        ],
+        metadata: { ...metadata },
+        payment_intent_data: {
+          description: input.description,
+          metadata: { ...metadata },
+          setup_future_usage: "off_session",
+        },
+        success_url: input.successUrl,
+        cancel_url: input.cancelUrl,
+      },
+      { idempotencyKey },
+    );
+    if (!session.url)
+      throw new Error(`Stripe returned checkout session ${session.id} without a URL`);
+
+    return { sessionId: session.id, url: session.url };
+  }
+
+  async chargeOffSession(
+    input: OffSessionChargeInput,
+    idempotencyKey: string,
+  ): Promise<OffSessionCharge> {
+    const paymentMethod = await this.savedCard(input.customerId);
+    if (!paymentMethod) {
+      return {
+        paymentIntentId: null,
+        status: "failed",
+        failureReason: "No saved card to charge: buy a pack once through checkout to save one",
+      };
+    }
+    try {
+      const intent = await this.stripe.paymentIntents.create(
+        {
+          amount: input.amountMinor,
+          currency: input.currency.toLowerCase(),
+          customer: input.customerId,
+          payment_method: paymentMethod,
+          off_session: true,
+          confirm: true,
+          description: input.description,
+          metadata: { ...input.metadata },
+        },
+        { idempotencyKey },
+      );
+      if (intent.status === "succeeded") return { paymentIntentId: intent.id, status: "succeeded" };
+      if (intent.status === "processing")
+        return { paymentIntentId: intent.id, status: "processing" };
+
+      return {
+        paymentIntentId: intent.id,
+        status: "failed",
+        failureReason:
+          intent.status === "requires_action"
+            ? "The bank wants the cardholder to authenticate this payment"
+            : `The payment stopped at ${intent.status}`,
+      };
+    } catch (error) {
+      // A decline is an answer, not an outage: Stripe reports it as a card error.
+      if (error instanceof Stripe.errors.StripeCardError) {
+        return {
+          paymentIntentId: error.payment_intent?.id ?? null,
+          status: "failed",
+          // The bank's words as Stripe reports them; the SDK's message also carries a request id.
+          failureReason:
+            error.payment_intent?.last_payment_error?.message ??
+            (error.raw as { message?: string } | undefined)?.message ??
+            error.message,
+        };
+      }
+      throw error;
+    }
+  }
+
+  async refund(input: RefundInput, idempotencyKey: string): Promise<GatewayRefund> {
+    const refund = await this.stripe.refunds.create(
+      {
+        payment_intent: input.paymentIntentId,
+        amount: input.amountMinor,
+        metadata: { ...input.metadata },
+      },
+      { idempotencyKey },
+    );
+    const status =
+      refund.status === "succeeded" || refund.status === "failed" ? refund.status : "pending";
+
+    return { refundId: refund.id, status };
+  }
+
+  /** The customer's default card, or else the first card saved on them. */
+  private async savedCard(customerId: string): Promise<string | null> {
+    const customer = await this.stripe.customers.retrieve(customerId);
+    if (!customer.deleted) {
+      const chosen = customer.invoice_settings?.default_payment_method;
+      if (chosen) return typeof chosen === "string" ? chosen : chosen.id;
+    }
+    const cards = await this.stripe.customers.listPaymentMethods(customerId, {
+      type: "card",
+      limit: 1,
+    });
+
+    return cards.data[0]?.id ?? null;
   }
 }

@@ -149,6 +149,8 @@ export function runCommand<TSchema extends z.ZodType, TResult, TPrepared>(
 }
 
 export const router = t.router;
+/** Joins routers that share one namespace, e.g. the ledger's and the purchases' under `credits`. */
+export const mergeRouters = t.mergeRouters;
 export const createCallerFactory = t.createCallerFactory;
 
 /** Text the database cannot store is refused for every procedure, queries included. */

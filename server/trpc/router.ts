@@ -1,19 +1,22 @@
 import { authRouter } from "@/server/auth/router";
+import { purchasesRouter } from "@/server/credits/purchases-router";
 import { creditsRouter } from "@/server/credits/router";
 import { eventsRouter } from "@/server/events/router";
 import { notificationsRouter } from "@/server/notifications/router";
 import { webhooksRouter } from "@/server/notifications/webhooks/router";
+import { paymentsRouter } from "@/server/payments/router";
 import { workspacesRouter } from "@/server/workspaces/router";
 
-import { createCallerFactory, router } from "./init";
+import { createCallerFactory, mergeRouters, router } from "./init";
 
 export const appRouter = router({
   auth: authRouter,
   workspaces: workspacesRouter,
-  credits: creditsRouter,
+  credits: mergeRouters(creditsRouter, purchasesRouter),
   notifications: notificationsRouter,
   webhooks: webhooksRouter,
   events: eventsRouter,
+  payments: paymentsRouter,
 });
 
 export type AppRouter = typeof appRouter;

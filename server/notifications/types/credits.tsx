@@ -165,3 +165,50 @@ export const creditsExpired = defineNotification({
     ),
   }),
 });
+
+export const topUpFailed = defineNotification({
+  type: "credits.top_up_failed",
+  label: "Auto top-up failed",
+  description: "An automatic top-up could not buy credits: a declined card, or its monthly limit.",
+  category: "billing",
+  audience: "billing",
+  channels: ["email", "in_app", "webhook"],
+  schema: z.object({ ...workspaceFields, reason: z.string() }),
+  sample: {
+    workspaceName: "Acme Labs",
+    workspaceSlug: "acme-labs",
+    reason: "Your card was declined.",
+  },
+  trigger: triggeredBy("credits/top-up-failed", ({ event, workspace }) =>
+    workspace
+      ? { workspaceName: workspace.name, workspaceSlug: workspace.slug, reason: event.data.reason }
+      : null,
+  ),
+  inApp: (data) => ({
+    title: "Auto top-up failed",
+    body: `No credits were bought for ${data.workspaceName}: ${data.reason}`,
+    link: `/w/${data.workspaceSlug}/credits`,
+  }),
+  email: (data, { appUrl }) => ({
+    subject: `Auto top-up failed for ${data.workspaceName}`,
+    element: (
+      <EmailLayout
+        preview={`No credits were bought for ${data.workspaceName}`}
+        heading="An automatic top-up did not go through"
+        action={{
+          label: "Review auto top-up",
+          url: workspaceUrl(appUrl, data.workspaceSlug, "/credits"),
+        }}
+      >
+        <P>
+          The balance of {data.workspaceName} fell below its auto top-up threshold, but no credits
+          were bought: {data.reason}
+        </P>
+        <P>
+          Another top-up is tried the next time the balance falls below the threshold. To add
+          credits now, buy a pack on the credits page.
+        </P>
+      </EmailLayout>
+    ),
+  }),
+});

@@ -8,7 +8,7 @@ import {
   paymentSucceeded,
   suspensionWarning,
 } from "./billing";
-import { creditsExpired, lowBalance, purchaseReceipt } from "./credits";
+import { creditsExpired, lowBalance, purchaseReceipt, topUpFailed } from "./credits";
 import { endpointDisabled, performanceAlert, quotaExceeded, webhookTest } from "./operations";
 import { promotionApplied, promotionExpiring, trialEnding } from "./promotions";
 import { cancelled, collaboratorInvite, reactivated, suspended, tierChanged } from "./workspace";
@@ -20,6 +20,7 @@ export const notificationTypes = [
   magicLink,
   lowBalance,
   purchaseReceipt,
+  topUpFailed,
   creditsExpired,
   invoiceIssued,
   paymentSucceeded,
