@@ -10,7 +10,7 @@ import { notifyOn } from "@/server/notifications/notify";
 import { retryDueDeliveries, scheduleRetry, sendDelivery } from "@/server/notifications/reactions";
 import { notificationTypes } from "@/server/notifications/types";
 import { pruneEventTables } from "@/server/events/retention";
-import { processStripeEvent } from "@/server/payments/reactions";
+import { processStripeEvent, redeliverSimulatedEvents } from "@/server/payments/reactions";
 import { countConsumption, countSignup } from "@/server/usage/reactions";
 
 import { onCron, onEvent, type Reaction } from "./reaction";
@@ -108,6 +108,11 @@ export const bus: readonly Reaction[] = [
     id: "auth-prune-pending-sign-ups",
     description: "Delete pending sign-ups a day after their link expired or was used",
     handle: prunePendingSignUps,
+  }),
+  onCron("* * * * *", {
+    id: "payments-redeliver-simulated-events",
+    description: "Send again the simulated gateway's webhook events the route has not taken",
+    handle: redeliverSimulatedEvents,
   }),
   onCron("* * * * *", {
     id: "credits-expire-grants",

@@ -279,6 +279,44 @@ describe("transfers between workspaces of one owner", () => {
     expect(total).toBe(2_500 - consumed * 50);
   });
 
+  it("moves credits once for a form submitted twice with one key", async () => {
+    const owner = await makeUser(runtime);
+    const from = await workspace(owner.id);
+    const to = await workspace(owner.id);
+    const caller = await callerFor(runtime, owner.id);
+    const request = {
+      fromWorkspaceId: from.workspaceId,
+      toWorkspaceId: to.workspaceId,
+      credits: 200,
+      reason: "Once",
+      idempotencyKey: "transfer-form-1",
+    };
+
+    const results = await Promise.all([
+      caller.credits.transfer(request),
+      caller.credits.transfer(request),
+    ]);
+    expect(results.map((result) => result.replayed).sort()).toEqual([false, true]);
+    expect(results[0]?.transferId).toBe(results[1]?.transferId);
+    expect((await balanceSummary(runtime.db, from.workspaceId)).balance).toBe(1_050);
+    await expect(caller.credits.transfer({ ...request, credits: 300 })).rejects.toMatchObject({
+      code: "CONFLICT",
+    });
+  });
+
+  it("refuses an expiry PostgreSQL cannot store as a bad request", async () => {
+    const admin = await makeUser(runtime, { isPlatformAdmin: true });
+    const { workspaceId } = await workspace();
+    await expect(
+      (await callerFor(runtime, admin.id)).credits.admin.adjust({
+        workspaceId,
+        credits: 5,
+        reason: "Far future",
+        expiresAt: new Date("+275760-09-13T00:00:00.000Z"),
+      }),
+    ).rejects.toMatchObject({ code: "BAD_REQUEST" });
+  });
+
   it("refuses a suspended workspace on either side", async () => {
     const owner = await makeUser(runtime);
     const a = await workspace(owner.id);

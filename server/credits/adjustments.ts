@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+
 import { and, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 
@@ -14,6 +16,7 @@ import {
   lowBalanceThresholdOf,
   MAX_CREDITS,
 } from "./ledger";
+import { uuidFromName } from "./purchases";
 
 /**
  * Credits moved by people rather than by usage: a platform admin's signed
@@ -33,6 +36,13 @@ const wholeCredits = z
   .int("Enter a whole number of credits")
   .min(-MAX_CREDITS, "That is more credits than a balance can hold")
   .max(MAX_CREDITS, "That is more credits than a balance can hold");
+
+/** A date PostgreSQL can store and people can read: before the year 10000. */
+const expiry = z.coerce
+  .date({ error: "Enter a valid date" })
+  .max(new Date("9999-12-31T23:59:59Z"), "Choose an expiry before the year 10000")
+  .nullable()
+  .optional();
 
 /** Optional caller-chosen key, so a double-clicked form does not adjust twice. */
 const idempotencyKey = z.string().trim().min(1).max(255).optional();
@@ -56,7 +66,7 @@ export const adjustCreditsInput = z.object({
   credits: wholeCredits.refine((value) => value !== 0, "An adjustment cannot be zero"),
   reason,
   /** When added credits lapse; removing credits ignores it. */
-  expiresAt: z.coerce.date().nullable().optional(),
+  expiresAt: expiry,
   idempotencyKey,
 });
 
@@ -145,7 +155,7 @@ export const allocateCreditsInput = z.object({
   credits: wholeCredits.min(1, "Allocate at least 1 credit"),
   source: z.enum(["promotion", "trial", "adjustment"]).default("promotion"),
   reason,
-  expiresAt: z.coerce.date().nullable().optional(),
+  expiresAt: expiry,
   idempotencyKey,
 });
 
@@ -196,6 +206,7 @@ export const transferCreditsInput = z
     toWorkspaceId: z.uuid(),
     credits: wholeCredits.min(1, "Transfer at least 1 credit"),
     reason,
+    idempotencyKey,
   })
   .refine((input) => input.fromWorkspaceId !== input.toWorkspaceId, {
     message: "Choose a different workspace to receive the credits",
@@ -235,9 +246,14 @@ export const transferCredits = defineCommand({
       await lockBalance(tx, workspaceId);
     }
 
+    // A key names the transfer: a second submission of the same form finds it and moves nothing.
+    const id = input.idempotencyKey
+      ? uuidFromName(`transfer:${actor.userId}:${input.idempotencyKey}`)
+      : randomUUID();
     const [transfer] = await tx
       .insert(creditTransfers)
       .values({
+        id,
         fromWorkspaceId: input.fromWorkspaceId,
         toWorkspaceId: input.toWorkspaceId,
         credits: input.credits,
@@ -245,8 +261,35 @@ export const transferCredits = defineCommand({
         userId: actor.userId,
         createdAt: clock.now(),
       })
+      .onConflictDoNothing({ target: creditTransfers.id })
       .returning({ id: creditTransfers.id });
-    if (!transfer) throw new Error("The transfer row was not written");
+    if (!transfer) {
+      const [earlier] = await tx.select().from(creditTransfers).where(eq(creditTransfers.id, id));
+      if (
+        earlier?.fromWorkspaceId !== input.fromWorkspaceId ||
+        earlier.toWorkspaceId !== input.toWorkspaceId ||
+        earlier.credits !== input.credits
+      ) {
+        throw new AppError(
+          "idempotency_conflict",
+          "This key was used for another transfer; reload the form and try again",
+        );
+      }
+      const [fromBalance, toBalance] = await Promise.all([
+        lockBalance(tx, input.fromWorkspaceId),
+        lockBalance(tx, input.toWorkspaceId),
+      ]);
+
+      return {
+        result: {
+          transferId: id,
+          fromBalance: fromBalance.balance,
+          toBalance: toBalance.balance,
+          replayed: true,
+        },
+        audit: false,
+      };
+    }
 
     const drawn = await drawCredits(tx, clock, {
       workspaceId: input.fromWorkspaceId,
@@ -314,6 +357,7 @@ export const transferCredits = defineCommand({
         transferId: transfer.id,
         fromBalance: drawn.balanceAfter,
         toBalance: receiverBalance,
+        replayed: false,
       },
       events,
       workspaceId: input.fromWorkspaceId,

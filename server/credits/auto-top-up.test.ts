@@ -11,6 +11,7 @@ import {
   outbox,
   stripeEvents,
   workspaceMembers,
+  workspaces,
 } from "@/drizzle/schema";
 import { ManualClock } from "@/server/clock";
 import { seedPacks } from "@/server/db/seed";
@@ -18,7 +19,7 @@ import type { WireEvent } from "@/server/events/reactions";
 import type { Runtime } from "@/server/runtime";
 import { consume } from "@/test/support/credits";
 import { failure } from "@/test/support/failure";
-import { gatewayCustomerOf, simulatedGatewayOf } from "@/test/support/purchases";
+import { buyPaidPack, gatewayCustomerOf, simulatedGatewayOf } from "@/test/support/purchases";
 import {
   callerFor,
   drain,
@@ -277,6 +278,44 @@ describe("topping up automatically", () => {
       "paid",
     ]);
     expect(await failureNotices(workspaceId)).toHaveLength(1);
+  });
+
+  it("does not buy for a refund, and buys on the next drop below the threshold", async () => {
+    const { workspaceId, userId, caller } = await workspace();
+    const purchase = await buyPaidPack(runtime, { workspaceId, userId }, STARTER.id); // 6,250
+    await caller.credits.autoTopUp.set(settings(workspaceId));
+    await consume(runtime, workspaceId, 4_000); // 2,250: above the threshold
+    await caller.credits.purchases.refund({
+      workspaceId,
+      purchaseId: purchase.id,
+      credits: 1_500,
+      reason: "Bought too many",
+    });
+    await drain(runtime);
+    expect(await topUps(workspaceId)).toHaveLength(0); // 750 after the refund: no purchase for it
+
+    await consume(runtime, workspaceId, 700); // 50: usage crossing down is a crossing
+    await drain(runtime);
+    expect(await topUps(workspaceId)).toHaveLength(1);
+    expect((await consume(runtime, workspaceId, 100)).allowed).toBe(true);
+  });
+
+  it("charges nothing while the workspace is suspended, and a suspended one cannot buy", async () => {
+    const { workspaceId, caller } = await workspace();
+    await caller.credits.autoTopUp.set(settings(workspaceId));
+    await runtime.db
+      .update(workspaces)
+      .set({ status: "suspended" })
+      .where(eq(workspaces.id, workspaceId));
+    // A suspended workspace consumes nothing, but an admin's correction still moves its balance.
+    const admin = await callerFor(runtime, (await makeUser(runtime, { isPlatformAdmin: true })).id);
+    await admin.credits.admin.adjust({ workspaceId, credits: -300, reason: "Chargeback" }); // 950
+    await drain(runtime);
+
+    expect(await topUps(workspaceId)).toHaveLength(0);
+    await expect(
+      caller.credits.purchases.start({ workspaceId, packId: STARTER.id }),
+    ).rejects.toMatchObject({ code: "FORBIDDEN", cause: { code: "workspace_suspended" } });
   });
 
   it("keeps one top-up in flight, however many are asked for at once", async () => {

@@ -7,6 +7,7 @@ import {
   creditBalances,
   creditPacks,
   creditPurchases,
+  workspaces,
 } from "@/drizzle/schema";
 import { defineCommand } from "@/server/commands";
 import type { Db, DbOrTx } from "@/server/db/client";
@@ -183,6 +184,15 @@ export const runAutoTopUp: ReactionHandler<"credits/top-up-due"> = async ({
     return;
   }
   const { settings, pack } = row;
+  const [workspace] = await tx
+    .select({ status: workspaces.status })
+    .from(workspaces)
+    .where(eq(workspaces.id, workspaceId));
+  if (workspace?.status !== "active") {
+    // Its API answers 403 whatever the balance: charging the card would buy nothing usable.
+    log.info({ status: workspace?.status }, "workspace not active; no top-up bought");
+    return;
+  }
   const failed = (reason: string, purchaseId: string | null = null) => [
     event("credits/top-up-failed", { workspaceId, purchaseId, reason }),
   ];

@@ -76,6 +76,14 @@ export function lowBalanceTransition(wasBelow: boolean, balanceAfter: number, th
   return { below, crossedDown: below && !wasBelow };
 }
 
+export interface SettleOptions {
+  /**
+   * false: this change never buys credits (a refund: money asked back is no reason to buy
+   * more); a drop below the auto top-up threshold then leaves the crossing to the next change.
+   */
+  topUp?: boolean;
+}
+
 /**
  * What settling `locked` at `balance` changes, without writing it: the two
  * threshold flags, and the events a downward crossing asks for:
@@ -88,12 +96,17 @@ export function settleSnapshot(
   locked: LockedBalance,
   balance: number,
   lowBalanceThreshold: number,
+  options: SettleOptions = {},
 ): EventDraft[] {
   const low = lowBalanceTransition(locked.belowThreshold, balance, lowBalanceThreshold);
-  const topUp =
+  let topUp =
     locked.topUpThreshold === null
       ? { below: false, crossedDown: false }
       : lowBalanceTransition(locked.belowTopUp, balance, locked.topUpThreshold);
+  if (options.topUp === false && topUp.crossedDown) {
+    // Not this crossing: the flag stays up, so the next movement below the threshold is one.
+    topUp = { below: false, crossedDown: false };
+  }
   locked.balance = balance;
   locked.belowThreshold = low.below;
   locked.belowTopUp = topUp.below;
@@ -132,8 +145,9 @@ export async function settleBalance(
   locked: LockedBalance,
   balance: number,
   lowBalanceThreshold: number,
+  options: SettleOptions = {},
 ): Promise<EventDraft[]> {
-  const events = settleSnapshot(locked, balance, lowBalanceThreshold);
+  const events = settleSnapshot(locked, balance, lowBalanceThreshold, options);
   await tx
     .update(creditBalances)
     .set({
@@ -332,6 +346,8 @@ export interface DrawInput {
   holdId?: string | null;
   /** Draw only from these grants (a refund draws from its purchase's grant). */
   grantIds?: string[];
+  /** false: this draw never sets off an auto top-up (see SettleOptions). */
+  topUp?: boolean;
 }
 
 export interface Draw {
@@ -375,7 +391,11 @@ export async function drawCredits(tx: Tx, clock: Clock, input: DrawInput): Promi
   const balanceBefore = expired.balance;
   const events = [...expired.events];
   const settle = async (balance: number) => {
-    events.push(...(await settleBalance(tx, clock, locked, balance, input.lowBalanceThreshold)));
+    events.push(
+      ...(await settleBalance(tx, clock, locked, balance, input.lowBalanceThreshold, {
+        topUp: input.topUp,
+      })),
+    );
   };
 
   const restricted = input.grantIds !== undefined;

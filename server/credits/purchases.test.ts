@@ -13,7 +13,9 @@ import {
 import { ManualClock } from "@/server/clock";
 import { seedPacks } from "@/server/db/seed";
 import type { WireEvent } from "@/server/events/reactions";
+import { redeliverSimulatedEvents } from "@/server/payments/reactions";
 import type { SimulatedGateway } from "@/server/payments/simulated";
+import { simulatedWebhookSink } from "@/server/payments/simulated-webhooks";
 import type { Runtime } from "@/server/runtime";
 import { failure } from "@/test/support/failure";
 import {
@@ -23,6 +25,7 @@ import {
   expectLedgerInvariant,
   makeUser,
   makeWorkspace,
+  runCron,
   testRuntime,
 } from "@/test/support/runtime";
 import {
@@ -266,6 +269,38 @@ describe("buying a pack through the simulated checkout", () => {
         `type = 'credits.purchase_receipt' AND workspace_id = '${workspaceId}'`,
       ),
     ).toBe(1);
+  });
+
+  it("grants a payment whose webhook was lost in a crash on the gateway's next redelivery", async () => {
+    const { purchaseId, ref, workspaceId } = await startedPurchase();
+    // The server dies after the gateway committed the payment, before the route took the event.
+    const sink = simulatedWebhookSink(runtime);
+    gateway.deliverTo(async () => {
+      throw new Error("killed");
+    });
+    try {
+      await expect(
+        gateway.payCheckoutSession(ref.checkoutSessionId!, "4242424242424242"),
+      ).rejects.toThrow("killed");
+    } finally {
+      gateway.deliverTo(sink);
+    }
+    await drain(runtime);
+    expect((await purchaseOf(purchaseId)).status).toBe("pending");
+
+    // Not yet due: a delivery in flight is not sent twice at once.
+    await runCron(runtime, redeliverSimulatedEvents);
+    await drain(runtime);
+    expect((await purchaseOf(purchaseId)).status).toBe("pending");
+    clock.advance(60_000);
+    await runCron(runtime, redeliverSimulatedEvents);
+    await drain(runtime);
+
+    expect((await purchaseOf(purchaseId)).status).toBe("paid");
+    await expectGrantedOnce(workspaceId, purchaseId, 5_000);
+    // Delivered events are not sent again.
+    clock.advance(60_000);
+    expect(await gateway.redeliverPending()).toBe(0);
   });
 
   it("keeps the checkout open after a declined card, so another card can pay", async () => {

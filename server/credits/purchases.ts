@@ -72,8 +72,11 @@ export const startPurchase = defineCommand({
       .from(workspaces)
       .where(eq(workspaces.id, input.workspaceId));
     if (!workspace) throw new AppError("not_found", "Workspace not found");
-    if (workspace.status === "cancelled") {
-      throw new AppError("forbidden", "This workspace is cancelled; it cannot buy credits");
+    if (workspace.status !== "active") {
+      throw new AppError(
+        "workspace_suspended",
+        `This workspace is ${workspace.status}; it cannot buy credits`,
+      );
     }
     const [pack] = await tx.select().from(creditPacks).where(eq(creditPacks.id, input.packId));
     if (!pack || pack.archivedAt) {

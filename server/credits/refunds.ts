@@ -194,6 +194,8 @@ export const requestRefund = defineCommand({
       lowBalanceThreshold: await lowBalanceThresholdOf(tx, input.workspaceId),
       kind: "refund",
       grantIds: [purchase.grantId],
+      // Money asked back is no reason to buy credits automatically.
+      topUp: false,
     });
     if (!drawn.ok) throw new Error(`Refund ${refundId} found fewer credits than it counted`);
 
@@ -243,8 +245,7 @@ export const requestRefund = defineCommand({
       workspaceId: input.workspaceId,
       audit: { refundId, purchaseId: purchase.id, credits, amountMinor, reason: input.reason },
       events: [
-        // Money asked back is no reason to buy credits automatically.
-        ...drawn.events.filter((draft) => draft.name !== "credits/top-up-due"),
+        ...drawn.events,
         event("credits/refunded", {
           workspaceId: input.workspaceId,
           purchaseId: purchase.id,

@@ -4,7 +4,9 @@ import { stripeEvents } from "@/drizzle/schema";
 import { purchaseWebhookHandlers } from "@/server/credits/purchase-webhooks";
 import type { Tx } from "@/server/db/client";
 import type { EventDraft } from "@/server/events/catalogue";
-import type { ReactionContext, ReactionHandler } from "@/server/events/reactions";
+import type { CronHandler, ReactionContext, ReactionHandler } from "@/server/events/reactions";
+
+import { isSimulatedGateway } from "./simulated";
 
 export type StripeEventHandler = (
   tx: Tx,
@@ -48,4 +50,15 @@ export const processStripeEvent: ReactionHandler<"payments/webhook-received"> = 
     .where(eq(stripeEvents.id, stored.id));
 
   return events;
+};
+
+/**
+ * Every minute in the simulated default: sends again the gateway's webhook
+ * events the route has not taken, as Stripe retries an endpoint that did not
+ * answer. A payment made just before a crash is granted on the next sweep.
+ */
+export const redeliverSimulatedEvents: CronHandler = async ({ deps, log }) => {
+  if (!isSimulatedGateway(deps.gateway)) return;
+  const delivered = await deps.gateway.redeliverPending();
+  if (delivered > 0) log.info({ delivered }, "redelivered simulated gateway events");
 };

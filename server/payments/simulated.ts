@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 
-import { and, eq } from "drizzle-orm";
+import { and, asc, eq, lte, sql } from "drizzle-orm";
 
 import { simulatedCustomers, simulatedObjects } from "@/drizzle/schema";
 import { systemClock, type Clock } from "@/server/clock";
@@ -301,80 +301,13 @@ export class SimulatedGateway implements PaymentGateway {
    * again changes nothing and delivers the same two events again.
    */
   async payCheckoutSession(sessionId: string, card: SimulatedCard): Promise<PayResult | null> {
-    const outcome = await this.db.transaction(async (tx) => {
-      const session = await this.lockObject(tx, sessionId, "checkout.session");
-      if (!session) return null;
-      const intent = await this.intentOf(tx, session);
-      if (session.status === "expired") {
-        return { result: { outcome: "expired" as const, session, intent }, events: [] };
-      }
-      if (session.status === "complete") {
-        return {
-          result: { outcome: "paid" as const, session, intent },
-          events: [
-            this.event("checkout.session.completed", session),
-            ...(intent ? [this.event("payment_intent.succeeded", intent)] : []),
-          ],
-        };
-      }
-
-      const customerId = session.customer as string;
-      const attempts = Number(intent?.attempts ?? 0) + 1;
-      const intentId = (intent?.id as string | undefined) ?? simulatedId("pi");
-      const paysNow = SIMULATED_CARDS[card].paysNow;
-      const nextIntent: Data = {
-        id: intentId,
-        object: "payment_intent",
-        amount: session.amount_total,
-        amount_received: paysNow ? session.amount_total : 0,
-        amount_refunded: 0,
-        currency: session.currency,
-        customer: customerId,
-        metadata: session.metadata,
-        payment_method: cardId(customerId),
-        setup_future_usage: "off_session",
-        status: paysNow ? "succeeded" : "requires_payment_method",
-        last_payment_error: paysNow ? null : DECLINE,
-        attempts,
-        created: (intent?.created as number | undefined) ?? this.unixNow(),
-        livemode: false,
-      };
-      if (intent) await this.saveObject(tx, intentId, nextIntent);
-      else
-        await tx
-          .insert(simulatedObjects)
-          .values({ id: intentId, type: "payment_intent", data: nextIntent });
-
-      if (!paysNow) {
-        const open = { ...session, payment_intent: intentId };
-        await this.saveObject(tx, sessionId, open);
-
-        return {
-          result: { outcome: "declined" as const, session: open, intent: nextIntent },
-          events: [this.event("payment_intent.payment_failed", nextIntent, attempts)],
-        };
-      }
-
-      await this.saveCard(customerId, card, tx);
-      const complete = {
-        ...session,
-        status: "complete",
-        payment_status: "paid",
-        payment_intent: intentId,
-      };
-      await this.saveObject(tx, sessionId, complete);
-
-      return {
-        result: { outcome: "paid" as const, session: complete, intent: nextIntent },
-        events: [
-          this.event("checkout.session.completed", complete),
-          this.event("payment_intent.succeeded", nextIntent),
-        ],
-      };
-    });
+    const outcome = await this.db.transaction(async (tx) =>
+      this.queued(tx, await this.pay(tx, sessionId, card)),
+    );
     if (!outcome) return null;
 
-    // Delivered after the commit, as Stripe sends events about what has happened.
+    // Delivered after the commit, as Stripe sends events about what has happened; queued in the
+    // same transaction as the payment, so a crash before delivery only delays it (redeliver).
     await this.deliver(outcome.events);
     const { result } = outcome;
     const session = this.sessionView(result.session, result.intent);
@@ -382,6 +315,78 @@ export class SimulatedGateway implements PaymentGateway {
     return result.outcome === "declined"
       ? { outcome: "declined", session, message: DECLINE.message }
       : { outcome: result.outcome, session };
+  }
+
+  private async pay(tx: Tx, sessionId: string, card: SimulatedCard) {
+    const session = await this.lockObject(tx, sessionId, "checkout.session");
+    if (!session) return null;
+    const intent = await this.intentOf(tx, session);
+    if (session.status === "expired") {
+      return { result: { outcome: "expired" as const, session, intent }, events: [] };
+    }
+    if (session.status === "complete") {
+      return {
+        result: { outcome: "paid" as const, session, intent },
+        events: [
+          this.event("checkout.session.completed", session),
+          ...(intent ? [this.event("payment_intent.succeeded", intent)] : []),
+        ],
+      };
+    }
+
+    const customerId = session.customer as string;
+    const attempts = Number(intent?.attempts ?? 0) + 1;
+    const intentId = (intent?.id as string | undefined) ?? simulatedId("pi");
+    const paysNow = SIMULATED_CARDS[card].paysNow;
+    const nextIntent: Data = {
+      id: intentId,
+      object: "payment_intent",
+      amount: session.amount_total,
+      amount_received: paysNow ? session.amount_total : 0,
+      amount_refunded: 0,
+      currency: session.currency,
+      customer: customerId,
+      metadata: session.metadata,
+      payment_method: cardId(customerId),
+      setup_future_usage: "off_session",
+      status: paysNow ? "succeeded" : "requires_payment_method",
+      last_payment_error: paysNow ? null : DECLINE,
+      attempts,
+      created: (intent?.created as number | undefined) ?? this.unixNow(),
+      livemode: false,
+    };
+    if (intent) await this.saveObject(tx, intentId, nextIntent);
+    else
+      await tx
+        .insert(simulatedObjects)
+        .values({ id: intentId, type: "payment_intent", data: nextIntent });
+
+    if (!paysNow) {
+      const open = { ...session, payment_intent: intentId };
+      await this.saveObject(tx, sessionId, open);
+
+      return {
+        result: { outcome: "declined" as const, session: open, intent: nextIntent },
+        events: [this.event("payment_intent.payment_failed", nextIntent, attempts)],
+      };
+    }
+
+    await this.saveCard(customerId, card, tx);
+    const complete = {
+      ...session,
+      status: "complete",
+      payment_status: "paid",
+      payment_intent: intentId,
+    };
+    await this.saveObject(tx, sessionId, complete);
+
+    return {
+      result: { outcome: "paid" as const, session: complete, intent: nextIntent },
+      events: [
+        this.event("checkout.session.completed", complete),
+        this.event("payment_intent.succeeded", nextIntent),
+      ],
+    };
   }
 
   /**
@@ -398,11 +403,11 @@ export class SimulatedGateway implements PaymentGateway {
       const expired = { ...session, status: "expired" };
       if (session.status === "open") await this.saveObject(tx, sessionId, expired);
 
-      return {
+      return this.queued(tx, {
         session: expired,
         intent,
         events: [this.event("checkout.session.expired", expired)],
-      };
+      });
     });
     if (!outcome) return null;
     await this.deliver(outcome.events);
@@ -538,9 +543,72 @@ export class SimulatedGateway implements PaymentGateway {
     };
   }
 
+  /**
+   * Keeps each event in the gateway's own store until the webhook route has
+   * taken it, as Stripe keeps retrying an endpoint: queued in the
+   * transaction that made the change where there is one.
+   */
+  private async queue(db: Tx | Db, events: SimulatedEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await db
+      .insert(simulatedObjects)
+      .values(
+        events.map((event) => ({
+          id: event.id,
+          type: "event" as const,
+          data: { event, delivered: false },
+          createdAt: this.clock.now(),
+        })),
+      )
+      .onConflictDoNothing({ target: simulatedObjects.id });
+  }
+
+  private async queued<T extends { events: SimulatedEvent[] } | null>(tx: Tx, outcome: T) {
+    if (outcome) await this.queue(tx, outcome.events);
+
+    return outcome;
+  }
+
   private async deliver(events: SimulatedEvent[]): Promise<void> {
+    await this.queue(this.db, events);
     if (!this.sink) return;
-    for (const event of events) await this.sink(event);
+    for (const event of events) {
+      await this.sink(event);
+      await this.db
+        .update(simulatedObjects)
+        .set({ data: sql`jsonb_set(${simulatedObjects.data}, '{delivered}', 'true')` })
+        .where(and(eq(simulatedObjects.id, event.id), eq(simulatedObjects.type, "event")));
+    }
+  }
+
+  /**
+   * Sends again the events the webhook route has not taken for `afterMs`
+   * (a server killed between a payment and its delivery, a route that
+   * failed), oldest first; the route acknowledges a repeat as a duplicate.
+   * Returns how many were delivered.
+   */
+  async redeliverPending(afterMs = 30_000, limit = 100): Promise<number> {
+    if (!this.sink) return 0;
+    const cutoff = new Date(this.clock.now().getTime() - afterMs);
+    const pending = await this.db
+      .select({ data: simulatedObjects.data })
+      .from(simulatedObjects)
+      .where(
+        and(
+          eq(simulatedObjects.type, "event"),
+          sql`${simulatedObjects.data}->>'delivered' = 'false'`,
+          lte(simulatedObjects.createdAt, cutoff),
+        ),
+      )
+      .orderBy(asc(simulatedObjects.createdAt), asc(simulatedObjects.id))
+      .limit(limit);
+    let delivered = 0;
+    for (const row of pending) {
+      await this.deliver([row.data.event as SimulatedEvent]);
+      delivered++;
+    }
+
+    return delivered;
   }
 
   private unixNow(): number {
