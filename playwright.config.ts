@@ -4,7 +4,7 @@ import { defineConfig, devices } from "@playwright/test";
 
 /**
  * The browser journeys, against a production build (`npm run build` first)
- * served by `next start` on port 3100 in the embedded default: its own
+ * served as `npm start` serves it (server/serve.ts) on port 3100 in the embedded default: its own
  * PostgreSQL under a fresh data directory per run, the in-process driver and
  * the dev mailbox. localhost, not 127.0.0.1, throughout: auth cookies belong
  * to the host name.
@@ -61,7 +61,8 @@ export default defineConfig({
   webServer: external
     ? undefined
     : {
-        command: `node node_modules/next/dist/bin/next start -p ${PORT}`,
+        // npm start's server: the metering API on node:http in front of Next, as in production.
+        command: `node --import tsx server/serve.ts start --port ${PORT}`,
         url: `${baseURL}/sign-in`,
         reuseExistingServer: false,
         timeout: 180_000,
@@ -82,6 +83,9 @@ export default defineConfig({
           // A production build keeps the mailbox to admins; the journeys read it as users do
           // locally.
           TALLY_DEV_MAILBOX: "open",
+          // The credits journeys sign in as the README's demo customer, which a production build
+          // seeds only when asked.
+          TALLY_SEED_DEMO: "1",
           // The webhook journey's receiver is on 127.0.0.1, which production refuses by default.
           TALLY_WEBHOOK_TARGETS: "any",
           INNGEST_DEV: "",

@@ -1,4 +1,7 @@
-/** Display helpers for the pages. Credits are integers; money is formatted by server/money.ts. */
+/** Display helpers for the pages. Credits are integers; money is whole minor units + currency. */
+
+/** "$29.00", "¥500": from integer minor units, never through a float (see server/money.ts). */
+export { formatMoney } from "@/server/money";
 
 export function formatCredits(value: number): string {
   return value.toLocaleString("en-US");

@@ -6,3 +6,8 @@
 export function isWorkspaceAdmin(role: string): boolean {
   return role === "owner" || role === "admin";
 }
+
+/** Billing members, admins and owners buy credits, manage auto top-up and ask for refunds. */
+export function canManageBilling(role: string): boolean {
+  return role === "owner" || role === "admin" || role === "billing";
+}

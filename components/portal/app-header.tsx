@@ -47,6 +47,7 @@ export function AppHeader({ user }: { user: HeaderUser }) {
     ...(current
       ? [
           { href: `/w/${current}`, label: "Dashboard", active: pathname === `/w/${current}` },
+          section("credits", "Credits"),
           section("api-keys", "API keys"),
           ...(manages
             ? [section("webhooks", "Webhooks"), section("notifications", "Notifications")]
@@ -74,7 +75,7 @@ export function AppHeader({ user }: { user: HeaderUser }) {
           <select
             id="workspace-switcher"
             className={cn(
-              "h-9 max-w-56 rounded-md border-0 bg-slate-50 pr-8 pl-3 text-sm font-medium",
+              "h-9 max-w-44 rounded-md border-0 bg-slate-50 pr-8 pl-3 text-sm font-medium",
               "text-slate-800 ring-1 ring-slate-200 ring-inset focus:ring-2 focus:ring-indigo-600",
             )}
             value={selected}

@@ -1,12 +1,21 @@
 "use client";
 
+import Link from "next/link";
+
 import { Badge } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { Spinner } from "@/components/ui/spinner";
 import { formatCredits, formatDateTime, humanize } from "@/components/lib/format";
 import type { BalanceSummary, QueryResult } from "@/components/lib/router-types";
 
-export function BalanceCard({ balance }: { balance: QueryResult<BalanceSummary> }) {
+export function BalanceCard({
+  balance,
+  creditsHref,
+}: {
+  balance: QueryResult<BalanceSummary>;
+  /** The credits page, for the breakdown, usage, purchases and history. */
+  creditsHref?: string;
+}) {
   const data = balance.data;
 
   return (
@@ -45,6 +54,14 @@ export function BalanceCard({ balance }: { balance: QueryResult<BalanceSummary> 
               </p>
             )}
           </>
+        )}
+        {creditsHref && (
+          <Link
+            href={creditsHref}
+            className="mt-3 inline-block text-sm font-medium text-indigo-600 hover:text-indigo-500"
+          >
+            Credits, usage and purchases →
+          </Link>
         )}
       </CardBody>
     </Card>

@@ -60,7 +60,7 @@ function Dashboard({ workspace }: { workspace: Workspace }) {
     <div className="space-y-6">
       <div className="grid gap-6 lg:grid-cols-3">
         <div className="space-y-6">
-          <BalanceCard balance={balance} />
+          <BalanceCard balance={balance} creditsHref={`/w/${workspace.slug}/credits`} />
           <GrantsCard balance={balance.data} />
         </div>
         <div className="lg:col-span-2">

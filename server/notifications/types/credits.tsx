@@ -30,7 +30,7 @@ export const lowBalance = defineNotification({
     body:
       `${data.workspaceName} has ${credits(data.balance)} left, below the ` +
       `${credits(data.threshold)} threshold.`,
-    link: `/w/${data.workspaceSlug}`,
+    link: `/w/${data.workspaceSlug}/credits`,
   }),
   email: (data, { appUrl }) => ({
     subject: `${data.workspaceName} is running low on credits`,
@@ -91,7 +91,7 @@ export const purchaseReceipt = defineNotification({
     body:
       `${credits(data.credits)} added to ${data.workspaceName} for ` +
       `${money(data.amountMinor, data.currency)}.`,
-    link: `/w/${data.workspaceSlug}`,
+    link: `/w/${data.workspaceSlug}/credits`,
   }),
   email: (data, { appUrl }) => ({
     subject: `Receipt: ${credits(data.credits)} for ${data.workspaceName}`,
@@ -147,7 +147,7 @@ export const creditsExpired = defineNotification({
     body:
       `${credits(data.credits)} expired in ${data.workspaceName}; the balance is ` +
       `${credits(data.balanceAfter)}.`,
-    link: `/w/${data.workspaceSlug}`,
+    link: `/w/${data.workspaceSlug}/credits`,
   }),
   email: (data, { appUrl }) => ({
     subject: `${credits(data.credits)} expired in ${data.workspaceName}`,

@@ -1,0 +1,402 @@
+"use client";
+
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useId, useState, type FormEvent } from "react";
+
+import { Alert } from "@/components/ui/alert";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { Card, CardBody, CardHeader } from "@/components/ui/card";
+import { Field, describedBy } from "@/components/ui/field";
+import { Input, Select } from "@/components/ui/input";
+import { QueryRows, Table, Td, Th } from "@/components/ui/table";
+import { parseWholeCredits } from "@/components/credits/describe";
+import { formatCredits, formatSignedCredits, humanize } from "@/components/lib/format";
+import { formErrorsOf, noErrors, type FormErrors } from "@/components/lib/form-errors";
+import type { RouterOutputs } from "@/components/lib/router-types";
+import { useTRPC } from "@/components/lib/trpc";
+
+type Found = RouterOutputs["credits"]["admin"]["findWorkspaces"][number];
+
+/** A yyyy-mm-dd day from a date input, kept whole: the credits lapse when the next day starts. */
+function endOfDay(day: string): Date | undefined {
+  if (!day) return undefined;
+  const [year, month, date] = day.split("-").map(Number);
+
+  return new Date(year ?? 1970, (month ?? 1) - 1, (date ?? 1) + 1);
+}
+
+/** Find a workspace, then adjust its credits or allocate a one-off grant. */
+export function CreditsAdmin() {
+  const trpc = useTRPC();
+  const id = useId();
+  const [text, setText] = useState("");
+  const [query, setQuery] = useState("");
+  const [selectedId, setSelectedId] = useState<string>();
+  const found = useQuery(
+    trpc.credits.admin.findWorkspaces.queryOptions(
+      { query },
+      { placeholderData: (previous) => previous },
+    ),
+  );
+  const rows = found.data ?? [];
+  const selected = rows.find((row) => row.id === selectedId);
+
+  function search(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setQuery(text.trim());
+  }
+
+  return (
+    <div className="space-y-6">
+      <Card>
+        <CardHeader
+          title="Find a workspace"
+          description="By name, address or a member's email. Then adjust its credits below."
+        />
+        <CardBody className="border-b border-slate-100">
+          <form onSubmit={search} noValidate className="flex max-w-xl items-end gap-2">
+            <Field id={`${id}-query`} label="Search" className="flex-1">
+              <Input
+                id={`${id}-query`}
+                type="search"
+                value={text}
+                placeholder="acme, acme-labs or someone@example.com"
+                onChange={(event) => setText(event.target.value)}
+              />
+            </Field>
+            <Button type="submit" variant="secondary" pending={found.isFetching && query !== ""}>
+              Search
+            </Button>
+          </form>
+        </CardBody>
+        <Table label="Workspaces found">
+          <thead className="bg-slate-50/60">
+            <tr>
+              <Th>Workspace</Th>
+              <Th>Owner</Th>
+              <Th>Tier</Th>
+              <Th>Status</Th>
+              <Th align="right">Balance</Th>
+              <Th>
+                <span className="sr-only">Select</span>
+              </Th>
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-slate-100">
+            <QueryRows
+              query={found}
+              colSpan={6}
+              subject="the workspaces"
+              isEmpty={rows.length === 0}
+              empty={query ? `No workspace matches "${query}".` : "No workspaces yet."}
+            />
+            {rows.map((row) => (
+              <tr
+                key={row.id}
+                data-testid="admin-workspace-row"
+                className={row.id === selectedId ? "bg-indigo-50/50" : undefined}
+              >
+                <Td>
+                  <span className="font-medium text-slate-800">{row.name}</span>
+                  <span className="mt-0.5 block font-mono text-xs text-slate-400">
+                    /w/{row.slug}
+                  </span>
+                </Td>
+                <Td className="text-slate-600">{row.ownerEmail ?? "—"}</Td>
+                <Td>{row.tierName}</Td>
+                <Td>
+                  <Badge tone={row.status === "active" ? "green" : "amber"}>
+                    {humanize(row.status)}
+                  </Badge>
+                </Td>
+                <Td numeric>{formatCredits(Number(row.balance ?? 0))}</Td>
+                <Td className="text-right">
+                  <Button
+                    variant={row.id === selectedId ? "primary" : "secondary"}
+                    size="sm"
+                    aria-pressed={row.id === selectedId}
+                    onClick={() => setSelectedId(row.id)}
+                  >
+                    {row.id === selectedId ? "Selected" : "Select"}
+                  </Button>
+                </Td>
+              </tr>
+            ))}
+          </tbody>
+        </Table>
+      </Card>
+      {selected ? (
+        <div className="grid items-start gap-6 lg:grid-cols-2">
+          <AdjustForm key={`adjust-${selected.id}`} workspace={selected} />
+          <AllocateForm key={`allocate-${selected.id}`} workspace={selected} />
+        </div>
+      ) : (
+        <p className="text-sm text-slate-500">
+          Select a workspace to adjust its credits or allocate a one-off grant.
+        </p>
+      )}
+    </div>
+  );
+}
+
+const adjustFields = ["credits", "reason", "expiresAt"] as const;
+type AdjustField = (typeof adjustFields)[number];
+
+/**
+ * A signed correction with a required reason. Added credits are a grant of
+ * their own; removed credits are drawn like a consumption and never take
+ * the balance below zero.
+ */
+function AdjustForm({ workspace }: { workspace: Found }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const id = useId();
+  const [credits, setCredits] = useState("");
+  const [reason, setReason] = useState("");
+  const [expires, setExpires] = useState("");
+  const [errors, setErrors] = useState<FormErrors<AdjustField>>(noErrors);
+  const [done, setDone] = useState<string>();
+  // A key per adjustment: a double submit (or a retried request) adjusts once.
+  const [idempotencyKey, setKey] = useState(() => crypto.randomUUID());
+  const adjust = useMutation(
+    trpc.credits.admin.adjust.mutationOptions({
+      onSettled: () => queryClient.invalidateQueries(trpc.credits.admin.pathFilter()),
+    }),
+  );
+  const amount = parseWholeCredits(credits);
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setDone(undefined);
+    if (amount === undefined) {
+      setErrors({ fields: { credits: "Enter a whole number, negative to remove credits" } });
+      return;
+    }
+    setErrors(noErrors);
+    try {
+      const result = await adjust.mutateAsync({
+        workspaceId: workspace.id,
+        credits: amount,
+        reason,
+        expiresAt: amount > 0 ? (endOfDay(expires) ?? null) : null,
+        idempotencyKey,
+      });
+      setDone(
+        `${result.replayed ? "Already applied: " : ""}${workspace.name} adjusted by ` +
+          `${formatSignedCredits(amount)}. The balance is now ${formatCredits(result.balanceAfter)}.`,
+      );
+      setCredits("");
+      setReason("");
+      setExpires("");
+      setKey(crypto.randomUUID());
+    } catch (error) {
+      setErrors(formErrorsOf(error, adjustFields));
+    }
+  }
+
+  return (
+    <Card>
+      <CardHeader
+        title={`Adjust ${workspace.name}`}
+        description={`Balance ${formatCredits(Number(workspace.balance ?? 0))}. A correction is a new ledger entry, never an edit.`}
+      />
+      <CardBody>
+        <form onSubmit={submit} noValidate className="space-y-4">
+          {errors.form && <Alert tone="error">{errors.form}</Alert>}
+          <Field
+            id={`${id}-credits`}
+            label="Credits"
+            hint="Positive adds credits, negative removes them (down to zero at most)"
+            error={errors.fields.credits}
+          >
+            <Input
+              id={`${id}-credits`}
+              inputMode="numeric"
+              value={credits}
+              placeholder="500 or -500"
+              className="tabular-nums"
+              invalid={Boolean(errors.fields.credits)}
+              aria-describedby={describedBy(`${id}-credits`, errors.fields.credits, true)}
+              onChange={(event) => setCredits(event.target.value)}
+            />
+          </Field>
+          <Field id={`${id}-reason`} label="Reason" error={errors.fields.reason}>
+            <Input
+              id={`${id}-reason`}
+              value={reason}
+              placeholder="Credit for the outage on 3 Dec"
+              invalid={Boolean(errors.fields.reason)}
+              aria-describedby={describedBy(`${id}-reason`, errors.fields.reason)}
+              onChange={(event) => setReason(event.target.value)}
+            />
+          </Field>
+          <Field
+            id={`${id}-expires`}
+            label="Added credits expire after (optional)"
+            hint="The day is included. Leave empty for credits that never expire."
+            error={errors.fields.expiresAt}
+          >
+            <Input
+              id={`${id}-expires`}
+              type="date"
+              value={expires}
+              disabled={amount !== undefined && amount < 0}
+              invalid={Boolean(errors.fields.expiresAt)}
+              aria-describedby={describedBy(`${id}-expires`, errors.fields.expiresAt, true)}
+              onChange={(event) => setExpires(event.target.value)}
+            />
+          </Field>
+          <div className="flex flex-wrap items-center gap-3">
+            <Button type="submit" pending={adjust.isPending}>
+              Adjust credits
+            </Button>
+            {amount !== undefined && amount !== 0 && !done && (
+              <span className="text-sm text-slate-500 tabular-nums">
+                {Number(workspace.balance ?? 0) + amount >= 0
+                  ? `Balance after: ${formatCredits(Number(workspace.balance ?? 0) + amount)}`
+                  : "That is more than the balance holds"}
+              </span>
+            )}
+          </div>
+          {done && (
+            <Alert tone="success">
+              <span data-testid="adjust-result">{done}</span>
+            </Alert>
+          )}
+        </form>
+      </CardBody>
+    </Card>
+  );
+}
+
+const allocateFields = ["credits", "source", "reason", "expiresAt"] as const;
+type AllocateField = (typeof allocateFields)[number];
+const sources = ["promotion", "trial", "adjustment"] as const;
+
+/** A one-off grant on top of the tier's allowance: a trial extension, a goodwill gesture. */
+function AllocateForm({ workspace }: { workspace: Found }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const id = useId();
+  const [credits, setCredits] = useState("");
+  const [source, setSource] = useState<(typeof sources)[number]>("promotion");
+  const [reason, setReason] = useState("");
+  const [expires, setExpires] = useState("");
+  const [errors, setErrors] = useState<FormErrors<AllocateField>>(noErrors);
+  const [done, setDone] = useState<string>();
+  const [idempotencyKey, setKey] = useState(() => crypto.randomUUID());
+  const allocate = useMutation(
+    trpc.credits.admin.allocate.mutationOptions({
+      onSettled: () => queryClient.invalidateQueries(trpc.credits.admin.pathFilter()),
+    }),
+  );
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setDone(undefined);
+    const amount = parseWholeCredits(credits);
+    if (amount === undefined) {
+      setErrors({ fields: { credits: "Enter a whole number of credits" } });
+      return;
+    }
+    setErrors(noErrors);
+    try {
+      const result = await allocate.mutateAsync({
+        workspaceId: workspace.id,
+        credits: amount,
+        source,
+        reason,
+        expiresAt: endOfDay(expires) ?? null,
+        idempotencyKey,
+      });
+      setDone(
+        `${result.replayed ? "Already applied: " : ""}${formatCredits(amount)} ` +
+          `${humanize(source).toLowerCase()} credits allocated to ${workspace.name}. The balance ` +
+          `is now ${formatCredits(result.balanceAfter)}.`,
+      );
+      setCredits("");
+      setReason("");
+      setExpires("");
+      setKey(crypto.randomUUID());
+    } catch (error) {
+      setErrors(formErrorsOf(error, allocateFields));
+    }
+  }
+
+  return (
+    <Card>
+      <CardHeader
+        title="Allocate credits"
+        description="A one-off grant on top of the tier's monthly allowance."
+      />
+      <CardBody>
+        <form onSubmit={submit} noValidate className="space-y-4">
+          {errors.form && <Alert tone="error">{errors.form}</Alert>}
+          <div className="grid gap-4 sm:grid-cols-2">
+            <Field id={`${id}-credits`} label="Credits" error={errors.fields.credits}>
+              <Input
+                id={`${id}-credits`}
+                inputMode="numeric"
+                value={credits}
+                placeholder="1000"
+                className="tabular-nums"
+                invalid={Boolean(errors.fields.credits)}
+                aria-describedby={describedBy(`${id}-credits`, errors.fields.credits)}
+                onChange={(event) => setCredits(event.target.value)}
+              />
+            </Field>
+            <Field id={`${id}-source`} label="Source" error={errors.fields.source}>
+              <Select
+                id={`${id}-source`}
+                value={source}
+                invalid={Boolean(errors.fields.source)}
+                aria-describedby={describedBy(`${id}-source`, errors.fields.source)}
+                onChange={(event) => setSource(event.target.value as (typeof sources)[number])}
+              >
+                {sources.map((entry) => (
+                  <option key={entry} value={entry}>
+                    {humanize(entry)}
+                  </option>
+                ))}
+              </Select>
+            </Field>
+          </div>
+          <Field id={`${id}-reason`} label="Reason" error={errors.fields.reason}>
+            <Input
+              id={`${id}-reason`}
+              value={reason}
+              placeholder="Trial extended by two weeks"
+              invalid={Boolean(errors.fields.reason)}
+              aria-describedby={describedBy(`${id}-reason`, errors.fields.reason)}
+              onChange={(event) => setReason(event.target.value)}
+            />
+          </Field>
+          <Field
+            id={`${id}-expires`}
+            label="Expire after (optional)"
+            hint="The day is included. Leave empty for credits that never expire."
+            error={errors.fields.expiresAt}
+          >
+            <Input
+              id={`${id}-expires`}
+              type="date"
+              value={expires}
+              invalid={Boolean(errors.fields.expiresAt)}
+              aria-describedby={describedBy(`${id}-expires`, errors.fields.expiresAt, true)}
+              onChange={(event) => setExpires(event.target.value)}
+            />
+          </Field>
+          <Button type="submit" pending={allocate.isPending}>
+            Allocate credits
+          </Button>
+          {done && (
+            <Alert tone="success">
+              <span data-testid="allocate-result">{done}</span>
+            </Alert>
+          )}
+        </form>
+      </CardBody>
+    </Card>
+  );
+}
