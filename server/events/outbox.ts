@@ -13,6 +13,11 @@ export const GLOBAL_STREAM = "global";
 export interface OutboxMeta {
   causationId?: string | null;
   requestId?: string | null;
+  /**
+   * The request each draft came from, by position, when one transaction
+   * serves several requests (group commit); overrides `requestId`.
+   */
+  requestIds?: readonly (string | null)[];
 }
 
 /**
@@ -50,20 +55,25 @@ export async function writeEvents(
     };
   });
 
-  // Lock streams in a fixed order so two transactions never wait on each other in a cycle.
+  // Lock streams in a fixed order so two transactions never wait on each other in a cycle: one
+  // statement for all of them, whose rows are inserted (and locked) in the order listed.
   const counts = new Map<string, number>();
   for (const draft of validated) counts.set(draft.streamId, (counts.get(draft.streamId) ?? 0) + 1);
+  const streams = [...counts.keys()].sort();
+  const claimed = await tx.execute<{ stream_id: string; last_seq: string }>(sql`
+    INSERT INTO event_streams (stream_id, last_seq)
+    VALUES ${sql.join(
+      streams.map((streamId) => sql`(${streamId}, ${counts.get(streamId) ?? 0})`),
+      sql`, `,
+    )}
+    ON CONFLICT (stream_id) DO UPDATE SET last_seq = event_streams.last_seq + excluded.last_seq
+    RETURNING stream_id, last_seq`);
   const nextSeq = new Map<string, number>();
-  for (const streamId of [...counts.keys()].sort()) {
-    const count = counts.get(streamId) ?? 0;
-    const rows = await tx.execute<{ last_seq: string }>(sql`
-      INSERT INTO event_streams (stream_id, last_seq) VALUES (${streamId}, ${count})
-      ON CONFLICT (stream_id) DO UPDATE SET last_seq = event_streams.last_seq + ${count}
-      RETURNING last_seq`);
-    nextSeq.set(streamId, Number(rows[0]?.last_seq) - count + 1);
+  for (const row of claimed) {
+    nextSeq.set(row.stream_id, Number(row.last_seq) - (counts.get(row.stream_id) ?? 0) + 1);
   }
 
-  const rows = validated.map((draft) => {
+  const rows = validated.map((draft, index) => {
     const streamSeq = nextSeq.get(draft.streamId) ?? 1;
     nextSeq.set(draft.streamId, streamSeq + 1);
 
@@ -71,18 +81,28 @@ export async function writeEvents(
       id: draft.id ?? randomUUID(),
       name: draft.name,
       version: draft.version,
-      workspaceId: draft.workspaceId,
-      streamId: draft.streamId,
-      streamSeq,
-      objectType: draft.object.type,
-      objectId: draft.object.id,
+      workspace_id: draft.workspaceId,
+      stream_id: draft.streamId,
+      stream_seq: streamSeq,
+      object_type: draft.object.type,
+      object_id: draft.object.id,
       data: draft.data,
-      occurredAt,
-      causationId: meta.causationId ?? null,
-      requestId: meta.requestId ?? null,
+      causation_id: meta.causationId ?? null,
+      request_id: (meta.requestIds ? meta.requestIds[index] : meta.requestId) ?? null,
     };
   });
-  await tx.insert(outbox).values(rows);
+  // All rows travel as one JSON parameter: building a multi-row VALUES list costs more than the
+  // insert itself once a transaction writes hundreds of events (group commit, batches). Ordered by
+  // stream position, so the outbox's seq follows each stream's order.
+  await tx.execute(sql`
+    INSERT INTO ${outbox} (id, name, version, workspace_id, stream_id, stream_seq, object_type,
+      object_id, data, occurred_at, causation_id, request_id)
+    SELECT r.id, r.name, r.version, r.workspace_id, r.stream_id, r.stream_seq, r.object_type,
+      r.object_id, r.data, ${occurredAt.toISOString()}::timestamptz, r.causation_id, r.request_id
+    FROM json_to_recordset(${JSON.stringify(rows)}::json) AS r(id uuid, name text, version int,
+      workspace_id uuid, stream_id text, stream_seq bigint, object_type text, object_id text,
+      data jsonb, causation_id text, request_id text)
+    ORDER BY r.stream_id, r.stream_seq`);
 
   return rows.map((row) => row.id);
 }

@@ -1,0 +1,824 @@
+import { randomUUID } from "node:crypto";
+
+import { and, eq, sql } from "drizzle-orm";
+
+import {
+  creditBalances,
+  creditGrants,
+  idempotencyKeys,
+  overageRecords,
+  tiers,
+  workspaces,
+} from "@/drizzle/schema";
+import { actorRef, type Actor } from "@/server/actor";
+import type { Clock } from "@/server/clock";
+import { execute, type CommandRuntime } from "@/server/commands";
+import type { Tx } from "@/server/db/client";
+import { AppError, isAppError } from "@/server/errors";
+import { event, type EventDraft } from "@/server/events/catalogue";
+import { writeEvents } from "@/server/events/outbox";
+import type { Logger } from "@/server/logger";
+
+import {
+  consumeCredits,
+  CONSUME_SCOPE,
+  requestHash,
+  type ConsumeResult,
+  type ConsumptionTerms,
+} from "./consume";
+import { drawOrder, expireGrants, MAX_CREDITS, settleSnapshot, type LockedBalance } from "./ledger";
+import { overagePeriodStart } from "./overage";
+import { findFeature, priceCall } from "./pricing";
+
+/**
+ * Group commit: many consumptions, of one workspace or of several, in one
+ * transaction. A transaction per consumption makes a busy workspace's
+ * balance row the bottleneck (each waits for the previous commit); here the
+ * row is locked once per group, every draw is planned in memory in arrival
+ * order, and each kind of row is written with one statement for the whole
+ * group.
+ *
+ * Each consumption keeps the meaning of `consumeOne` (consume.ts): priced
+ * from the tier's table, drawn by priority, then soonest expiry, then age;
+ * a soft overage policy lets it go past zero up to the period's cap; a
+ * refusal is stored as an answer; low-balance and top-up events fire once
+ * per downward crossing; every attempt writes a usage record; the same
+ * idempotency key (shared with consumeOne's scope) replays the stored answer
+ * or, with other parameters, is an idempotency_conflict. Items fail one by
+ * one (an unknown feature, a suspended workspace), never the group.
+ *
+ * If the group's transaction fails for a reason no item explains (a
+ * deadlock, a constraint the plan broke), it is retried, and then every item
+ * runs alone through `consumeCredits`, so one bad item costs only itself.
+ *
+ * TODO: consumeOne claims its idempotency key before it locks the balance
+ * row; a group locks first and writes keys last. The same key sent at the
+ * same moment through both paths (the API and the portal's "try a feature")
+ * can deadlock: the group retries, but the portal's call fails once.
+ */
+
+export interface ConsumptionRequest {
+  workspaceId: string;
+  /** Trimmed and validated against consumeInput by the caller. */
+  featureCode: string;
+  inputBytes: number;
+  idempotencyKey: string | null;
+  actor: Actor;
+  requestId: string | null;
+}
+
+export type ConsumptionOutcome =
+  { ok: true; result: ConsumeResult } | { ok: false; error: unknown };
+
+interface LiveGrant {
+  id: string;
+  remaining: number;
+  expiresAt: Date | null;
+}
+
+interface WorkspaceState {
+  locked: LockedBalance;
+  terms: ConsumptionTerms;
+  grants: LiveGrant[];
+  /** Overage already recorded this period; read when a consumption first needs it. */
+  overageUsed: number | null;
+  /** Whether any draw settled the balance, so its row must be written. */
+  settled: boolean;
+}
+
+interface LedgerRow {
+  workspace_id: string;
+  grant_id: string;
+  amount: number;
+  balance_after: number;
+  reason: string;
+  actor_type: string;
+  actor_id: string | null;
+  idempotency_key: string | null;
+  usage_record_id: string;
+}
+
+interface UsageRow {
+  id: string;
+  workspace_id: string;
+  feature_code: string;
+  input_bytes: number;
+  units: number;
+  credits: number;
+  outcome: "consumed" | "rejected";
+  api_key_id: string | null;
+  user_id: string | null;
+  idempotency_key: string | null;
+}
+
+interface KeyRow {
+  workspace_id: string;
+  key: string;
+  request_hash: string;
+  response_status: number;
+  response_body: ConsumeResult;
+}
+
+/** A claim another transaction made between our lookup and our insert: retry the group. */
+class KeyRace extends Error {
+  constructor() {
+    super("An idempotency key of the group was claimed concurrently");
+  }
+}
+
+const idempotencyConflict = () =>
+  new AppError(
+    "idempotency_conflict",
+    "This Idempotency-Key was already used with different parameters; use a new key for a new " +
+      "request",
+    { field: "Idempotency-Key" },
+  );
+
+const pairKey = (workspaceId: string, key: string) => `${workspaceId} ${key}`;
+
+/** The group's workspace ids as one JSON parameter, for `IN (...)`. */
+function idList(ids: string[]) {
+  return sql`(SELECT value::uuid FROM json_array_elements_text(${JSON.stringify(ids)}::json))`;
+}
+
+type LockedRow = {
+  workspace_id: string;
+  balance: number;
+  below_threshold: boolean;
+  top_up_threshold: number | null;
+  below_top_up: boolean;
+  status: ConsumptionTerms["status"];
+  price_table: ConsumptionTerms["priceTable"];
+  low_balance_threshold: number;
+  overage_policy: ConsumptionTerms["overagePolicy"];
+  overage_cap_credits: number;
+};
+
+/**
+ * Locks the balance rows of the group's workspaces, in id order, with their consumption terms.
+ * Plain SQL here and in liveGrants: these run for every group, and building them with the query
+ * builder cost more than running them.
+ */
+async function lockWorkspaces(tx: Tx, workspaceIds: string[]) {
+  return tx.execute<LockedRow>(sql`
+    SELECT b.workspace_id, b.balance, b.below_threshold, b.top_up_threshold, b.below_top_up,
+      w.status, t.price_table, t.low_balance_threshold, t.overage_policy, t.overage_cap_credits
+    FROM ${creditBalances} AS b
+      JOIN ${workspaces} AS w ON w.id = b.workspace_id
+      JOIN ${tiers} AS t ON t.id = w.tier_id
+    WHERE b.workspace_id IN ${idList(workspaceIds)}
+    ORDER BY b.workspace_id
+    FOR UPDATE OF b`);
+}
+
+async function liveGrants(tx: Tx, workspaceIds: string[]) {
+  const rows = await tx.execute<{
+    id: string;
+    workspace_id: string;
+    remaining: number;
+    expires_ms: number | null;
+  }>(sql`
+    SELECT ${creditGrants.id} AS id, ${creditGrants.workspaceId} AS workspace_id,
+      ${creditGrants.remaining} AS remaining,
+      (extract(epoch FROM ${creditGrants.expiresAt}) * 1000)::float8 AS expires_ms
+    FROM ${creditGrants}
+    WHERE ${creditGrants.workspaceId} IN ${idList(workspaceIds)} AND ${creditGrants.remaining} > 0
+    ORDER BY ${creditGrants.workspaceId}, ${sql.join(drawOrder, sql`, `)}`);
+  const byWorkspace = new Map<string, LiveGrant[]>();
+  for (const row of rows) {
+    const list = byWorkspace.get(row.workspace_id) ?? [];
+    list.push({
+      id: row.id,
+      remaining: row.remaining,
+      expiresAt: row.expires_ms === null ? null : new Date(row.expires_ms),
+    });
+    byWorkspace.set(row.workspace_id, list);
+  }
+
+  return byWorkspace;
+}
+
+async function storedAnswers(tx: Tx, requests: readonly ConsumptionRequest[]) {
+  const stored = new Map<string, { hash: string; result: ConsumeResult }>();
+  const pairs = requests.flatMap((request) =>
+    request.idempotencyKey === null
+      ? []
+      : [{ workspace_id: request.workspaceId, key: request.idempotencyKey }],
+  );
+  if (pairs.length === 0) return stored;
+
+  const rows = await tx.execute<{
+    workspace_id: string;
+    key: string;
+    request_hash: string;
+    response_body: ConsumeResult;
+  }>(sql`
+    SELECT k.workspace_id, k.key, k.request_hash, k.response_body
+    FROM ${idempotencyKeys} AS k
+    JOIN json_to_recordset(${JSON.stringify(pairs)}::json) AS p(workspace_id uuid, key text)
+      ON k.workspace_id = p.workspace_id AND k.key = p.key
+    WHERE k.scope = ${CONSUME_SCOPE}`);
+  for (const row of rows) {
+    stored.set(pairKey(row.workspace_id, row.key), {
+      hash: row.request_hash,
+      result: row.response_body,
+    });
+  }
+
+  return stored;
+}
+
+async function overageUsedThisPeriod(tx: Tx, workspaceId: string, periodStart: Date) {
+  const [used] = await tx
+    .select({ credits: sql<number>`coalesce(sum(${overageRecords.credits}), 0)::int` })
+    .from(overageRecords)
+    .where(
+      and(eq(overageRecords.workspaceId, workspaceId), eq(overageRecords.periodStart, periodStart)),
+    );
+
+  return used?.credits ?? 0;
+}
+
+/** Takes `amount` from the live grants in draw order; the caller checked they hold enough. */
+function takeFromGrants(grants: LiveGrant[], amount: number) {
+  const draws: { grantId: string; amount: number }[] = [];
+  let left = amount;
+  for (const grant of grants) {
+    if (left === 0) break;
+    if (grant.remaining === 0) continue;
+    const take = Math.min(left, grant.remaining);
+    grant.remaining -= take;
+    left -= take;
+    draws.push({ grantId: grant.id, amount: take });
+  }
+  if (left !== 0) {
+    throw new Error(`Ledger invariant broken: the grants are short by ${left} of the balance`);
+  }
+
+  return draws;
+}
+
+export interface GroupResult {
+  outcomes: ConsumptionOutcome[];
+  /** The events written to the outbox with the rows. */
+  events: EventDraft[];
+}
+
+/**
+ * Runs a group of consumptions in the caller's transaction, writes their rows
+ * and their events (to the outbox, each with its request's id), and returns
+ * each one's outcome.
+ */
+export async function consumeGroup(
+  tx: Tx,
+  clock: Clock,
+  requests: readonly ConsumptionRequest[],
+): Promise<GroupResult> {
+  const now = clock.now();
+  const workspaceIds = [...new Set(requests.map((request) => request.workspaceId))].sort();
+  // Sent together: the server runs them in order, and each later statement reads what was
+  // committed once the locks were granted (read committed takes a snapshot per statement).
+  const [locked, grants, stored] = await Promise.all([
+    lockWorkspaces(tx, workspaceIds),
+    liveGrants(tx, workspaceIds),
+    storedAnswers(tx, requests),
+  ]);
+  const states = new Map<string, WorkspaceState>();
+  for (const row of locked) {
+    states.set(row.workspace_id, {
+      locked: {
+        workspaceId: row.workspace_id,
+        balance: row.balance,
+        belowThreshold: row.below_threshold,
+        topUpThreshold: row.top_up_threshold,
+        belowTopUp: row.below_top_up,
+      },
+      terms: {
+        status: row.status,
+        priceTable: row.price_table,
+        lowBalanceThreshold: row.low_balance_threshold,
+        overagePolicy: row.overage_policy,
+        overageCapCredits: row.overage_cap_credits,
+      },
+      grants: [],
+      overageUsed: null,
+      settled: false,
+    });
+  }
+  const active = workspaceIds.filter((id) => states.get(id)?.terms.status === "active");
+
+  const events: EventDraft[] = [];
+  const eventRequestIds: (string | null)[] = [];
+  const emit = (request: ConsumptionRequest, drafts: EventDraft[]) => {
+    for (const draft of drafts) {
+      events.push(draft);
+      eventRequestIds.push(request.requestId);
+    }
+  };
+
+  // Grants past their expiry are expired first, as drawCredits does; this reuses the ledger's
+  // own expiry (it writes the balance row) and re-reads what it changed. Rare: once per grant.
+  for (const workspaceId of active) {
+    const state = states.get(workspaceId)!;
+    const live = grants.get(workspaceId) ?? [];
+    const due = live.some((grant) => grant.expiresAt && grant.expiresAt.getTime() <= now.getTime());
+    if (due) {
+      const expired = await expireGrants(tx, clock, workspaceId, state.terms.lowBalanceThreshold);
+      if (expired.length > 0) {
+        const first = requests.find((request) => request.workspaceId === workspaceId)!;
+        emit(first, expired);
+        const [row] = await tx
+          .select({
+            balance: creditBalances.balance,
+            belowThreshold: creditBalances.belowThreshold,
+            belowTopUp: creditBalances.belowTopUp,
+          })
+          .from(creditBalances)
+          .where(eq(creditBalances.workspaceId, workspaceId));
+        Object.assign(state.locked, row);
+        grants.set(workspaceId, (await liveGrants(tx, [workspaceId])).get(workspaceId) ?? []);
+      }
+    }
+    state.grants = grants.get(workspaceId) ?? [];
+  }
+
+  const outcomes: ConsumptionOutcome[] = [];
+  const claimed = new Map<string, { hash: string; result: ConsumeResult }>();
+  const ledgerRows: LedgerRow[] = [];
+  const usageRows: UsageRow[] = [];
+  const keyRows: KeyRow[] = [];
+  const overageRows: (typeof overageRecords.$inferInsert)[] = [];
+  const takes = new Map<string, number>();
+  const periodStart = overagePeriodStart(now);
+
+  for (const request of requests) {
+    const state = states.get(request.workspaceId);
+    if (!state) {
+      outcomes.push({ ok: false, error: new AppError("not_found", "Workspace not found") });
+      continue;
+    }
+    const { terms, locked: balance } = state;
+    if (terms.status !== "active") {
+      outcomes.push({
+        ok: false,
+        error: new AppError(
+          "workspace_suspended",
+          `This workspace is ${terms.status}; it cannot consume credits until it is reactivated`,
+        ),
+      });
+      continue;
+    }
+    const feature = findFeature(terms.priceTable, request.featureCode);
+    if (!feature) {
+      outcomes.push({
+        ok: false,
+        error: new AppError(
+          "invalid_request",
+          `Unknown feature "${request.featureCode}" for this workspace's tier`,
+          {
+            field: "featureCode",
+            details: { features: terms.priceTable.map((price) => price.featureCode) },
+          },
+        ),
+      });
+      continue;
+    }
+    const quote = priceCall(feature, request.inputBytes);
+    if (quote.credits > MAX_CREDITS) {
+      outcomes.push({
+        ok: false,
+        error: new AppError("invalid_request", "This input is too large to price in one call", {
+          field: "inputBytes",
+        }),
+      });
+      continue;
+    }
+
+    const hash = request.idempotencyKey ? requestHash(quote.featureCode, request.inputBytes) : null;
+    if (request.idempotencyKey && hash) {
+      const pair = pairKey(request.workspaceId, request.idempotencyKey);
+      const earlier = claimed.get(pair) ?? stored.get(pair);
+      if (earlier) {
+        outcomes.push(
+          earlier.hash === hash
+            ? { ok: true, result: { ...earlier.result, replayed: true } }
+            : { ok: false, error: idempotencyConflict() },
+        );
+        continue;
+      }
+    }
+
+    const usageRecordId = randomUUID();
+    const ref = actorRef(request.actor);
+    const own: EventDraft[] = [];
+    const draw = (amount: number) => {
+      for (const taken of takeFromGrants(state.grants, amount)) {
+        balance.balance -= taken.amount;
+        takes.set(taken.grantId, (takes.get(taken.grantId) ?? 0) + taken.amount);
+        ledgerRows.push({
+          workspace_id: request.workspaceId,
+          grant_id: taken.grantId,
+          amount: -taken.amount,
+          balance_after: balance.balance,
+          reason: `Feature ${quote.featureCode}`,
+          actor_type: ref.type,
+          actor_id: ref.id,
+          idempotency_key: request.idempotencyKey,
+          usage_record_id: usageRecordId,
+        });
+      }
+      state.settled = true;
+      own.push(...settleSnapshot(balance, balance.balance, terms.lowBalanceThreshold));
+    };
+
+    let allowed = false;
+    let overageCredits = 0;
+    if (quote.credits <= balance.balance) {
+      draw(quote.credits);
+      allowed = true;
+    } else if (terms.overagePolicy === "soft_cap") {
+      state.overageUsed ??= await overageUsedThisPeriod(tx, request.workspaceId, periodStart);
+      const shortfall = quote.credits - balance.balance;
+      if (state.overageUsed + shortfall <= terms.overageCapCredits) {
+        draw(balance.balance);
+        allowed = true;
+        overageCredits = shortfall;
+        state.overageUsed += shortfall;
+        overageRows.push({
+          workspaceId: request.workspaceId,
+          usageRecordId,
+          credits: shortfall,
+          periodStart,
+          createdAt: now,
+        });
+        own.unshift(
+          event("credits/overage", {
+            workspaceId: request.workspaceId,
+            usageRecordId,
+            overageCredits: shortfall,
+          }),
+        );
+      }
+    }
+    const outcome = allowed ? "consumed" : "rejected";
+
+    usageRows.push({
+      id: usageRecordId,
+      workspace_id: request.workspaceId,
+      feature_code: quote.featureCode,
+      input_bytes: request.inputBytes,
+      units: quote.units,
+      credits: quote.credits,
+      outcome,
+      api_key_id: request.actor.type === "api_key" ? request.actor.apiKeyId : null,
+      user_id: request.actor.type === "user" ? request.actor.userId : null,
+      idempotency_key: request.idempotencyKey,
+    });
+    const result: ConsumeResult = {
+      allowed,
+      usageRecordId,
+      featureCode: quote.featureCode,
+      units: quote.units,
+      credits: quote.credits,
+      overageCredits,
+      balance: balance.balance,
+      replayed: false,
+    };
+    if (request.idempotencyKey && hash) {
+      claimed.set(pairKey(request.workspaceId, request.idempotencyKey), { hash, result });
+      keyRows.push({
+        workspace_id: request.workspaceId,
+        key: request.idempotencyKey,
+        request_hash: hash,
+        response_status: allowed ? 200 : 402,
+        response_body: result,
+      });
+    }
+
+    // The same events, in the same order, as consumeOne.
+    const consumed = allowed
+      ? [
+          event("credits/consumed", {
+            workspaceId: request.workspaceId,
+            usageRecordId,
+            featureCode: quote.featureCode,
+            credits: quote.credits,
+            balanceAfter: balance.balance,
+            actor: ref,
+          }),
+        ]
+      : [];
+    const overage = own.filter((draft) => draft.name === "credits/overage");
+    const crossings = own.filter((draft) => draft.name !== "credits/overage");
+    emit(request, [
+      ...overage,
+      ...consumed,
+      ...crossings,
+      event("usage/logged", {
+        workspaceId: request.workspaceId,
+        usageRecordId,
+        featureCode: quote.featureCode,
+        credits: quote.credits,
+        outcome,
+      }),
+    ]);
+    outcomes.push({ ok: true, result });
+  }
+
+  await Promise.all([
+    writePlan(tx, now, {
+      takes,
+      ledgerRows,
+      usageRows,
+      keyRows,
+      overageRows,
+      balances: [...states.values()].filter((state) => state.settled).map((state) => state.locked),
+    }),
+    writeEvents(tx, events, clock, { requestIds: eventRequestIds }),
+  ]);
+
+  return { outcomes, events };
+}
+
+/**
+ * All of the group's rows in one statement (data-modifying CTEs, each fed one
+ * JSON parameter): one round trip and one executor start whatever the
+ * group's size, rather than one per kind of row.
+ */
+async function writePlan(
+  tx: Tx,
+  now: Date,
+  plan: {
+    takes: Map<string, number>;
+    ledgerRows: LedgerRow[];
+    usageRows: UsageRow[];
+    keyRows: KeyRow[];
+    overageRows: (typeof overageRecords.$inferInsert)[];
+    balances: LockedBalance[];
+  },
+) {
+  const at = now.toISOString();
+  const rows = (value: unknown) => sql`${JSON.stringify(value)}::json`;
+  const takes = [...plan.takes].map(([id, take]) => ({ id, take }));
+  const balances = plan.balances.map((locked) => ({
+    workspace_id: locked.workspaceId,
+    balance: locked.balance,
+    below_threshold: locked.belowThreshold,
+    below_top_up: locked.belowTopUp,
+  }));
+  const overage = plan.overageRows.map((row) => ({
+    workspace_id: row.workspaceId,
+    usage_record_id: row.usageRecordId,
+    credits: row.credits,
+    period_start: row.periodStart.toISOString(),
+  }));
+
+  const [written] = await tx.execute<{ keys: number }>(sql`
+    WITH grants AS (
+      UPDATE credit_grants AS g SET remaining = g.remaining - d.take
+      FROM json_to_recordset(${rows(takes)}) AS d(id uuid, take int)
+      WHERE g.id = d.id
+      RETURNING 1
+    ), ledger AS (
+      INSERT INTO credit_ledger_entries (workspace_id, grant_id, kind, amount, balance_after,
+        reason, actor_type, actor_id, idempotency_key, usage_record_id, created_at)
+      SELECT r.workspace_id, r.grant_id, 'consume', r.amount, r.balance_after, r.reason,
+        r.actor_type, r.actor_id, r.idempotency_key, r.usage_record_id, ${at}::timestamptz
+      FROM json_to_recordset(${rows(plan.ledgerRows)}) AS r(workspace_id uuid, grant_id uuid,
+        amount int, balance_after int, reason text, actor_type text, actor_id text,
+        idempotency_key text, usage_record_id uuid)
+      RETURNING 1
+    ), usage AS (
+      INSERT INTO usage_records (id, workspace_id, feature_code, input_bytes, units, credits,
+        outcome, api_key_id, user_id, idempotency_key, created_at)
+      SELECT r.id, r.workspace_id, r.feature_code, r.input_bytes, r.units, r.credits,
+        r.outcome::usage_outcome, r.api_key_id, r.user_id, r.idempotency_key, ${at}::timestamptz
+      FROM json_to_recordset(${rows(plan.usageRows)}) AS r(id uuid, workspace_id uuid,
+        feature_code text, input_bytes bigint, units int, credits int, outcome text,
+        api_key_id uuid, user_id uuid, idempotency_key text)
+      RETURNING 1
+    ), overage AS (
+      INSERT INTO overage_records (workspace_id, usage_record_id, credits, period_start, created_at)
+      SELECT r.workspace_id, r.usage_record_id, r.credits, r.period_start, ${at}::timestamptz
+      FROM json_to_recordset(${rows(overage)}) AS r(workspace_id uuid, usage_record_id uuid,
+        credits int, period_start timestamptz)
+      RETURNING 1
+    ), balances AS (
+      UPDATE credit_balances AS b SET balance = d.balance, below_threshold = d.below_threshold,
+        below_top_up = d.below_top_up, updated_at = ${at}::timestamptz
+      FROM json_to_recordset(${rows(balances)}) AS d(workspace_id uuid, balance int,
+        below_threshold boolean, below_top_up boolean)
+      WHERE b.workspace_id = d.workspace_id
+      RETURNING 1
+    ), keys AS (
+      INSERT INTO idempotency_keys (workspace_id, scope, key, request_hash, response_status,
+        response_body, created_at)
+      SELECT r.workspace_id, ${CONSUME_SCOPE}, r.key, r.request_hash, r.response_status,
+        r.response_body, ${at}::timestamptz
+      FROM json_to_recordset(${rows(plan.keyRows)}) AS r(workspace_id uuid, key text,
+        request_hash text, response_status int, response_body jsonb)
+      ON CONFLICT DO NOTHING
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM keys)::int AS keys`);
+  // Another transaction committed one of these keys after our lookup (a request to another server
+  // process, or the portal): this plan charged it again, so the group is redone.
+  if (written?.keys !== plan.keyRows.length) throw new KeyRace();
+}
+
+const RETRYABLE_CODES = new Set(["40P01", "40001"]);
+const MAX_ATTEMPTS = 3;
+
+function retryable(error: unknown): boolean {
+  if (error instanceof KeyRace) return true;
+  // drizzle wraps the driver's error; the SQLSTATE is on it or on its cause.
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && RETRYABLE_CODES.has(code)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+
+  return false;
+}
+
+/**
+ * Commits a group of consumptions in one transaction with their events, and
+ * wakes the relay. What the group cannot commit is run item by item.
+ */
+export async function commitConsumptions(
+  runtime: CommandRuntime,
+  requests: readonly ConsumptionRequest[],
+  log: Logger = runtime.logger,
+): Promise<ConsumptionOutcome[]> {
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    try {
+      const group = await runtime.db.transaction((tx) => consumeGroup(tx, runtime.clock, requests));
+      if (group.events.length > 0) runtime.wake();
+
+      return group.outcomes;
+    } catch (error) {
+      if (retryable(error) && attempt < MAX_ATTEMPTS) continue;
+      log.warn(
+        { err: error, items: requests.length, attempt },
+        "consumption group failed; running its items one by one",
+      );
+      break;
+    }
+  }
+
+  return Promise.all(requests.map((request) => consumeAlone(runtime, request, log)));
+}
+
+async function consumeAlone(
+  runtime: CommandRuntime,
+  request: ConsumptionRequest,
+  log: Logger,
+): Promise<ConsumptionOutcome> {
+  try {
+    const result = await execute(
+      runtime,
+      consumeCredits,
+      {
+        workspaceId: request.workspaceId,
+        featureCode: request.featureCode,
+        inputBytes: request.inputBytes,
+        idempotencyKey: request.idempotencyKey,
+      },
+      { actor: request.actor, requestId: request.requestId, log },
+    );
+
+    return { ok: true, result };
+  } catch (error) {
+    if (!isAppError(error)) log.error({ err: error }, "consumption failed");
+
+    return { ok: false, error };
+  }
+}
+
+export interface GroupCommitOptions {
+  /** Most consumptions in one transaction. */
+  maxItems?: number;
+  /** Most group transactions open at once; each holds one pooled connection. */
+  maxConcurrent?: number;
+}
+
+interface Waiting {
+  request: ConsumptionRequest;
+  resolve(result: ConsumeResult): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * The queue in front of commitConsumptions. Consumptions that arrive while
+ * a workspace's group is committing wait for the next group, so the busier
+ * a workspace, the larger its groups, and one transaction carries what many
+ * would. A workspace is in at most one open group at a time (its balance row
+ * would serialise two anyway); groups of different workspaces run side by
+ * side, up to `maxConcurrent`.
+ *
+ * TODO: the queue is per process; several server processes each group their
+ * own requests and meet on the balance row lock, which stays correct but
+ * groups less.
+ * TODO: a hot workspace's next group starts only when the previous one has
+ * committed, so the database idles while this process answers and plans.
+ * Planning the next group from the previous one's planned end state, and
+ * checking that state under the lock before writing, would keep the database
+ * busy; it is the next step if one workspace's throughput must grow.
+ */
+export class GroupCommit {
+  private readonly pending = new Map<string, Waiting[]>();
+  /** Workspaces in an open group. */
+  private readonly busy = new Set<string>();
+  private readonly maxItems: number;
+  private readonly maxConcurrent: number;
+  private running = 0;
+  private scheduled = false;
+  private idle: (() => void)[] = [];
+
+  constructor(
+    private readonly runtime: CommandRuntime,
+    options: GroupCommitOptions = {},
+  ) {
+    this.maxItems = options.maxItems ?? 1_000;
+    this.maxConcurrent = options.maxConcurrent ?? 3;
+  }
+
+  /** Consumes credits; rejects with the item's own error (an AppError for the caller's mistakes). */
+  consume(request: ConsumptionRequest): Promise<ConsumeResult> {
+    return new Promise<ConsumeResult>((resolve, reject) => {
+      const queue = this.pending.get(request.workspaceId);
+      if (queue) queue.push({ request, resolve, reject });
+      else this.pending.set(request.workspaceId, [{ request, resolve, reject }]);
+      this.schedule();
+    });
+  }
+
+  /** Resolves once nothing is queued or committing. */
+  settled(): Promise<void> {
+    if (this.running === 0 && this.pending.size === 0) return Promise.resolve();
+
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  private schedule() {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // Requests whose bodies arrive in the same turn of the event loop join one group.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump() {
+    while (this.running < this.maxConcurrent) {
+      const group = this.take();
+      if (group.length === 0) break;
+      this.running++;
+      const workspaceIds = new Set(group.map((waiting) => waiting.request.workspaceId));
+      for (const id of workspaceIds) this.busy.add(id);
+      const done = () => {
+        this.running--;
+        for (const id of workspaceIds) this.busy.delete(id);
+        // The next group goes to the database before this one's answers are written.
+        this.pump();
+      };
+
+      commitConsumptions(
+        this.runtime,
+        group.map((waiting) => waiting.request),
+      ).then(
+        (outcomes) => {
+          done();
+          outcomes.forEach((outcome, index) => {
+            const waiting = group[index]!;
+            if (outcome.ok) waiting.resolve(outcome.result);
+            else waiting.reject(outcome.error);
+          });
+        },
+        (error: unknown) => {
+          done();
+          group.forEach((waiting) => waiting.reject(error));
+        },
+      );
+    }
+    if (this.running === 0 && this.pending.size === 0) {
+      for (const resolve of this.idle.splice(0)) resolve();
+    }
+  }
+
+  /** The next group: the waiting consumptions of workspaces not committing now, oldest first. */
+  private take(): Waiting[] {
+    const group: Waiting[] = [];
+    for (const [workspaceId, queue] of this.pending) {
+      if (group.length >= this.maxItems) break;
+      if (this.busy.has(workspaceId)) continue;
+      const taken = queue.splice(0, this.maxItems - group.length);
+      group.push(...taken);
+      if (queue.length === 0) this.pending.delete(workspaceId);
+    }
+
+    return group;
+  }
+}
