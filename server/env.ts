@@ -62,6 +62,18 @@ const envSchema = z.object({
    * elsewhere, so a receiver on your machine works).
    */
   TALLY_WEBHOOK_TARGETS: optional.pipe(z.enum(["public", "any"]).optional()),
+  /**
+   * The metering API's rate limit per API key: requests a second (a batch counts as one), and
+   * how many may come at once after a quiet spell.
+   */
+  TALLY_API_RATE_PER_SECOND: optional
+    .pipe(
+      z.coerce.number<string>().positive("TALLY_API_RATE_PER_SECOND must be above 0").optional(),
+    )
+    .transform((value) => value ?? 100),
+  TALLY_API_RATE_BURST: optional
+    .pipe(z.coerce.number<string>().int().min(1, "TALLY_API_RATE_BURST is at least 1").optional())
+    .transform((value) => value ?? 200),
 });
 
 export type Env = z.infer<typeof envSchema> & {

@@ -1,6 +1,7 @@
 "use client";
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
 import { useState, type FormEvent } from "react";
 
 import { Alert } from "@/components/ui/alert";
@@ -21,6 +22,13 @@ import { NeedsAdmin } from "./needs-admin";
 import { useWorkspace } from "./use-workspace";
 
 type CreatedKey = RouterOutputs["workspaces"]["createApiKey"];
+type Scope = CreatedKey["scopes"][number];
+
+/** What each scope lets a key do; the server's list is in server/workspaces/api-keys.ts. */
+const scopeChoices: { scope: Scope; label: string }[] = [
+  { scope: "usage:write", label: "Consume credits and hold them (usage:write)" },
+  { scope: "balance:read", label: "Read the balance (balance:read)" },
+];
 
 export function ApiKeysPanel({ slug }: { slug: string }) {
   const workspace = useWorkspace(slug);
@@ -75,7 +83,14 @@ function ApiKeys({ workspace }: { workspace: Workspace }) {
       <Card>
         <CardHeader
           title="API keys"
-          description="Keys authenticate your service to the metering API. Only a prefix is kept."
+          description={
+            <>
+              Keys authenticate your service to the metering API. Only a prefix is kept.{" "}
+              <Link href="/docs/api" className="font-medium text-indigo-600 hover:underline">
+                API reference
+              </Link>
+            </>
+          }
         />
         {revokeError && (
           <div className="px-5 pt-4">
@@ -87,6 +102,7 @@ function ApiKeys({ workspace }: { workspace: Workspace }) {
             <tr>
               <Th>Name</Th>
               <Th>Key</Th>
+              <Th>Scopes</Th>
               <Th>Created</Th>
               <Th>Last used</Th>
               <Th>Status</Th>
@@ -98,7 +114,7 @@ function ApiKeys({ workspace }: { workspace: Workspace }) {
           <tbody className="divide-y divide-slate-100">
             <QueryRows
               query={keys}
-              colSpan={6}
+              colSpan={7}
               subject="the keys"
               isEmpty={rows.length === 0}
               empty="No API keys yet. Create one above."
@@ -108,6 +124,9 @@ function ApiKeys({ workspace }: { workspace: Workspace }) {
                 <Td className="font-medium text-slate-800">{key.name}</Td>
                 <Td>
                   <code className="font-mono text-xs">{key.prefix}…</code>
+                </Td>
+                <Td className="text-xs whitespace-nowrap text-slate-500">
+                  {key.scopes.join(", ")}
                 </Td>
                 <Td className="whitespace-nowrap text-slate-500">
                   {formatDateTime(key.createdAt)}
@@ -162,18 +181,27 @@ function CreateKeyForm({
   const trpc = useTRPC();
   const create = useMutation(trpc.workspaces.createApiKey.mutationOptions());
   const [name, setName] = useState("");
-  const [errors, setErrors] = useState<FormErrors<"name">>(noErrors);
+  const [scopes, setScopes] = useState<Scope[]>(scopeChoices.map((choice) => choice.scope));
+  const [errors, setErrors] = useState<FormErrors<"name" | "scopes">>(noErrors);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     setErrors(noErrors);
     try {
-      const key = await create.mutateAsync({ workspaceId: workspace.workspaceId, name });
+      const key = await create.mutateAsync({ workspaceId: workspace.workspaceId, name, scopes });
       onCreated({ ...key, name: name.trim() });
       setName("");
     } catch (error) {
-      setErrors(formErrorsOf(error, ["name"]));
+      setErrors(formErrorsOf(error, ["name", "scopes"]));
     }
+  }
+
+  function toggle(scope: Scope, on: boolean) {
+    setScopes((current) =>
+      scopeChoices
+        .map((choice) => choice.scope)
+        .filter((s) => (s === scope ? on : current.includes(s))),
+    );
   }
 
   return (
@@ -201,6 +229,32 @@ function CreateKeyForm({
               </Button>
             </div>
           </Field>
+          <fieldset aria-describedby={errors.fields.scopes ? "api-key-scopes-error" : undefined}>
+            <legend className="text-sm font-medium text-slate-700">What the key may do</legend>
+            <div className="mt-1.5 flex flex-wrap gap-x-6 gap-y-1">
+              {scopeChoices.map((choice) => (
+                <label
+                  key={choice.scope}
+                  className="flex items-center gap-2 text-sm text-slate-700"
+                >
+                  <input
+                    type="checkbox"
+                    name="scopes"
+                    value={choice.scope}
+                    className="size-4 rounded border-slate-300 text-indigo-600"
+                    checked={scopes.includes(choice.scope)}
+                    onChange={(event) => toggle(choice.scope, event.target.checked)}
+                  />
+                  {choice.label}
+                </label>
+              ))}
+            </div>
+            {errors.fields.scopes && (
+              <p id="api-key-scopes-error" role="alert" className="mt-1 text-sm text-red-600">
+                {errors.fields.scopes}
+              </p>
+            )}
+          </fieldset>
         </form>
       </CardBody>
     </Card>
@@ -218,13 +272,19 @@ function NewKey({
 }) {
   const feature = workspace.tier.priceTable[0]?.featureCode ?? "summarize";
   const [idempotencyKey] = useState(() => crypto.randomUUID());
-  const curl = [
-    `curl -X POST ${window.location.origin}/api/v1/usage \\`,
-    `  -H "Authorization: Bearer ${created.key}" \\`,
-    `  -H "Idempotency-Key: ${idempotencyKey}" \\`,
-    `  -H "Content-Type: application/json" \\`,
-    `  -d '{"feature": "${feature}", "inputBytes": 2048}'`,
-  ].join("\n");
+  const consumes = created.scopes.includes("usage:write");
+  const curl = consumes
+    ? [
+        `curl -X POST ${window.location.origin}/api/v1/usage \\`,
+        `  -H "Authorization: Bearer ${created.key}" \\`,
+        `  -H "Idempotency-Key: ${idempotencyKey}" \\`,
+        `  -H "Content-Type: application/json" \\`,
+        `  -d '{"feature": "${feature}", "inputBytes": 2048}'`,
+      ].join("\n")
+    : [
+        `curl ${window.location.origin}/api/v1/balance \\`,
+        `  -H "Authorization: Bearer ${created.key}"`,
+      ].join("\n");
 
   return (
     <Card highlight>
@@ -253,7 +313,9 @@ function NewKey({
         <div>
           <div className="mb-1.5 flex items-center justify-between">
             <p className="text-sm font-medium text-slate-700">
-              Try it: consume credits from your terminal
+              {consumes
+                ? "Try it: consume credits from your terminal"
+                : "Try it: read the balance from your terminal"}
             </p>
             <CopyButton value={curl} label="Copy command" />
           </div>
@@ -266,10 +328,12 @@ function NewKey({
           >
             {curl}
           </pre>
-          <p className="mt-1.5 text-xs text-slate-500">
-            Send a new Idempotency-Key for each call. Running this exact command again returns the
-            stored answer and charges nothing.
-          </p>
+          {consumes && (
+            <p className="mt-1.5 text-xs text-slate-500">
+              Send a new Idempotency-Key for each call. Running this exact command again returns the
+              stored answer and charges nothing.
+            </p>
+          )}
         </div>
       </CardBody>
     </Card>

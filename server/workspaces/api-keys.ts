@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 
-import { and, desc, eq, isNull, lt, or } from "drizzle-orm";
+import { and, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
+import type { Sql } from "postgres";
 import { z } from "zod";
 
 import { apiKeys, workspaces } from "@/drizzle/schema";
@@ -34,6 +35,18 @@ export function displayPrefix(key: string): string {
   return key.slice(0, API_KEY_PREFIX.length + 6);
 }
 
+/**
+ * What a key may do on the metering API: `usage:write` consumes credits and
+ * places, finalizes and releases holds; `balance:read` reads the balance.
+ */
+export const API_KEY_SCOPES = ["usage:write", "balance:read"] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+export const apiKeyScopes = z
+  .array(z.enum(API_KEY_SCOPES, { error: `Scopes are ${API_KEY_SCOPES.join(" and ")}` }))
+  .min(1, "Choose at least one scope")
+  .transform((scopes) => API_KEY_SCOPES.filter((scope) => scopes.includes(scope)));
+
 export const createApiKeyInput = z.object({
   workspaceId: z.uuid(),
   name: z
@@ -41,7 +54,14 @@ export const createApiKeyInput = z.object({
     .trim()
     .min(1, "Name the key after what uses it")
     .max(60, "Names are at most 60 characters"),
+  scopes: apiKeyScopes.default([...API_KEY_SCOPES]),
 });
+
+/**
+ * The PostgreSQL NOTIFY channel that tells every server process a key was
+ * revoked (payload: the key's id), so caches of authenticated keys drop it.
+ */
+export const API_KEY_REVOKED_CHANNEL = "tally_api_key_revoked";
 
 /** Creates an API key. The key is returned once and only its hash is kept. */
 export const createApiKey = defineCommand({
@@ -56,6 +76,7 @@ export const createApiKey = defineCommand({
         name: input.name,
         prefix: displayPrefix(key),
         keyHash: hashApiKey(key),
+        scopes: input.scopes,
         createdBy: actor.type === "user" ? actor.userId : null,
         createdAt: clock.now(),
       })
@@ -63,9 +84,9 @@ export const createApiKey = defineCommand({
     if (!row) throw new Error("API key insert returned nothing");
 
     return {
-      result: { id: row.id, key, prefix: row.prefix },
+      result: { id: row.id, key, prefix: row.prefix, scopes: input.scopes },
       workspaceId: input.workspaceId,
-      audit: { apiKeyId: row.id, name: input.name, prefix: row.prefix },
+      audit: { apiKeyId: row.id, name: input.name, prefix: row.prefix, scopes: input.scopes },
     };
   },
 });
@@ -86,6 +107,9 @@ export const revokeApiKey = defineCommand({
       )
       .returning({ id: apiKeys.id });
     if (!row) throw new AppError("not_found", "No active API key with that id in this workspace");
+    // Delivered to every listening process at commit; this process forgets the key at once.
+    await tx.execute(sql`SELECT pg_notify(${API_KEY_REVOKED_CHANNEL}, ${row.id})`);
+    forgetApiKey(row.id);
 
     return { result: { id: row.id }, workspaceId: input.workspaceId };
   },
@@ -97,6 +121,7 @@ export async function listApiKeys(db: Db, workspaceId: string) {
       id: apiKeys.id,
       name: apiKeys.name,
       prefix: apiKeys.prefix,
+      scopes: apiKeys.scopes,
       createdAt: apiKeys.createdAt,
       lastUsedAt: apiKeys.lastUsedAt,
       revokedAt: apiKeys.revokedAt,
@@ -110,6 +135,73 @@ export interface ApiKeyPrincipal {
   apiKeyId: string;
   workspaceId: string;
   workspaceStatus: "active" | "suspended" | "cancelled";
+  scopes: ApiKeyScope[];
+}
+
+interface KeyRow extends ApiKeyPrincipal {
+  revokedAt: Date | null;
+  lastUsedAt: Date | null;
+}
+
+const LAST_USED_EVERY_MS = 60_000;
+
+function missingKey(): AppError {
+  return new AppError(
+    "unauthenticated",
+    "Send your API key as 'Authorization: Bearer tally_sk_...'",
+  );
+}
+
+async function findKey(db: Db, keyHash: string): Promise<KeyRow | undefined> {
+  const [row] = await db
+    .select({
+      apiKeyId: apiKeys.id,
+      workspaceId: apiKeys.workspaceId,
+      revokedAt: apiKeys.revokedAt,
+      lastUsedAt: apiKeys.lastUsedAt,
+      scopes: apiKeys.scopes,
+      workspaceStatus: workspaces.status,
+    })
+    .from(apiKeys)
+    .innerJoin(workspaces, eq(workspaces.id, apiKeys.workspaceId))
+    .where(eq(apiKeys.keyHash, keyHash));
+
+  return row && { ...row, scopes: row.scopes.filter(isScope) };
+}
+
+function isScope(scope: string): scope is ApiKeyScope {
+  return (API_KEY_SCOPES as readonly string[]).includes(scope);
+}
+
+/** Refuses a key of a workspace that is not active: every call, replays of earlier ones included. */
+function principalOf(row: KeyRow): ApiKeyPrincipal {
+  if (row.workspaceStatus !== "active") {
+    throw new AppError(
+      "workspace_suspended",
+      `This workspace is ${row.workspaceStatus}; its API keys work again once it is reactivated`,
+    );
+  }
+
+  return {
+    apiKeyId: row.apiKeyId,
+    workspaceId: row.workspaceId,
+    workspaceStatus: row.workspaceStatus,
+    scopes: row.scopes,
+  };
+}
+
+/** Writes last_used_at when the stored time is more than a minute old. */
+async function touchKey(db: Db, apiKeyId: string, now: Date): Promise<void> {
+  const staleBefore = new Date(now.getTime() - LAST_USED_EVERY_MS);
+  await db
+    .update(apiKeys)
+    .set({ lastUsedAt: now })
+    .where(
+      and(
+        eq(apiKeys.id, apiKeyId),
+        or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, staleBefore)),
+      ),
+    );
 }
 
 /**
@@ -125,49 +217,108 @@ export async function authenticateApiKey(
   clock: Clock,
   key: string | null,
 ): Promise<ApiKeyPrincipal> {
-  if (!key) {
-    throw new AppError(
-      "unauthenticated",
-      "Send your API key as 'Authorization: Bearer tally_sk_...'",
-    );
-  }
-  const [row] = await db
-    .select({
-      apiKeyId: apiKeys.id,
-      workspaceId: apiKeys.workspaceId,
-      revokedAt: apiKeys.revokedAt,
-      lastUsedAt: apiKeys.lastUsedAt,
-      workspaceStatus: workspaces.status,
-    })
-    .from(apiKeys)
-    .innerJoin(workspaces, eq(workspaces.id, apiKeys.workspaceId))
-    .where(eq(apiKeys.keyHash, hashApiKey(key)));
+  if (!key) throw missingKey();
+  const row = await findKey(db, hashApiKey(key));
   if (!row || row.revokedAt) throw new AppError("unauthenticated", "This API key is not valid");
-  if (row.workspaceStatus !== "active") {
-    // Every call is refused while the workspace is not active, replays of earlier calls included.
-    throw new AppError(
-      "workspace_suspended",
-      `This workspace is ${row.workspaceStatus}; its API keys work again once it is reactivated`,
-    );
-  }
+  const principal = principalOf(row);
 
   const now = clock.now();
-  if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000) {
-    const staleBefore = new Date(now.getTime() - 60_000);
-    await db
-      .update(apiKeys)
-      .set({ lastUsedAt: now })
-      .where(
-        and(
-          eq(apiKeys.id, row.apiKeyId),
-          or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, staleBefore)),
-        ),
-      );
+  if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > LAST_USED_EVERY_MS) {
+    await touchKey(db, row.apiKeyId, now);
   }
 
-  return {
-    apiKeyId: row.apiKeyId,
-    workspaceId: row.workspaceId,
-    workspaceStatus: row.workspaceStatus,
-  };
+  return principal;
+}
+
+const globalForCaches = globalThis as unknown as { tallyApiKeyCaches?: Set<ApiKeyCache> };
+const caches = (globalForCaches.tallyApiKeyCaches ??= new Set());
+
+/** Drops a revoked key from every cache in this process (whichever module copy made it). */
+export function forgetApiKey(apiKeyId: string): void {
+  for (const cache of caches) cache.forget(apiKeyId);
+}
+
+interface CachedKey {
+  row: KeyRow;
+  /** performance.now() after which the row is read again. */
+  freshUntil: number;
+}
+
+export interface ApiKeyCacheOptions {
+  /** How long a key's row (its workspace's status included) is trusted; 5 seconds by default. */
+  ttlMs?: number;
+  /** Errors of the background last_used_at writes go here. */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * authenticateApiKey with the key's row kept in memory for a few seconds, so
+ * the metering API's hot path makes no query to authenticate. A revoked key
+ * stops working at once: revokeApiKey tells this process directly and every
+ * other process through NOTIFY on API_KEY_REVOKED_CHANNEL (listen() subscribes;
+ * when the listening connection is re-established, everything cached is
+ * dropped, since notices may have been missed). A workspace's suspension or
+ * reactivation is seen within `ttlMs`; consumption and holds check the
+ * workspace's status again in their own transaction.
+ */
+export class ApiKeyCache {
+  private readonly entries = new Map<string, CachedKey>();
+  private readonly ttlMs: number;
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly options: ApiKeyCacheOptions = {},
+  ) {
+    this.ttlMs = options.ttlMs ?? 5_000;
+    caches.add(this);
+  }
+
+  /** Subscribes to revocations from other processes (postgres.js keeps the subscription alive). */
+  async listen(sql: Sql): Promise<void> {
+    await sql.listen(
+      API_KEY_REVOKED_CHANNEL,
+      (apiKeyId) => this.forget(apiKeyId),
+      () => this.entries.clear(),
+    );
+  }
+
+  forget(apiKeyId: string): void {
+    for (const [hash, entry] of this.entries) {
+      if (entry.row.apiKeyId === apiKeyId) this.entries.delete(hash);
+    }
+  }
+
+  close(): void {
+    this.entries.clear();
+    caches.delete(this);
+  }
+
+  async authenticate(key: string | null): Promise<ApiKeyPrincipal> {
+    if (!key) throw missingKey();
+    const hash = hashApiKey(key);
+    const cached = this.entries.get(hash);
+    let row: KeyRow | undefined;
+    if (cached && cached.freshUntil > performance.now()) {
+      row = cached.row;
+    } else {
+      row = await findKey(this.db, hash);
+      // Only valid keys are kept: an unknown key is asked about every time.
+      if (row && !row.revokedAt) {
+        this.entries.set(hash, { row, freshUntil: performance.now() + this.ttlMs });
+      } else {
+        this.entries.delete(hash);
+      }
+    }
+    if (!row || row.revokedAt) throw new AppError("unauthenticated", "This API key is not valid");
+    const principal = principalOf(row);
+
+    const now = this.clock.now();
+    if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > LAST_USED_EVERY_MS) {
+      row.lastUsedAt = now;
+      touchKey(this.db, row.apiKeyId, now).catch((error: unknown) => this.options.onError?.(error));
+    }
+
+    return principal;
+  }
 }

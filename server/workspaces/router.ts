@@ -9,7 +9,7 @@ import {
   workspaceProcedure,
 } from "@/server/trpc/init";
 
-import { createApiKey, listApiKeys, revokeApiKey } from "./api-keys";
+import { API_KEY_SCOPES, createApiKey, listApiKeys, revokeApiKey } from "./api-keys";
 import { createWorkspace, createWorkspaceInput } from "./commands";
 import { findWorkspaceBySlug, listTiers, listWorkspacesForUser } from "./queries";
 
@@ -34,7 +34,7 @@ export const workspacesRouter = router({
     .input(createWorkspaceInput)
     .mutation(({ ctx, input }) => runCommand(ctx, createWorkspace, input)),
   createApiKey: workspaceProcedure("admin")
-    .input(z.object({ name: z.string() }))
+    .input(z.object({ name: z.string(), scopes: z.array(z.enum(API_KEY_SCOPES)).optional() }))
     .mutation(({ ctx, input }) => runCommand(ctx, createApiKey, input)),
   revokeApiKey: workspaceProcedure("admin")
     .input(z.object({ apiKeyId: z.uuid() }))
