@@ -29,7 +29,10 @@ export const idempotencyKeyHeader = z
   .string({ error: "Send an Idempotency-Key header so a retried call is not charged twice" })
   .trim()
   .min(1, "Send an Idempotency-Key header so a retried call is not charged twice")
-  .max(255, "The Idempotency-Key is at most 255 characters");
+  .max(255, "The Idempotency-Key is at most 255 characters")
+  // Header bytes outside ASCII are read differently by different clients, so one key could
+  // miss its own replay.
+  .regex(/^[\x20-\x7e]+$/, "The Idempotency-Key must be printable ASCII");
 
 const feature = consumeInput.shape.featureCode.meta({
   description: "A feature code from the price table of the workspace's tier.",

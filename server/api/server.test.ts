@@ -148,6 +148,39 @@ describe("the lean HTTP server", () => {
     expect(fallbackHits).toEqual(["/w/demo", "/api/v10/usage"]);
   });
 
+  it("answers what Node's parser refuses in the API's error format", async () => {
+    const malformed = await raw(
+      "POST /api/v1/usage HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n" +
+        "transfer-encoding: chunked\r\n\r\n0\r\n\r\n",
+    );
+    expect(malformed).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(malformed.split("\r\n\r\n")[1]!)).toMatchObject({
+      error: { code: "invalid_request" },
+    });
+
+    const huge = await raw(
+      `GET /api/v1/balance HTTP/1.1\r\nhost: x\r\nx-filler: ${"a".repeat(20_000)}\r\n\r\n`,
+    );
+    expect(huge).toMatch(/^HTTP\/1\.1 431 /);
+    expect(huge).toContain('"code":"headers_too_large"');
+  });
+
+  it("refuses an Idempotency-Key that is not printable ASCII", async () => {
+    const response = await post("/api/v1/usage", '{"feature":"summarize","inputBytes":1}', {
+      "idempotency-key": "cl\u00e9",
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { code: "invalid_request" } });
+  });
+
+  it("refuses a hold for a feature the tier does not price", async () => {
+    const response = await post("/api/v1/holds", '{"credits":1,"feature":"nope"}', {
+      "idempotency-key": "hold-unknown-feature",
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { code: "invalid_request" } });
+  });
+
   it("recognises the API's paths only", () => {
     expect(["/api/v1", "/api/v1/usage", "/api/v1?x=1"].map(isApiPath)).toEqual([true, true, true]);
     expect(["/api/v10", "/api/v", "/", "/api/trpc/x", undefined].map(isApiPath)).toEqual([

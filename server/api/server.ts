@@ -123,6 +123,36 @@ export function listen(api: MeteringApi, options: ListenOptions): Promise<Runnin
   });
   // Keep-alive connections from a client's pool outlive Node's 5 s default between calls.
   server.keepAliveTimeout = 65_000;
+  // A client that stalls mid-request is cut off in seconds, not Node's five minutes, and no
+  // number of stalled sockets can use up the process's file descriptors.
+  server.headersTimeout = 15_000;
+  server.requestTimeout = 30_000;
+  server.maxConnections = 4_096;
+  // What Node's own parser refuses (a header too large, a malformed length) is answered in the
+  // API's error format too.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || (error as { code?: string }).code === "ECONNRESET") {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = error.code === "HPE_HEADER_OVERFLOW";
+    const timedOut = error.code === "ERR_HTTP_REQUEST_TIMEOUT";
+    const [status, reason, code, message] = tooLarge
+      ? [
+          431,
+          "Request Header Fields Too Large",
+          "headers_too_large",
+          "The request's headers are too large",
+        ]
+      : timedOut
+        ? [408, "Request Timeout", "request_timeout", "The request took too long to arrive"]
+        : [400, "Bad Request", "invalid_request", "The request is not valid HTTP"];
+    const body = JSON.stringify({ error: { code, message, details: {} } });
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
 
   return new Promise((resolve, reject) => {
     server.once("error", reject);

@@ -50,11 +50,8 @@ import { findFeature, priceCall } from "./pricing";
  * If the group's transaction fails for a reason no item explains (a
  * deadlock, a constraint the plan broke), it is retried, and then every item
  * runs alone through `consumeCredits`, so one bad item costs only itself.
- *
- * TODO: consumeOne claims its idempotency key before it locks the balance
- * row; a group locks first and writes keys last. The same key sent at the
- * same moment through both paths (the API and the portal's "try a feature")
- * can deadlock: the group retries, but the portal's call fails once.
+ * Both paths lock the balance row before they touch an idempotency key, so
+ * the same key sent through the API and the portal at once cannot deadlock.
  */
 
 export interface ConsumptionRequest {
@@ -713,23 +710,23 @@ interface Waiting {
  * The queue in front of commitConsumptions. Consumptions that arrive while
  * a workspace's group is committing wait for the next group, so the busier
  * a workspace, the larger its groups, and one transaction carries what many
- * would. A workspace is in at most one open group at a time (its balance row
- * would serialise two anyway); groups of different workspaces run side by
- * side, up to `maxConcurrent`.
+ * would. A workspace is in at most two open groups at a time: the second
+ * waits on the balance row lock inside the database, so it starts the moment
+ * the first commits instead of after this process has answered it (every
+ * read of a group follows its lock, so it plans from committed state).
+ * Groups of different workspaces run side by side, up to `maxConcurrent`.
  *
  * TODO: the queue is per process; several server processes each group their
  * own requests and meet on the balance row lock, which stays correct but
  * groups less.
- * TODO: a hot workspace's next group starts only when the previous one has
- * committed, so the database idles while this process answers and plans.
- * Planning the next group from the previous one's planned end state, and
- * checking that state under the lock before writing, would keep the database
- * busy; it is the next step if one workspace's throughput must grow.
  */
+/** One committing, one waiting for its lock; a third would only queue behind them. */
+const OPEN_GROUPS_PER_WORKSPACE = 2;
+
 export class GroupCommit {
   private readonly pending = new Map<string, Waiting[]>();
-  /** Workspaces in an open group. */
-  private readonly busy = new Set<string>();
+  /** Open groups per workspace. */
+  private readonly busy = new Map<string, number>();
   private readonly maxItems: number;
   private readonly maxConcurrent: number;
   private running = 0;
@@ -777,10 +774,14 @@ export class GroupCommit {
       if (group.length === 0) break;
       this.running++;
       const workspaceIds = new Set(group.map((waiting) => waiting.request.workspaceId));
-      for (const id of workspaceIds) this.busy.add(id);
+      for (const id of workspaceIds) this.busy.set(id, (this.busy.get(id) ?? 0) + 1);
       const done = () => {
         this.running--;
-        for (const id of workspaceIds) this.busy.delete(id);
+        for (const id of workspaceIds) {
+          const open = (this.busy.get(id) ?? 1) - 1;
+          if (open === 0) this.busy.delete(id);
+          else this.busy.set(id, open);
+        }
         // The next group goes to the database before this one's answers are written.
         this.pump();
       };
@@ -813,7 +814,7 @@ export class GroupCommit {
     const group: Waiting[] = [];
     for (const [workspaceId, queue] of this.pending) {
       if (group.length >= this.maxItems) break;
-      if (this.busy.has(workspaceId)) continue;
+      if ((this.busy.get(workspaceId) ?? 0) >= OPEN_GROUPS_PER_WORKSPACE) continue;
       const taken = queue.splice(0, this.maxItems - group.length);
       group.push(...taken);
       if (queue.length === 0) this.pending.delete(workspaceId);

@@ -13,6 +13,7 @@ import { event, type EventDraft } from "@/server/events/catalogue";
 import type { CronHandler } from "@/server/events/reactions";
 
 import { consumptionTerms } from "./consume";
+import { findFeature } from "./pricing";
 import {
   drawCredits,
   inLockOrder,
@@ -116,6 +117,17 @@ export const placeHold = defineCommand({
   async run(ctx, input) {
     const { tx, clock, actor } = ctx;
     const terms = await consumptionTerms(tx, input.workspaceId);
+    if (input.featureCode !== null && !findFeature(terms.priceTable, input.featureCode)) {
+      // The same answer /usage gives: a hold is for a call that will be priced by this table.
+      throw new AppError(
+        "invalid_request",
+        `Unknown feature "${input.featureCode}" for this workspace's tier`,
+        {
+          field: "featureCode",
+          details: { features: terms.priceTable.map((price) => price.featureCode) },
+        },
+      );
+    }
     const request = fingerprint(input.credits, input.expiresInSeconds, input.featureCode);
     const holdId = crypto.randomUUID();
     const expiresAt = new Date(clock.now().getTime() + input.expiresInSeconds * 1000);
