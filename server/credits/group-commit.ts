@@ -716,6 +716,9 @@ interface Waiting {
  * read of a group follows its lock, so it plans from committed state).
  * Groups of different workspaces run side by side, up to `maxConcurrent`.
  *
+ * TODO: on two cores the hot-workspace benchmark stays below its 3× target
+ * (README, Performance); each consumption still writes two outbox events,
+ * and one event per group is the next thing to measure.
  * TODO: the queue is per process; several server processes each group their
  * own requests and meet on the balance row lock, which stays correct but
  * groups less.
