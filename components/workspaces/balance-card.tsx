@@ -7,6 +7,7 @@ import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { Spinner } from "@/components/ui/spinner";
 import { formatCredits, formatDateTime, humanize } from "@/components/lib/format";
 import type { BalanceSummary, QueryResult } from "@/components/lib/router-types";
+import { percentOf } from "@/components/credits/describe";
 
 export function BalanceCard({
   balance,
@@ -83,7 +84,7 @@ export function GrantsCard({ balance }: { balance: BalanceSummary | undefined })
         )}
         {!balance && <div className="h-12 animate-pulse rounded bg-slate-100" />}
         {grants.map((grant) => {
-          const share = grant.amount > 0 ? Math.round((grant.remaining / grant.amount) * 100) : 0;
+          const share = percentOf(grant.remaining, grant.amount);
           return (
             <div key={grant.id} data-testid="grant">
               <div className="flex items-baseline justify-between gap-3 text-sm">
