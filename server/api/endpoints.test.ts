@@ -465,7 +465,7 @@ describe("access", () => {
     expect(conforms(apiErrorBody, unknown.body).error.code).toBe("not_found");
     const wrong = await send({ method: "DELETE", path: "/api/v1/balance" });
     expect(wrong.status).toBe(405);
-    expect(wrong.headers.get("allow")).toBe("GET");
+    expect(wrong.headers.get("allow")).toBe("GET, HEAD");
     expect(conforms(apiErrorBody, wrong.body).error.code).toBe("method_not_allowed");
   });
 

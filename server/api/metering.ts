@@ -538,11 +538,13 @@ export class MeteringApi {
     const incoming = request.header("x-request-id");
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     const path = request.path.replace(/\/+$/, "");
+    // HEAD is GET without the body; node:http leaves the body out of a HEAD answer itself.
+    const method = request.method === "HEAD" ? "GET" : request.method;
     try {
       if (!path.startsWith(API_PREFIX)) throw notFound(path);
       const local = path.slice(API_PREFIX.length);
       if (local === "/openapi.json") {
-        if (request.method !== "GET") throw notAllowed(path, ["GET"]);
+        if (method !== "GET") throw notAllowed(path, ["GET", "HEAD"]);
         this.document ??= openApiDocument();
 
         return json(200, this.document, requestId, { "cache-control": "public, max-age=300" });
@@ -555,8 +557,11 @@ export class MeteringApi {
         return match !== null;
       });
       if (!route) throw notFound(path);
-      const operation = route.methods[request.method as "GET" | "POST"];
-      if (!operation) throw notAllowed(path, Object.keys(route.methods));
+      const operation = route.methods[method as "GET" | "POST"];
+      if (!operation) {
+        const allowed = Object.keys(route.methods);
+        throw notAllowed(path, allowed.includes("GET") ? [...allowed, "HEAD"] : allowed);
+      }
 
       const principal = await this.keys.authenticate(bearer(request));
       if (operation.scope && !principal.scopes.includes(operation.scope)) {

@@ -165,6 +165,15 @@ describe("the lean HTTP server", () => {
     expect(huge).toContain('"code":"headers_too_large"');
   });
 
+  it("answers HEAD wherever GET works, without a body", async () => {
+    const response = await fetch(`${server.url}/api/v1/balance`, {
+      method: "HEAD",
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe("");
+  });
+
   it("refuses an Idempotency-Key that is not printable ASCII", async () => {
     const response = await post("/api/v1/usage", '{"feature":"summarize","inputBytes":1}', {
       "idempotency-key": "cl\u00e9",
