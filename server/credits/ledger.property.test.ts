@@ -235,7 +235,8 @@ const scenario = fc.record({
 
 const OVERAGE_CAP = 40;
 const THRESHOLD = 30;
-const HOLD_FEATURE = "hold-job";
+/** Holds name a priced feature no consumption step uses, so their usage records stand apart. */
+const HOLD_FEATURE = "image-generate";
 
 interface World {
   ws: [string, string];
