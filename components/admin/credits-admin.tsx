@@ -7,7 +7,7 @@ import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
-import { Field, describedBy } from "@/components/ui/field";
+import { Field, InputField, describedBy } from "@/components/ui/field";
 import { Input, Select } from "@/components/ui/input";
 import { QueryRows, Table, Td, Th } from "@/components/ui/table";
 import { parseWholeCredits } from "@/components/credits/describe";
@@ -204,49 +204,35 @@ function AdjustForm({ workspace }: { workspace: Found }) {
       <CardBody>
         <form onSubmit={submit} noValidate className="space-y-4">
           {errors.form && <Alert tone="error">{errors.form}</Alert>}
-          <Field
+          <InputField
             id={`${id}-credits`}
             label="Credits"
             hint="Positive adds credits, negative removes them (down to zero at most)"
             error={errors.fields.credits}
-          >
-            <Input
-              id={`${id}-credits`}
-              inputMode="numeric"
-              value={credits}
-              placeholder="500 or -500"
-              className="tabular-nums"
-              invalid={Boolean(errors.fields.credits)}
-              aria-describedby={describedBy(`${id}-credits`, errors.fields.credits, true)}
-              onChange={(event) => setCredits(event.target.value)}
-            />
-          </Field>
-          <Field id={`${id}-reason`} label="Reason" error={errors.fields.reason}>
-            <Input
-              id={`${id}-reason`}
-              value={reason}
-              placeholder="Credit for the outage on 3 Dec"
-              invalid={Boolean(errors.fields.reason)}
-              aria-describedby={describedBy(`${id}-reason`, errors.fields.reason)}
-              onChange={(event) => setReason(event.target.value)}
-            />
-          </Field>
-          <Field
+            inputMode="numeric"
+            value={credits}
+            placeholder="500 or -500"
+            className="tabular-nums"
+            onChange={(event) => setCredits(event.target.value)}
+          />
+          <InputField
+            id={`${id}-reason`}
+            label="Reason"
+            error={errors.fields.reason}
+            value={reason}
+            placeholder="Credit for the outage on 3 Dec"
+            onChange={(event) => setReason(event.target.value)}
+          />
+          <InputField
             id={`${id}-expires`}
             label="Added credits expire after (optional)"
             hint="The day is included. Leave empty for credits that never expire."
             error={errors.fields.expiresAt}
-          >
-            <Input
-              id={`${id}-expires`}
-              type="date"
-              value={expires}
-              disabled={amount !== undefined && amount < 0}
-              invalid={Boolean(errors.fields.expiresAt)}
-              aria-describedby={describedBy(`${id}-expires`, errors.fields.expiresAt, true)}
-              onChange={(event) => setExpires(event.target.value)}
-            />
-          </Field>
+            type="date"
+            value={expires}
+            disabled={amount !== undefined && amount < 0}
+            onChange={(event) => setExpires(event.target.value)}
+          />
           <div className="flex flex-wrap items-center gap-3">
             <Button type="submit" pending={adjust.isPending}>
               Adjust credits
@@ -334,18 +320,16 @@ function AllocateForm({ workspace }: { workspace: Found }) {
         <form onSubmit={submit} noValidate className="space-y-4">
           {errors.form && <Alert tone="error">{errors.form}</Alert>}
           <div className="grid gap-4 sm:grid-cols-2">
-            <Field id={`${id}-credits`} label="Credits" error={errors.fields.credits}>
-              <Input
-                id={`${id}-credits`}
-                inputMode="numeric"
-                value={credits}
-                placeholder="1000"
-                className="tabular-nums"
-                invalid={Boolean(errors.fields.credits)}
-                aria-describedby={describedBy(`${id}-credits`, errors.fields.credits)}
-                onChange={(event) => setCredits(event.target.value)}
-              />
-            </Field>
+            <InputField
+              id={`${id}-credits`}
+              label="Credits"
+              error={errors.fields.credits}
+              inputMode="numeric"
+              value={credits}
+              placeholder="1000"
+              className="tabular-nums"
+              onChange={(event) => setCredits(event.target.value)}
+            />
             <Field id={`${id}-source`} label="Source" error={errors.fields.source}>
               <Select
                 id={`${id}-source`}
@@ -362,31 +346,23 @@ function AllocateForm({ workspace }: { workspace: Found }) {
               </Select>
             </Field>
           </div>
-          <Field id={`${id}-reason`} label="Reason" error={errors.fields.reason}>
-            <Input
-              id={`${id}-reason`}
-              value={reason}
-              placeholder="Trial extended by two weeks"
-              invalid={Boolean(errors.fields.reason)}
-              aria-describedby={describedBy(`${id}-reason`, errors.fields.reason)}
-              onChange={(event) => setReason(event.target.value)}
-            />
-          </Field>
-          <Field
+          <InputField
+            id={`${id}-reason`}
+            label="Reason"
+            error={errors.fields.reason}
+            value={reason}
+            placeholder="Trial extended by two weeks"
+            onChange={(event) => setReason(event.target.value)}
+          />
+          <InputField
             id={`${id}-expires`}
             label="Expire after (optional)"
             hint="The day is included. Leave empty for credits that never expire."
             error={errors.fields.expiresAt}
-          >
-            <Input
-              id={`${id}-expires`}
-              type="date"
-              value={expires}
-              invalid={Boolean(errors.fields.expiresAt)}
-              aria-describedby={describedBy(`${id}-expires`, errors.fields.expiresAt, true)}
-              onChange={(event) => setExpires(event.target.value)}
-            />
-          </Field>
+            type="date"
+            value={expires}
+            onChange={(event) => setExpires(event.target.value)}
+          />
           <Button type="submit" pending={allocate.isPending}>
             Allocate credits
           </Button>

@@ -7,8 +7,7 @@ import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
-import { Field, describedBy } from "@/components/ui/field";
-import { Input } from "@/components/ui/input";
+import { InputField } from "@/components/ui/field";
 import { QueryRows, Table, Td, Th } from "@/components/ui/table";
 import { parseWholeCredits } from "@/components/credits/describe";
 import { formatCredits, formatDateTime, formatMoney } from "@/components/lib/format";
@@ -233,29 +232,25 @@ function PackForm({
     >
       {errors.form && <Alert tone="error">{errors.form}</Alert>}
       <div className="grid gap-4 sm:grid-cols-4">
-        <Field id={`${id}-name`} label="Name" error={errors.fields.name}>
-          <Input
-            id={`${id}-name`}
-            value={name}
-            placeholder="Starter"
-            invalid={Boolean(errors.fields.name)}
-            aria-describedby={describedBy(`${id}-name`, errors.fields.name)}
-            onChange={(event) => setName(event.target.value)}
-          />
-        </Field>
-        <Field id={`${id}-credits`} label="Credits" error={errors.fields.credits}>
-          <Input
-            id={`${id}-credits`}
-            inputMode="numeric"
-            value={credits}
-            placeholder="5000"
-            className="tabular-nums"
-            invalid={Boolean(errors.fields.credits)}
-            aria-describedby={describedBy(`${id}-credits`, errors.fields.credits)}
-            onChange={(event) => setCredits(event.target.value)}
-          />
-        </Field>
-        <Field
+        <InputField
+          id={`${id}-name`}
+          label="Name"
+          error={errors.fields.name}
+          value={name}
+          placeholder="Starter"
+          onChange={(event) => setName(event.target.value)}
+        />
+        <InputField
+          id={`${id}-credits`}
+          label="Credits"
+          error={errors.fields.credits}
+          inputMode="numeric"
+          value={credits}
+          placeholder="5000"
+          className="tabular-nums"
+          onChange={(event) => setCredits(event.target.value)}
+        />
+        <InputField
           id={`${id}-price`}
           label="Price"
           hint={
@@ -264,34 +259,22 @@ function PackForm({
               : undefined
           }
           error={errors.fields.priceMinor}
-        >
-          <Input
-            id={`${id}-price`}
-            inputMode="decimal"
-            value={price}
-            placeholder="9.00"
-            className="tabular-nums"
-            invalid={Boolean(errors.fields.priceMinor)}
-            aria-describedby={describedBy(
-              `${id}-price`,
-              errors.fields.priceMinor,
-              parsedPrice.ok && price.trim() !== "",
-            )}
-            onChange={(event) => setPrice(event.target.value)}
-          />
-        </Field>
-        <Field id={`${id}-currency`} label="Currency" error={errors.fields.currency}>
-          <Input
-            id={`${id}-currency`}
-            value={currency}
-            maxLength={3}
-            placeholder="USD"
-            className="uppercase"
-            invalid={Boolean(errors.fields.currency)}
-            aria-describedby={describedBy(`${id}-currency`, errors.fields.currency)}
-            onChange={(event) => setCurrency(event.target.value)}
-          />
-        </Field>
+          inputMode="decimal"
+          value={price}
+          placeholder="9.00"
+          className="tabular-nums"
+          onChange={(event) => setPrice(event.target.value)}
+        />
+        <InputField
+          id={`${id}-currency`}
+          label="Currency"
+          error={errors.fields.currency}
+          value={currency}
+          maxLength={3}
+          placeholder="USD"
+          className="uppercase"
+          onChange={(event) => setCurrency(event.target.value)}
+        />
       </div>
       <div className="flex gap-2">
         <Button type="submit" pending={pending}>

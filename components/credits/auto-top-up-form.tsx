@@ -6,8 +6,8 @@ import { useId, useState, type FormEvent } from "react";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
-import { Field, describedBy } from "@/components/ui/field";
-import { Input, Select } from "@/components/ui/input";
+import { Field, InputField, describedBy } from "@/components/ui/field";
+import { Select } from "@/components/ui/input";
 import { Switch } from "@/components/ui/switch";
 import { formatCredits, formatMoney } from "@/components/lib/format";
 import { formErrorsOf, noErrors, type FormErrors } from "@/components/lib/form-errors";
@@ -157,37 +157,25 @@ function TopUpForm({
         </Select>
       </Field>
       <div className="grid gap-4 sm:grid-cols-2">
-        <Field
+        <InputField
           id={`${id}-threshold`}
           label="When the balance is below"
           error={errors.fields.thresholdCredits}
-        >
-          <Input
-            id={`${id}-threshold`}
-            inputMode="numeric"
-            value={threshold}
-            className="tabular-nums"
-            invalid={Boolean(errors.fields.thresholdCredits)}
-            aria-describedby={describedBy(`${id}-threshold`, errors.fields.thresholdCredits)}
-            onChange={(event) => setThreshold(event.target.value)}
-          />
-        </Field>
-        <Field
+          inputMode="numeric"
+          value={threshold}
+          className="tabular-nums"
+          onChange={(event) => setThreshold(event.target.value)}
+        />
+        <InputField
           id={`${id}-limit`}
           label="At most, per month"
           hint={`${formatCredits(settings.usedThisMonth)} used this month`}
           error={errors.fields.monthlyLimit}
-        >
-          <Input
-            id={`${id}-limit`}
-            inputMode="numeric"
-            value={monthlyLimit}
-            className="tabular-nums"
-            invalid={Boolean(errors.fields.monthlyLimit)}
-            aria-describedby={describedBy(`${id}-limit`, errors.fields.monthlyLimit, true)}
-            onChange={(event) => setMonthlyLimit(event.target.value)}
-          />
-        </Field>
+          inputMode="numeric"
+          value={monthlyLimit}
+          className="tabular-nums"
+          onChange={(event) => setMonthlyLimit(event.target.value)}
+        />
       </div>
       <div className="flex flex-wrap items-center gap-3">
         <Button type="submit" pending={save.isPending} disabled={packId === ""}>

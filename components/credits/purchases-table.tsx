@@ -8,8 +8,7 @@ import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardHeader } from "@/components/ui/card";
 import { Dialog } from "@/components/ui/dialog";
-import { Field, describedBy } from "@/components/ui/field";
-import { Input } from "@/components/ui/input";
+import { InputField } from "@/components/ui/field";
 import { QueryRows, Table, Td, Th } from "@/components/ui/table";
 import { formatCredits, formatDateTime, formatMoney, humanize } from "@/components/lib/format";
 import { formErrorsOf, noErrors, type FormErrors } from "@/components/lib/form-errors";
@@ -253,32 +252,24 @@ function RefundDialog({
         {(errors.form || errors.fields.purchaseId) && (
           <Alert tone="error">{errors.fields.purchaseId ?? errors.form}</Alert>
         )}
-        <Field
+        <InputField
           id={`${id}-credits`}
           label="Credits to refund"
           hint={`At most ${formatCredits(purchase.refundableCredits)}`}
           error={errors.fields.credits}
-        >
-          <Input
-            id={`${id}-credits`}
-            inputMode="numeric"
-            value={credits}
-            className="tabular-nums"
-            invalid={Boolean(errors.fields.credits)}
-            aria-describedby={describedBy(`${id}-credits`, errors.fields.credits, true)}
-            onChange={(event) => setCredits(event.target.value)}
-          />
-        </Field>
-        <Field id={`${id}-reason`} label="Reason" error={errors.fields.reason}>
-          <Input
-            id={`${id}-reason`}
-            value={reason}
-            placeholder="Bought the wrong pack"
-            invalid={Boolean(errors.fields.reason)}
-            aria-describedby={describedBy(`${id}-reason`, errors.fields.reason)}
-            onChange={(event) => setReason(event.target.value)}
-          />
-        </Field>
+          inputMode="numeric"
+          value={credits}
+          className="tabular-nums"
+          onChange={(event) => setCredits(event.target.value)}
+        />
+        <InputField
+          id={`${id}-reason`}
+          label="Reason"
+          error={errors.fields.reason}
+          value={reason}
+          placeholder="Bought the wrong pack"
+          onChange={(event) => setReason(event.target.value)}
+        />
         <p className="rounded-md bg-slate-50 px-3 py-2 text-sm text-slate-700" aria-live="polite">
           {estimate !== undefined ? (
             <>

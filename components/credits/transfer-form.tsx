@@ -6,8 +6,8 @@ import { useId, useState, type FormEvent } from "react";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
-import { Field, describedBy } from "@/components/ui/field";
-import { Input, Select } from "@/components/ui/input";
+import { Field, InputField, describedBy } from "@/components/ui/field";
+import { Select } from "@/components/ui/input";
 import { formatCredits } from "@/components/lib/format";
 import { formErrorsOf, noErrors, type FormErrors } from "@/components/lib/form-errors";
 import type { Workspace } from "@/components/lib/router-types";
@@ -115,28 +115,24 @@ function Transfer({
                 ))}
               </Select>
             </Field>
-            <Field id={`${id}-credits`} label="Credits" error={errors.fields.credits}>
-              <Input
-                id={`${id}-credits`}
-                inputMode="numeric"
-                value={credits}
-                placeholder="1000"
-                className="tabular-nums"
-                invalid={Boolean(errors.fields.credits)}
-                aria-describedby={describedBy(`${id}-credits`, errors.fields.credits)}
-                onChange={(event) => setCredits(event.target.value)}
-              />
-            </Field>
-            <Field id={`${id}-reason`} label="Reason" error={errors.fields.reason}>
-              <Input
-                id={`${id}-reason`}
-                value={reason}
-                placeholder="Moving the staging budget"
-                invalid={Boolean(errors.fields.reason)}
-                aria-describedby={describedBy(`${id}-reason`, errors.fields.reason)}
-                onChange={(event) => setReason(event.target.value)}
-              />
-            </Field>
+            <InputField
+              id={`${id}-credits`}
+              label="Credits"
+              error={errors.fields.credits}
+              inputMode="numeric"
+              value={credits}
+              placeholder="1000"
+              className="tabular-nums"
+              onChange={(event) => setCredits(event.target.value)}
+            />
+            <InputField
+              id={`${id}-reason`}
+              label="Reason"
+              error={errors.fields.reason}
+              value={reason}
+              placeholder="Moving the staging budget"
+              onChange={(event) => setReason(event.target.value)}
+            />
           </div>
           <div className="flex flex-wrap items-center gap-3">
             <Button type="submit" pending={transfer.isPending}>

@@ -1,6 +1,7 @@
-import type { ReactNode } from "react";
+import type { InputHTMLAttributes, ReactNode } from "react";
 
 import { cn } from "./cn";
+import { Input } from "./input";
 
 /**
  * A label, its control, a hint and the error the server or the form gave for
@@ -46,4 +47,34 @@ export function describedBy(id: string, error?: string, hint?: boolean): string 
   if (error) return `${id}-error`;
 
   return hint ? `${id}-hint` : undefined;
+}
+
+/**
+ * The common case: a Field whose control is one Input, wired to the field's
+ * error and hint. `className` styles the input, `fieldClassName` the field.
+ */
+export function InputField({
+  id,
+  label,
+  hint,
+  error,
+  fieldClassName,
+  ...input
+}: {
+  id: string;
+  label: ReactNode;
+  hint?: ReactNode;
+  error?: string;
+  fieldClassName?: string;
+} & Omit<InputHTMLAttributes<HTMLInputElement>, "id">) {
+  return (
+    <Field id={id} label={label} hint={hint} error={error} className={fieldClassName}>
+      <Input
+        id={id}
+        invalid={Boolean(error)}
+        aria-describedby={describedBy(id, error, Boolean(hint))}
+        {...input}
+      />
+    </Field>
+  );
 }
