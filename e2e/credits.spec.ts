@@ -158,3 +158,30 @@ test("consuming past the low-balance threshold raises exactly one notice", async
     await snap(page, testInfo, "credits-low-balance");
   });
 });
+
+test("an admin's adjustment shows the server's error beside the reason, then the new balance", async ({
+  page,
+}, testInfo) => {
+  await signIn(page, { email: "admin@example.com", password: "tally-admin" });
+  await page.goto("/admin/credits");
+  await page.getByLabel("Search").fill("demo");
+  await page.getByRole("button", { name: "Search", exact: true }).click();
+  const row = page.getByRole("row", { name: /Demo Workspace/ });
+  await row.getByRole("button", { name: "Select" }).click();
+
+  const form = page.locator("form", { has: page.getByRole("button", { name: "Adjust credits" }) });
+  await form.getByLabel("Credits", { exact: true }).fill("5");
+  await form.getByLabel("Reason", { exact: true }).fill("ab");
+  await form.getByRole("button", { name: "Adjust credits" }).click();
+  await expect(form.getByText("Say why, in at least 3 characters")).toBeVisible();
+  await expect(form.getByLabel("Reason", { exact: true })).toHaveAttribute("aria-invalid", "true");
+  await snap(page, testInfo, "adjust-error");
+
+  await form.getByLabel("Reason", { exact: true }).fill("Goodwill credit from the e2e journey");
+  await form.getByRole("button", { name: "Adjust credits" }).click();
+  await expect(page.getByTestId("adjust-result")).toContainText("adjusted by +5");
+  await expect(form.getByLabel("Reason", { exact: true })).not.toHaveAttribute(
+    "aria-invalid",
+    "true",
+  );
+});
