@@ -55,27 +55,14 @@ export async function writeEvents(
     };
   });
 
-  // Lock streams in a fixed order so two transactions never wait on each other in a cycle: one
-  // statement for all of them, whose rows are inserted (and locked) in the order listed.
+  // One statement claims each stream's next positions and inserts the rows, so writing events costs
+  // one round trip. Streams are claimed in a fixed order (the upsert takes their rows in the order
+  // listed) so two transactions never wait on each other in a cycle; the rows stay locked until the
+  // commit, so within a stream the relay sees events in commit order, without gaps.
   const counts = new Map<string, number>();
-  for (const draft of validated) counts.set(draft.streamId, (counts.get(draft.streamId) ?? 0) + 1);
-  const streams = [...counts.keys()].sort();
-  const claimed = await tx.execute<{ stream_id: string; last_seq: string }>(sql`
-    INSERT INTO event_streams (stream_id, last_seq)
-    VALUES ${sql.join(
-      streams.map((streamId) => sql`(${streamId}, ${counts.get(streamId) ?? 0})`),
-      sql`, `,
-    )}
-    ON CONFLICT (stream_id) DO UPDATE SET last_seq = event_streams.last_seq + excluded.last_seq
-    RETURNING stream_id, last_seq`);
-  const nextSeq = new Map<string, number>();
-  for (const row of claimed) {
-    nextSeq.set(row.stream_id, Number(row.last_seq) - (counts.get(row.stream_id) ?? 0) + 1);
-  }
-
   const rows = validated.map((draft, index) => {
-    const streamSeq = nextSeq.get(draft.streamId) ?? 1;
-    nextSeq.set(draft.streamId, streamSeq + 1);
+    const position = (counts.get(draft.streamId) ?? 0) + 1;
+    counts.set(draft.streamId, position);
 
     return {
       id: draft.id ?? randomUUID(),
@@ -83,7 +70,7 @@ export async function writeEvents(
       version: draft.version,
       workspace_id: draft.workspaceId,
       stream_id: draft.streamId,
-      stream_seq: streamSeq,
+      position,
       object_type: draft.object.type,
       object_id: draft.object.id,
       data: draft.data,
@@ -91,18 +78,32 @@ export async function writeEvents(
       request_id: (meta.requestIds ? meta.requestIds[index] : meta.requestId) ?? null,
     };
   });
-  // All rows travel as one JSON parameter: building a multi-row VALUES list costs more than the
-  // insert itself once a transaction writes hundreds of events (group commit, batches). Ordered by
-  // stream position, so the outbox's seq follows each stream's order.
+  const streams = [...counts].map(([stream_id, count]) => ({ stream_id, count }));
+  // Rows travel as one JSON parameter: building a multi-row VALUES list costs more than the insert
+  // itself once a transaction writes hundreds of events (group commit, batches). A row's position
+  // in its stream is the stream's new last_seq less the rows that follow it in this transaction;
+  // inserted in stream order, so the outbox's seq follows each stream's order.
   await tx.execute(sql`
+    WITH wanted AS (
+      SELECT * FROM json_to_recordset(${JSON.stringify(streams)}::json)
+        AS s(stream_id text, count bigint)
+    ), claimed AS (
+      INSERT INTO event_streams (stream_id, last_seq)
+      SELECT stream_id, count FROM wanted ORDER BY stream_id
+      ON CONFLICT (stream_id) DO UPDATE SET last_seq = event_streams.last_seq + excluded.last_seq
+      RETURNING stream_id, last_seq
+    )
     INSERT INTO ${outbox} (id, name, version, workspace_id, stream_id, stream_seq, object_type,
       object_id, data, occurred_at, causation_id, request_id)
-    SELECT r.id, r.name, r.version, r.workspace_id, r.stream_id, r.stream_seq, r.object_type,
-      r.object_id, r.data, ${occurredAt.toISOString()}::timestamptz, r.causation_id, r.request_id
+    SELECT r.id, r.name, r.version, r.workspace_id, r.stream_id,
+      c.last_seq - w.count + r.position, r.object_type, r.object_id, r.data,
+      ${occurredAt.toISOString()}::timestamptz, r.causation_id, r.request_id
     FROM json_to_recordset(${JSON.stringify(rows)}::json) AS r(id uuid, name text, version int,
-      workspace_id uuid, stream_id text, stream_seq bigint, object_type text, object_id text,
+      workspace_id uuid, stream_id text, position bigint, object_type text, object_id text,
       data jsonb, causation_id text, request_id text)
-    ORDER BY r.stream_id, r.stream_seq`);
+    JOIN claimed AS c ON c.stream_id = r.stream_id
+    JOIN wanted AS w ON w.stream_id = r.stream_id
+    ORDER BY r.stream_id, r.position`);
 
   return rows.map((row) => row.id);
 }

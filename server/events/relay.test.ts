@@ -85,6 +85,38 @@ describe("writing events", () => {
     expect(rows.every((row) => row.streamId === workspaceId && row.version === 1)).toBe(true);
   });
 
+  it("numbers interleaved streams of one transaction in the order written, beside others", async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    await emit(a, 2);
+    const interleaved = () =>
+      runtime.db.transaction((tx) =>
+        writeEvents(
+          tx,
+          [a, b, a, b, b].map((workspaceId) => event("workspace/reactivated", { workspaceId })),
+          clock,
+        ),
+      );
+    // Two such transactions at once take the two streams in the same order: no deadlock.
+    const written = await Promise.all([interleaved(), interleaved()]);
+    const rows = await runtime.db
+      .select({ id: outbox.id, streamId: outbox.streamId, streamSeq: outbox.streamSeq })
+      .from(outbox)
+      .where(inArray(outbox.streamId, [a, b]))
+      .orderBy(outbox.seq);
+    const seqOf = new Map(rows.map((row) => [row.id, row.streamSeq]));
+
+    for (const stream of [a, b]) {
+      const seqs = rows.filter((row) => row.streamId === stream).map((row) => row.streamSeq);
+      expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+    }
+    // Within each transaction, each stream's events keep the order they were written in.
+    for (const ids of written) {
+      const [a1, b1, a2, b2, b3] = ids.map((id) => seqOf.get(id)!);
+      expect([a2! - a1!, b2! - b1!, b3! - b2!]).toEqual([1, 1, 1]);
+    }
+    expect(rows).toHaveLength(12);
+  });
+
   it("leaves no event behind when the command's transaction rolls back", async () => {
     const workspaceId = randomUUID();
     const failing = defineCommand({
