@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import {
   bigint,
   date,
@@ -15,7 +16,11 @@ import { workspaces } from "./workspaces";
 
 export const usageOutcome = pgEnum("usage_outcome", ["consumed", "rejected"]);
 
-/** One row per consumption attempt: the raw material of usage analytics. */
+/**
+ * One row per consumption attempt: the raw material of usage analytics, and
+ * the stored answer to a consumption's Idempotency-Key (a replay within the
+ * key's lifetime is answered from this row; consume.ts).
+ */
 export const usageRecords = pgTable(
   "usage_records",
   {
@@ -31,9 +36,20 @@ export const usageRecords = pgTable(
     apiKeyId: uuid("api_key_id"),
     userId: uuid("user_id"),
     idempotencyKey: text("idempotency_key"),
+    /** The balance the consumption answered with: after the draw, or unchanged when refused. */
+    balanceAfter: integer("balance_after"),
+    /** Of `credits`, how many went past a zero balance as overage. */
+    overageCredits: integer("overage_credits").notNull().default(0),
+    /** The hold whose finalization this records; such rows never answer a consumption's key. */
+    holdId: uuid("hold_id"),
     createdAt: createdAt(),
   },
-  (table) => [index("usage_records_workspace_idx").on(table.workspaceId, table.createdAt)],
+  (table) => [
+    index("usage_records_workspace_idx").on(table.workspaceId, table.createdAt),
+    index("usage_records_idempotency_idx")
+      .on(table.workspaceId, table.idempotencyKey)
+      .where(sql`${table.idempotencyKey} IS NOT NULL AND ${table.holdId} IS NULL`),
+  ],
 );
 
 /** Counters kept by analytics reactions, per UTC day. */

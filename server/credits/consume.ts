@@ -1,9 +1,9 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 
 import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 
-import { idempotencyKeys, overageRecords, tiers, usageRecords, workspaces } from "@/drizzle/schema";
+import { overageRecords, tiers, usageRecords, workspaces } from "@/drizzle/schema";
 import { actorRef } from "@/server/actor";
 import { defineCommand, type CommandContext } from "@/server/commands";
 import type { Tx } from "@/server/db/client";
@@ -12,6 +12,7 @@ import { event, type EventDraft } from "@/server/events/catalogue";
 
 import { drawCredits, lockBalance, MAX_CREDITS } from "./ledger";
 import { overagePeriodStart } from "./overage";
+import { IDEMPOTENCY_KEY_DAYS } from "./retention";
 import { findFeature, MAX_INPUT_BYTES, priceCall } from "./pricing";
 
 export const consumeInput = z.object({
@@ -60,48 +61,87 @@ export interface ConsumeResult {
   replayed: boolean;
 }
 
-const SCOPE = "credits.consume";
-/** The idempotency scope of consumptions; group-commit.ts shares it, so keys mean one thing. */
-export const CONSUME_SCOPE = SCOPE;
+/**
+ * How long a consumption's Idempotency-Key is remembered, as for every other
+ * key (retention.ts): a retry within it gets the stored answer, after it the
+ * same key is a new request.
+ */
+const KEY_LIFETIME_MS = IDEMPOTENCY_KEY_DAYS * 24 * 60 * 60 * 1000;
 
-/** What a consumption asked for, stored with its idempotency key to tell replays from reuse. */
-export function requestHash(featureCode: string, inputBytes: number): string {
-  return createHash("sha256").update(JSON.stringify({ featureCode, inputBytes })).digest("hex");
+/** A consumption answered earlier, found by its workspace and Idempotency-Key. */
+export interface StoredConsumption {
+  featureCode: string;
+  inputBytes: number;
+  result: ConsumeResult;
 }
 
-/**
- * Claims the idempotency key before anything else. A concurrent request with
- * the same key waits here on the primary key until the first commits, then
- * reads its stored result.
- */
-async function claimKey(tx: Tx, workspaceId: string, key: string, hash: string, now: Date) {
-  const claimed = await tx
-    .insert(idempotencyKeys)
-    .values({
-      workspaceId,
-      scope: SCOPE,
-      key,
-      requestHash: hash,
-      responseStatus: 0,
-      responseBody: {},
-      createdAt: now,
-    })
-    .onConflictDoNothing()
-    .returning({ key: idempotencyKeys.key });
-  if (claimed.length > 0) return undefined;
+export const storedKey = (workspaceId: string, key: string) => `${workspaceId} ${key}`;
 
-  const [stored] = await tx
-    .select()
-    .from(idempotencyKeys)
-    .where(
-      and(
-        eq(idempotencyKeys.workspaceId, workspaceId),
-        eq(idempotencyKeys.scope, SCOPE),
-        eq(idempotencyKeys.key, key),
-      ),
-    );
-  if (!stored) throw new Error("Idempotency key vanished after a conflict");
-  if (stored.requestHash !== hash) {
+/**
+ * The stored answers for these keys, by `storedKey`. A consumption's answer
+ * lives on its usage record, so remembering a key costs no row of its own.
+ * Callers hold the workspaces' balance locks, which every consumption takes
+ * before it looks: a request with the same key that committed first is seen
+ * here, and one that comes later waits for this transaction.
+ */
+export async function storedConsumptions(
+  tx: Tx,
+  pairs: readonly { workspaceId: string; key: string }[],
+  now: Date,
+): Promise<Map<string, StoredConsumption>> {
+  const stored = new Map<string, StoredConsumption>();
+  if (pairs.length === 0) return stored;
+
+  const rows = await tx.execute<{
+    id: string;
+    workspace_id: string;
+    key: string;
+    feature_code: string;
+    input_bytes: number;
+    units: number;
+    credits: number;
+    outcome: "consumed" | "rejected";
+    balance_after: number | null;
+    overage_credits: number;
+  }>(sql`
+    SELECT DISTINCT ON (u.workspace_id, u.idempotency_key)
+      u.id, u.workspace_id, u.idempotency_key AS key, u.feature_code,
+      u.input_bytes::float8 AS input_bytes, u.units, u.credits, u.outcome, u.balance_after,
+      u.overage_credits
+    FROM ${usageRecords} AS u
+    JOIN json_to_recordset(${JSON.stringify(pairs)}::json) AS p("workspaceId" uuid, key text)
+      ON u.workspace_id = p."workspaceId" AND u.idempotency_key = p.key
+    WHERE u.hold_id IS NULL
+      AND u.created_at > ${new Date(now.getTime() - KEY_LIFETIME_MS).toISOString()}::timestamptz
+    ORDER BY u.workspace_id, u.idempotency_key, u.created_at DESC`);
+  for (const row of rows) {
+    stored.set(storedKey(row.workspace_id, row.key), {
+      featureCode: row.feature_code,
+      inputBytes: row.input_bytes,
+      result: {
+        allowed: row.outcome === "consumed",
+        usageRecordId: row.id,
+        featureCode: row.feature_code,
+        units: row.units,
+        credits: row.credits,
+        overageCredits: row.overage_credits,
+        // Every keyed consumption stores its balance; only rows written before it did lack one.
+        balance: row.balance_after ?? 0,
+        replayed: true,
+      },
+    });
+  }
+
+  return stored;
+}
+
+/** The stored answer for a replay, or a conflict when the key came with other parameters. */
+export function replayOf(
+  stored: StoredConsumption,
+  featureCode: string,
+  inputBytes: number,
+): ConsumeResult {
+  if (stored.featureCode !== featureCode || stored.inputBytes !== inputBytes) {
     throw new AppError(
       "idempotency_conflict",
       "This Idempotency-Key was already used with different parameters; use a new key for a new " +
@@ -110,10 +150,7 @@ async function claimKey(tx: Tx, workspaceId: string, key: string, hash: string, 
     );
   }
 
-  return {
-    ...(stored.responseBody as unknown as ConsumeResult),
-    replayed: true,
-  } satisfies ConsumeResult;
+  return stored.result;
 }
 
 /** What consumption needs to know about the workspace and its tier, read once per request. */
@@ -181,18 +218,17 @@ export async function consumeOne(
     });
   }
 
-  // Every consumption locks the balance before it claims its key. Claiming first would let a
-  // single call (key, then balance) and a batch (balance, then the same key) wait on each other.
+  // Every consumption locks the balance before it looks for its key, so two requests with the
+  // same key run one after the other and the second finds the first's answer.
   await lockBalance(tx, workspaceId);
   if (input.idempotencyKey) {
-    const replay = await claimKey(
-      tx,
-      workspaceId,
-      input.idempotencyKey,
-      requestHash(quote.featureCode, input.inputBytes),
-      clock.now(),
+    const key = { workspaceId, key: input.idempotencyKey };
+    const stored = (await storedConsumptions(tx, [key], clock.now())).get(
+      storedKey(workspaceId, input.idempotencyKey),
     );
-    if (replay) return { result: replay, events: [] };
+    if (stored) {
+      return { result: replayOf(stored, quote.featureCode, input.inputBytes), events: [] };
+    }
   }
 
   const usageRecordId = randomUUID();
@@ -251,6 +287,8 @@ export async function consumeOne(
     apiKeyId: actor.type === "api_key" ? actor.apiKeyId : null,
     userId: actor.type === "user" ? actor.userId : null,
     idempotencyKey: input.idempotencyKey,
+    balanceAfter: balance,
+    overageCredits,
     createdAt: clock.now(),
   });
 
@@ -264,19 +302,6 @@ export async function consumeOne(
     balance,
     replayed: false,
   };
-  if (input.idempotencyKey) {
-    await tx
-      .update(idempotencyKeys)
-      .set({ responseStatus: draw.ok ? 200 : 402, responseBody: { ...result } })
-      .where(
-        and(
-          eq(idempotencyKeys.workspaceId, workspaceId),
-          eq(idempotencyKeys.scope, SCOPE),
-          eq(idempotencyKeys.key, input.idempotencyKey),
-        ),
-      );
-  }
-
   if (draw.ok) {
     events.push(
       event("credits/consumed", {

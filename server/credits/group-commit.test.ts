@@ -7,7 +7,6 @@ import {
   creditBalances,
   creditGrants,
   creditLedgerEntries,
-  idempotencyKeys,
   outbox,
   overageRecords,
   usageRecords,
@@ -27,7 +26,7 @@ import {
 } from "@/test/support/runtime";
 import { makeTier } from "@/test/support/tiers";
 
-import { consumeCredits, CONSUME_SCOPE } from "./consume";
+import { consumeCredits, consumeOne, consumptionTerms, type ConsumeResult } from "./consume";
 import {
   commitConsumptions,
   GroupCommit,
@@ -297,9 +296,9 @@ describe("a group of consumptions", () => {
     expect(await balanceOf(suspended.workspaceId)).toBe(1_250);
     const [stored] = await runtime.db
       .select({ n: sql<number>`count(*)::int` })
-      .from(idempotencyKeys)
+      .from(usageRecords)
       .where(
-        and(eq(idempotencyKeys.workspaceId, good.workspaceId), eq(idempotencyKeys.key, "bad")),
+        and(eq(usageRecords.workspaceId, good.workspaceId), eq(usageRecords.idempotencyKey, "bad")),
       );
     expect(stored?.n).toBe(0);
   });
@@ -317,40 +316,37 @@ describe("a group of consumptions", () => {
     expect(outcomes.map((outcome) => outcome.ok)).toEqual([true, false, true]);
     expect(await balanceOf(workspaceId)).toBe(1_240);
     const keys = await runtime.db
-      .select({ key: idempotencyKeys.key })
-      .from(idempotencyKeys)
-      .where(eq(idempotencyKeys.workspaceId, workspaceId));
+      .select({ key: usageRecords.idempotencyKey })
+      .from(usageRecords)
+      .where(eq(usageRecords.workspaceId, workspaceId));
     expect(keys.map((row) => row.key).sort()).toEqual(["after", "before"]);
   });
 
-  it("retries when another transaction claims one of its keys after the group looked", async () => {
+  it("replays a key that another transaction answered while the group waited for the balance", async () => {
     const { workspaceId } = await freshWorkspace();
-    const stored = { ...(await consume(runtime, workspaceId, 1, "elsewhere")), balance: 42 };
-    // Move the stored answer to a new key inside an open transaction, which holds it uncommitted.
+    // A consumption with the key "raced" holds the balance lock, uncommitted, until released.
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
+    let first!: ConsumeResult;
+    let answered!: () => void;
+    const holding = new Promise<void>((resolve) => (answered = resolve));
     const holder = runtime.db.transaction(async (tx) => {
-      await tx.insert(idempotencyKeys).values({
+      const one = await consumeOne(
+        { tx, actor, clock, log: runtime.logger, requestId: null },
         workspaceId,
-        scope: CONSUME_SCOPE,
-        key: "raced",
-        requestHash: (
-          await tx
-            .select({ hash: idempotencyKeys.requestHash })
-            .from(idempotencyKeys)
-            .where(eq(idempotencyKeys.key, "elsewhere"))
-        )[0]!.hash,
-        responseStatus: 200,
-        responseBody: { ...stored },
-        createdAt: clock.now(),
-      });
+        await consumptionTerms(tx, workspaceId),
+        { featureCode: "summarize", inputBytes: bytesCosting(3), idempotencyKey: "raced" },
+      );
+      first = one.result;
+      answered();
       await released;
     });
+    await holding;
     const group = commitConsumptions(runtime, [
-      request(workspaceId, 1, "raced"),
+      request(workspaceId, 3, "raced"),
       request(workspaceId, 2),
     ]);
-    // The group's insert of "raced" waits for the open transaction to end: see it wait, then commit.
+    // The group waits on the balance row: see it wait, then let the first consumption commit.
     for (;;) {
       const [waiting] = await runtime.db.execute<{ n: number }>(sql`
         SELECT count(*)::int AS n FROM pg_stat_activity
@@ -363,10 +359,10 @@ describe("a group of consumptions", () => {
     await holder;
     const [raced, other] = await group;
 
-    expect(raced).toEqual({ ok: true, result: { ...stored, replayed: true } });
+    expect(raced).toEqual({ ok: true, result: { ...first, replayed: true } });
     expect(other).toMatchObject({ ok: true, result: { allowed: true, credits: 2 } });
-    // Charged: the setup's 1 and the other item's 2; the raced key not again.
-    expect(await balanceOf(workspaceId)).toBe(1_247);
+    // Charged once for "raced" (3) and once for the other item (2).
+    expect(await balanceOf(workspaceId)).toBe(1_245);
   });
 
   it("expires grants past their expiry before drawing, with an entry and an event", async () => {

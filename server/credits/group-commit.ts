@@ -2,14 +2,7 @@ import { randomUUID } from "node:crypto";
 
 import { and, eq, sql } from "drizzle-orm";
 
-import {
-  creditBalances,
-  creditGrants,
-  idempotencyKeys,
-  overageRecords,
-  tiers,
-  workspaces,
-} from "@/drizzle/schema";
+import { creditBalances, creditGrants, overageRecords, tiers, workspaces } from "@/drizzle/schema";
 import { actorRef, type Actor } from "@/server/actor";
 import type { Clock } from "@/server/clock";
 import { execute, type CommandRuntime } from "@/server/commands";
@@ -21,10 +14,12 @@ import type { Logger } from "@/server/logger";
 
 import {
   consumeCredits,
-  CONSUME_SCOPE,
-  requestHash,
+  replayOf,
+  storedConsumptions,
+  storedKey,
   type ConsumeResult,
   type ConsumptionTerms,
+  type StoredConsumption,
 } from "./consume";
 import { drawOrder, expireGrants, MAX_CREDITS, settleSnapshot, type LockedBalance } from "./ledger";
 import { overagePeriodStart } from "./overage";
@@ -42,16 +37,17 @@ import { findFeature, priceCall } from "./pricing";
  * from the tier's table, drawn by priority, then soonest expiry, then age;
  * a soft overage policy lets it go past zero up to the period's cap; a
  * refusal is stored as an answer; low-balance and top-up events fire once
- * per downward crossing; every attempt writes a usage record; the same
- * idempotency key (shared with consumeOne's scope) replays the stored answer
- * or, with other parameters, is an idempotency_conflict. Items fail one by
+ * per downward crossing; every attempt writes a usage record, which stores
+ * its answer; the same idempotency key (whichever path answered it first)
+ * replays that answer or, with other parameters, is an idempotency_conflict. Items fail one by
  * one (an unknown feature, a suspended workspace), never the group.
  *
  * If the group's transaction fails for a reason no item explains (a
  * deadlock, a constraint the plan broke), it is retried, and then every item
  * runs alone through `consumeCredits`, so one bad item costs only itself.
- * Both paths lock the balance row before they touch an idempotency key, so
- * the same key sent through the API and the portal at once cannot deadlock.
+ * Both paths lock the balance row before they look up an idempotency key, so
+ * the same key sent twice at once is charged once: the second finds the
+ * first's usage record.
  */
 
 export interface ConsumptionRequest {
@@ -106,32 +102,9 @@ interface UsageRow {
   api_key_id: string | null;
   user_id: string | null;
   idempotency_key: string | null;
+  balance_after: number;
+  overage_credits: number;
 }
-
-interface KeyRow {
-  workspace_id: string;
-  key: string;
-  request_hash: string;
-  response_status: number;
-  response_body: ConsumeResult;
-}
-
-/** A claim another transaction made between our lookup and our insert: retry the group. */
-class KeyRace extends Error {
-  constructor() {
-    super("An idempotency key of the group was claimed concurrently");
-  }
-}
-
-const idempotencyConflict = () =>
-  new AppError(
-    "idempotency_conflict",
-    "This Idempotency-Key was already used with different parameters; use a new key for a new " +
-      "request",
-    { field: "Idempotency-Key" },
-  );
-
-const pairKey = (workspaceId: string, key: string) => `${workspaceId} ${key}`;
 
 /** The group's workspace ids as one JSON parameter, for `IN (...)`. */
 function idList(ids: string[]) {
@@ -195,36 +168,6 @@ async function liveGrants(tx: Tx, workspaceIds: string[]) {
   return byWorkspace;
 }
 
-async function storedAnswers(tx: Tx, requests: readonly ConsumptionRequest[]) {
-  const stored = new Map<string, { hash: string; result: ConsumeResult }>();
-  const pairs = requests.flatMap((request) =>
-    request.idempotencyKey === null
-      ? []
-      : [{ workspace_id: request.workspaceId, key: request.idempotencyKey }],
-  );
-  if (pairs.length === 0) return stored;
-
-  const rows = await tx.execute<{
-    workspace_id: string;
-    key: string;
-    request_hash: string;
-    response_body: ConsumeResult;
-  }>(sql`
-    SELECT k.workspace_id, k.key, k.request_hash, k.response_body
-    FROM ${idempotencyKeys} AS k
-    JOIN json_to_recordset(${JSON.stringify(pairs)}::json) AS p(workspace_id uuid, key text)
-      ON k.workspace_id = p.workspace_id AND k.key = p.key
-    WHERE k.scope = ${CONSUME_SCOPE}`);
-  for (const row of rows) {
-    stored.set(pairKey(row.workspace_id, row.key), {
-      hash: row.request_hash,
-      result: row.response_body,
-    });
-  }
-
-  return stored;
-}
-
 async function overageUsedThisPeriod(tx: Tx, workspaceId: string, periodStart: Date) {
   const [used] = await tx
     .select({ credits: sql<number>`coalesce(sum(${overageRecords.credits}), 0)::int` })
@@ -278,7 +221,15 @@ export async function consumeGroup(
   const [locked, grants, stored] = await Promise.all([
     lockWorkspaces(tx, workspaceIds),
     liveGrants(tx, workspaceIds),
-    storedAnswers(tx, requests),
+    storedConsumptions(
+      tx,
+      requests.flatMap((request) =>
+        request.idempotencyKey === null
+          ? []
+          : [{ workspaceId: request.workspaceId, key: request.idempotencyKey }],
+      ),
+      now,
+    ),
   ]);
   const states = new Map<string, WorkspaceState>();
   for (const row of locked) {
@@ -340,10 +291,10 @@ export async function consumeGroup(
   }
 
   const outcomes: ConsumptionOutcome[] = [];
-  const claimed = new Map<string, { hash: string; result: ConsumeResult }>();
+  /** Keys answered earlier in this group: a second item with the same key replays the first. */
+  const answered = new Map<string, StoredConsumption>();
   const ledgerRows: LedgerRow[] = [];
   const usageRows: UsageRow[] = [];
-  const keyRows: KeyRow[] = [];
   const overageRows: (typeof overageRecords.$inferInsert)[] = [];
   const takes = new Map<string, number>();
   const periodStart = overagePeriodStart(now);
@@ -391,18 +342,18 @@ export async function consumeGroup(
       continue;
     }
 
-    const hash = request.idempotencyKey ? requestHash(quote.featureCode, request.inputBytes) : null;
-    if (request.idempotencyKey && hash) {
-      const pair = pairKey(request.workspaceId, request.idempotencyKey);
-      const earlier = claimed.get(pair) ?? stored.get(pair);
-      if (earlier) {
-        outcomes.push(
-          earlier.hash === hash
-            ? { ok: true, result: { ...earlier.result, replayed: true } }
-            : { ok: false, error: idempotencyConflict() },
-        );
-        continue;
+    const pair = request.idempotencyKey && storedKey(request.workspaceId, request.idempotencyKey);
+    const earlier = pair ? (answered.get(pair) ?? stored.get(pair)) : undefined;
+    if (earlier) {
+      try {
+        outcomes.push({
+          ok: true,
+          result: { ...replayOf(earlier, quote.featureCode, request.inputBytes), replayed: true },
+        });
+      } catch (error) {
+        outcomes.push({ ok: false, error });
       }
+      continue;
     }
 
     const usageRecordId = randomUUID();
@@ -470,6 +421,8 @@ export async function consumeGroup(
       api_key_id: request.actor.type === "api_key" ? request.actor.apiKeyId : null,
       user_id: request.actor.type === "user" ? request.actor.userId : null,
       idempotency_key: request.idempotencyKey,
+      balance_after: balance.balance,
+      overage_credits: overageCredits,
     });
     const result: ConsumeResult = {
       allowed,
@@ -481,14 +434,11 @@ export async function consumeGroup(
       balance: balance.balance,
       replayed: false,
     };
-    if (request.idempotencyKey && hash) {
-      claimed.set(pairKey(request.workspaceId, request.idempotencyKey), { hash, result });
-      keyRows.push({
-        workspace_id: request.workspaceId,
-        key: request.idempotencyKey,
-        request_hash: hash,
-        response_status: allowed ? 200 : 402,
-        response_body: result,
+    if (pair) {
+      answered.set(pair, {
+        featureCode: quote.featureCode,
+        inputBytes: request.inputBytes,
+        result: { ...result, replayed: true },
       });
     }
 
@@ -527,7 +477,6 @@ export async function consumeGroup(
       takes,
       ledgerRows,
       usageRows,
-      keyRows,
       overageRows,
       balances: [...states.values()].filter((state) => state.settled).map((state) => state.locked),
     }),
@@ -549,7 +498,6 @@ async function writePlan(
     takes: Map<string, number>;
     ledgerRows: LedgerRow[];
     usageRows: UsageRow[];
-    keyRows: KeyRow[];
     overageRows: (typeof overageRecords.$inferInsert)[];
     balances: LockedBalance[];
   },
@@ -570,7 +518,7 @@ async function writePlan(
     period_start: row.periodStart.toISOString(),
   }));
 
-  const [written] = await tx.execute<{ keys: number }>(sql`
+  await tx.execute(sql`
     WITH grants AS (
       UPDATE credit_grants AS g SET remaining = g.remaining - d.take
       FROM json_to_recordset(${rows(takes)}) AS d(id uuid, take int)
@@ -587,12 +535,14 @@ async function writePlan(
       RETURNING 1
     ), usage AS (
       INSERT INTO usage_records (id, workspace_id, feature_code, input_bytes, units, credits,
-        outcome, api_key_id, user_id, idempotency_key, created_at)
+        outcome, api_key_id, user_id, idempotency_key, balance_after, overage_credits, created_at)
       SELECT r.id, r.workspace_id, r.feature_code, r.input_bytes, r.units, r.credits,
-        r.outcome::usage_outcome, r.api_key_id, r.user_id, r.idempotency_key, ${at}::timestamptz
+        r.outcome::usage_outcome, r.api_key_id, r.user_id, r.idempotency_key, r.balance_after,
+        r.overage_credits, ${at}::timestamptz
       FROM json_to_recordset(${rows(plan.usageRows)}) AS r(id uuid, workspace_id uuid,
         feature_code text, input_bytes bigint, units int, credits int, outcome text,
-        api_key_id uuid, user_id uuid, idempotency_key text)
+        api_key_id uuid, user_id uuid, idempotency_key text, balance_after int,
+        overage_credits int)
       RETURNING 1
     ), overage AS (
       INSERT INTO overage_records (workspace_id, usage_record_id, credits, period_start, created_at)
@@ -607,27 +557,14 @@ async function writePlan(
         below_threshold boolean, below_top_up boolean)
       WHERE b.workspace_id = d.workspace_id
       RETURNING 1
-    ), keys AS (
-      INSERT INTO idempotency_keys (workspace_id, scope, key, request_hash, response_status,
-        response_body, created_at)
-      SELECT r.workspace_id, ${CONSUME_SCOPE}, r.key, r.request_hash, r.response_status,
-        r.response_body, ${at}::timestamptz
-      FROM json_to_recordset(${rows(plan.keyRows)}) AS r(workspace_id uuid, key text,
-        request_hash text, response_status int, response_body jsonb)
-      ON CONFLICT DO NOTHING
-      RETURNING 1
     )
-    SELECT (SELECT count(*) FROM keys)::int AS keys`);
-  // Another transaction committed one of these keys after our lookup (a request to another server
-  // process, or the portal): this plan charged it again, so the group is redone.
-  if (written?.keys !== plan.keyRows.length) throw new KeyRace();
+    SELECT 1`);
 }
 
 const RETRYABLE_CODES = new Set(["40P01", "40001"]);
 const MAX_ATTEMPTS = 3;
 
 function retryable(error: unknown): boolean {
-  if (error instanceof KeyRace) return true;
   // drizzle wraps the driver's error; the SQLSTATE is on it or on its cause.
   let current: unknown = error;
   for (let depth = 0; depth < 4 && current; depth++) {

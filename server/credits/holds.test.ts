@@ -172,6 +172,23 @@ describe("placing and finalizing a hold", () => {
     await drain(runtime);
   });
 
+  it("keeps a hold's key apart from consumptions' keys", async () => {
+    const { workspaceId, actor } = await freshWorkspace();
+    // A finalized hold records usage under its key, with no input bytes, like this consumption.
+    const held = await place(workspaceId, actor, {
+      credits: 10,
+      featureCode: "summarize",
+      idempotencyKey: "job-7",
+    });
+    await finalize(workspaceId, actor, held.holdId, 1);
+
+    expect(await consume(runtime, workspaceId, 1, "job-7")).toMatchObject({
+      replayed: false,
+      credits: 1,
+      balance: 1_248,
+    });
+  });
+
   it("gives back to the grants a hold drew from, the last drawn first", async () => {
     const { workspaceId, actor } = await freshWorkspace();
     // 1,100 spans the 1,000 allowance and 100 of the 250 bonus.

@@ -387,6 +387,8 @@ export const finalizeHold = defineCommand({
         apiKeyId: actor.type === "api_key" ? actor.apiKeyId : hold.apiKeyId,
         userId: actor.type === "user" ? actor.userId : hold.userId,
         idempotencyKey: hold.idempotencyKey,
+        balanceAfter: settled.balanceAfter,
+        holdId: hold.id,
         createdAt: clock.now(),
       });
       events.push(

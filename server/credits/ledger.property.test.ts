@@ -18,6 +18,7 @@ import { consumeBatch, consumeCredits, type ConsumeResult } from "./consume";
 import { expireHolds, finalizeHold, placeHold, releaseHold } from "./holds";
 import { checkInvariant, drawCredits, grantCredits } from "./ledger";
 import { rollPeriods } from "./periods";
+import { IDEMPOTENCY_KEY_DAYS } from "./retention";
 import { expireDueGrants } from "./reactions";
 
 /**
@@ -243,9 +244,9 @@ interface World {
   actor: Actor;
   holds: { ws: string; holdId: string }[];
   purchaseGrants: { ws: string; grantId: string }[];
-  /** Every answer to a consumption with a key, in the order they came back. */
-  consumeAnswers: { ws: string; key: string; credits: number; result: ConsumeResult }[];
-  consumeConflicts: { ws: string; key: string; credits: number }[];
+  /** Every answer to a consumption with a key, in the order they came back, and when (ms). */
+  consumeAnswers: { ws: string; key: string; credits: number; result: ConsumeResult; at: number }[];
+  consumeConflicts: { ws: string; key: string; credits: number; at: number }[];
   holdAnswers: { ws: string; key: string; params: string; holdId: string; replayed: boolean }[];
   holdConflicts: { ws: string; key: string; params: string }[];
   grants: number;
@@ -319,6 +320,7 @@ async function run(world: World, command: Command): Promise<void> {
             key: command.key,
             credits: command.credits,
             result,
+            at: clock.now().getTime(),
           });
         }
       } catch (error) {
@@ -327,6 +329,7 @@ async function run(world: World, command: Command): Promise<void> {
             ws: workspaceId,
             key: command.key,
             credits: command.credits,
+            at: clock.now().getTime(),
           });
         }
         throw error;
@@ -355,7 +358,12 @@ async function run(world: World, command: Command): Promise<void> {
           if (result.error.code !== "idempotency_conflict") {
             throw new Error(`Unexpected batch item error ${result.error.code}`);
           }
-          world.consumeConflicts.push({ ws: workspaceId, key: item.key, credits: item.credits });
+          world.consumeConflicts.push({
+            ws: workspaceId,
+            key: item.key,
+            credits: item.credits,
+            at: clock.now().getTime(),
+          });
           return;
         }
         const { status, ...answer } = result;
@@ -366,6 +374,7 @@ async function run(world: World, command: Command): Promise<void> {
           key: item.key,
           credits: item.credits,
           result: answer,
+          at: clock.now().getTime(),
         });
       });
       return;
@@ -542,24 +551,42 @@ async function checkWorkspace(workspaceId: string, overage: "hard_stop" | "soft_
   }
 }
 
-/** One charge per key, replays equal to the first answer, conflicts only for other parameters. */
+/**
+ * One charge per key while the key is remembered (IDEMPOTENCY_KEY_DAYS after its first answer),
+ * replays equal to that answer, conflicts only for other parameters; a key older than that is a
+ * new request.
+ */
 function checkReplays(world: World) {
-  const firstAnswers = new Map<string, { credits: number; result: ConsumeResult }>();
-  for (const answer of world.consumeAnswers) {
-    if (answer.result.replayed) continue;
-    const id = `${answer.ws}/${answer.key}`;
-    expect(firstAnswers.has(id), `one charge for key ${answer.key}`).toBe(false);
-    firstAnswers.set(id, answer);
-  }
-  for (const answer of world.consumeAnswers) {
-    const first = firstAnswers.get(`${answer.ws}/${answer.key}`);
-    expect(first, `a first answer for key ${answer.key}`).toBeDefined();
-    expect(answer.credits).toBe(first?.credits);
-    expect({ ...answer.result, replayed: false }).toEqual(first?.result);
-  }
-  for (const conflict of world.consumeConflicts) {
-    const first = firstAnswers.get(`${conflict.ws}/${conflict.key}`);
-    expect(first?.credits, `conflict on key ${conflict.key}`).not.toBe(conflict.credits);
+  const lifetime = IDEMPOTENCY_KEY_DAYS * 86_400_000;
+  const current = new Map<string, World["consumeAnswers"][number]>();
+  const live = (id: string, at: number) => {
+    const first = current.get(id);
+    return first && at - first.at < lifetime ? first : undefined;
+  };
+  // Answers given at the same moment (one step) came back in any order; the charge came first.
+  const answers = [...world.consumeAnswers].sort(
+    (x, y) => x.at - y.at || Number(x.result.replayed) - Number(y.result.replayed),
+  );
+  const events = [
+    ...answers.map((answer) => ({ answer, conflict: undefined })),
+    ...world.consumeConflicts.map((conflict) => ({ answer: undefined, conflict })),
+  ].sort((x, y) => (x.answer ?? x.conflict)!.at - (y.answer ?? y.conflict)!.at);
+  for (const { answer, conflict } of events) {
+    if (conflict) {
+      const first = live(`${conflict.ws}/${conflict.key}`, conflict.at);
+      expect(first?.credits, `conflict on key ${conflict.key}`).not.toBe(conflict.credits);
+      continue;
+    }
+    const id = `${answer!.ws}/${answer!.key}`;
+    const first = live(id, answer!.at);
+    if (!answer!.result.replayed) {
+      expect(first, `one charge for key ${answer!.key}`).toBeUndefined();
+      current.set(id, answer!);
+      continue;
+    }
+    expect(first, `a first answer for key ${answer!.key}`).toBeDefined();
+    expect(answer!.credits).toBe(first?.credits);
+    expect({ ...answer!.result, replayed: false }).toEqual(first?.result);
   }
 
   const placed = new Map<string, { params: string; holdId: string }>();

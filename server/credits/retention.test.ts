@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { idempotencyKeys } from "@/drizzle/schema";
@@ -8,6 +8,7 @@ import type { Runtime } from "@/server/runtime";
 import { consume } from "@/test/support/credits";
 import { makeWorkspace, testRuntime } from "@/test/support/runtime";
 
+const DAY = 86_400_000;
 const clock = new ManualClock("2027-04-01T00:00:00Z");
 let runtime: Runtime;
 beforeAll(async () => {
@@ -18,31 +19,50 @@ afterAll(async () => {
 });
 
 describe("idempotency key retention", () => {
-  it("forgets keys after 30 days, after which the same key is a new request", async () => {
+  it("remembers a consumption's key for 30 days, after which the same key is a new request", async () => {
     const { workspaceId } = await makeWorkspace(runtime);
-    await consume(runtime, workspaceId, 2, "monthly-job");
-    await runtime.db
-      .update(idempotencyKeys)
-      .set({ createdAt: new Date("2027-02-01T00:00:00Z") })
-      .where(
-        and(eq(idempotencyKeys.workspaceId, workspaceId), eq(idempotencyKeys.key, "monthly-job")),
-      );
-    await consume(runtime, workspaceId, 3, "recent-job");
+    const first = await consume(runtime, workspaceId, 2, "monthly-job");
 
-    const at = new Date("2027-04-01T00:41:00.000Z");
+    clock.advance(30 * DAY - 60_000);
+    expect(await consume(runtime, workspaceId, 2, "monthly-job")).toEqual({
+      ...first,
+      replayed: true,
+    });
+
+    clock.advance(60_000);
+    expect(await consume(runtime, workspaceId, 5, "monthly-job")).toMatchObject({
+      replayed: false,
+      credits: 5,
+    });
+  });
+
+  it("forgets other stored keys after 30 days", async () => {
+    const { workspaceId } = await makeWorkspace(runtime);
+    const stored = { workspaceId, scope: "credits.refund", requestHash: "h", responseStatus: 200 };
+    await runtime.db.insert(idempotencyKeys).values([
+      {
+        ...stored,
+        key: "old",
+        responseBody: {},
+        createdAt: new Date(clock.now().getTime() - 31 * DAY),
+      },
+      {
+        ...stored,
+        key: "recent",
+        responseBody: {},
+        createdAt: new Date(clock.now().getTime() - DAY),
+      },
+    ]);
+
     await runtime.runReaction(
       "credits-prune-idempotency-keys",
-      cronWireEvent("credits-prune-idempotency-keys", at),
+      cronWireEvent("credits-prune-idempotency-keys", clock.now()),
     );
 
     const keys = await runtime.db
       .select({ key: idempotencyKeys.key })
       .from(idempotencyKeys)
       .where(eq(idempotencyKeys.workspaceId, workspaceId));
-    expect(keys.map((k) => k.key)).toEqual(["recent-job"]);
-    expect(await consume(runtime, workspaceId, 5, "monthly-job")).toMatchObject({
-      replayed: false,
-      credits: 5,
-    });
+    expect(keys.map((k) => k.key)).toEqual(["recent"]);
   });
 });
