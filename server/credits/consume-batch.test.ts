@@ -109,6 +109,15 @@ describe("batch consumption", () => {
     expect(await usageCount(workspaceId, "consumed")).toBe(3);
     expect(await usageCount(workspaceId, "rejected")).toBe(1);
     expect(await eventsNamed(runtime, workspaceId, "credits/consumed")).toHaveLength(3);
+    const summarize = (consumed: number, rejected: number, credits: number) => ({
+      workspaceId,
+      features: [{ featureCode: "summarize", consumed, rejected, credits }],
+      records: consumed + rejected,
+    });
+    const logged = async () =>
+      (await eventsNamed(runtime, workspaceId, "usage/logged")).map((e) => e.data);
+    // One per transaction: the earlier consumption, then the batch's three records.
+    expect(await logged()).toEqual([summarize(1, 0, 5), summarize(2, 1, 30)]);
 
     // The whole batch again: every item that got an answer is now a duplicate with that answer.
     const again = await batch(workspaceId, [item(10, "a"), item(5_000, "too-big"), item(20, "c")]);
@@ -118,6 +127,7 @@ describe("batch consumption", () => {
       { ...c, status: "duplicate", replayed: true },
     ]);
     expect(await balanceOf(workspaceId)).toBe(1_215);
+    expect(await logged()).toHaveLength(2);
   });
 
   it("leaves an item that failed free to be sent again", async () => {

@@ -314,18 +314,47 @@ export async function consumeOne(
       }),
     );
   }
-  events.push(
-    ...draw.events,
-    event("usage/logged", {
-      workspaceId,
-      usageRecordId,
-      featureCode: quote.featureCode,
-      credits: quote.credits,
-      outcome,
-    }),
-  );
+  events.push(...draw.events);
 
   return { result, events };
+}
+
+/**
+ * The `usage/logged` event for the usage records one transaction wrote in a
+ * workspace, summed by feature; none when it wrote none (replays write none).
+ */
+export function usageLogged(
+  workspaceId: string,
+  records: readonly Pick<ConsumeResult, "featureCode" | "credits" | "allowed">[],
+): EventDraft[] {
+  if (records.length === 0) return [];
+  const features = new Map<
+    string,
+    { featureCode: string; consumed: number; rejected: number; credits: number }
+  >();
+  for (const record of records) {
+    const sum = features.get(record.featureCode) ?? {
+      featureCode: record.featureCode,
+      consumed: 0,
+      rejected: 0,
+      credits: 0,
+    };
+    if (record.allowed) {
+      sum.consumed += 1;
+      sum.credits += record.credits;
+    } else {
+      sum.rejected += 1;
+    }
+    features.set(record.featureCode, sum);
+  }
+
+  return [
+    event("usage/logged", {
+      workspaceId,
+      records: records.length,
+      features: [...features.values()],
+    }),
+  ];
 }
 
 /** Consumes credits for one feature call. */
@@ -335,6 +364,7 @@ export const consumeCredits = defineCommand({
   async run(ctx, input) {
     const terms = await consumptionTerms(ctx.tx, input.workspaceId);
     const { result, events } = await consumeOne(ctx, input.workspaceId, terms, input);
+    events.push(...usageLogged(input.workspaceId, result.replayed ? [] : [result]));
 
     return { result, events, workspaceId: input.workspaceId, audit: false };
   },
@@ -396,6 +426,11 @@ export const consumeBatch = defineCommand({
         });
       }
     }
+
+    const logged = results.flatMap((one) =>
+      one.status === "consumed" || one.status === "refused" ? [one] : [],
+    );
+    events.push(...usageLogged(input.workspaceId, logged));
 
     return { result: results, events, workspaceId: input.workspaceId, audit: false };
   },

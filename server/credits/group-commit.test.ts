@@ -230,7 +230,19 @@ describe("a group of consumptions", () => {
     expect(b.usage).toEqual(a.usage);
     expect(b.flags).toEqual({ balance: 5, belowThreshold: true, belowTopUp: true });
     expect(b.flags).toEqual(a.flags);
-    expect(b.events.slice(before.grouped)).toEqual(a.events.slice(before.one));
+    // The same events in the same order, but usage/logged: one per transaction, summing its records.
+    const named = (events: typeof a.events, logged: boolean) =>
+      events.filter((e) => (e.name === "usage/logged") === logged);
+    const [aEvents, bEvents] = [a.events.slice(before.one), b.events.slice(before.grouped)];
+    expect(named(bEvents, false)).toEqual(named(aEvents, false));
+    expect(named(aEvents, true)).toHaveLength(7);
+    expect(named(bEvents, true)).toEqual([
+      {
+        name: "usage/logged",
+        records: 7,
+        features: [{ featureCode: "summarize", consumed: 5, rejected: 2, credits: 1_245 }],
+      },
+    ]);
     expect(b.events.filter((e) => e.name === "credits/low-balance")).toHaveLength(1);
     expect(b.events.filter((e) => e.name === "credits/top-up-due")).toHaveLength(1);
   });

@@ -17,6 +17,7 @@ import {
   replayOf,
   storedConsumptions,
   storedKey,
+  usageLogged,
   type ConsumeResult,
   type ConsumptionTerms,
   type StoredConsumption,
@@ -298,6 +299,8 @@ export async function consumeGroup(
   const overageRows: (typeof overageRecords.$inferInsert)[] = [];
   const takes = new Map<string, number>();
   const periodStart = overagePeriodStart(now);
+  /** The usage records written, by workspace. */
+  const loggedBy = new Map<string, ConsumeResult[]>();
 
   for (const request of requests) {
     const state = states.get(request.workspaceId);
@@ -457,19 +460,18 @@ export async function consumeGroup(
       : [];
     const overage = own.filter((draft) => draft.name === "credits/overage");
     const crossings = own.filter((draft) => draft.name !== "credits/overage");
-    emit(request, [
-      ...overage,
-      ...consumed,
-      ...crossings,
-      event("usage/logged", {
-        workspaceId: request.workspaceId,
-        usageRecordId,
-        featureCode: quote.featureCode,
-        credits: quote.credits,
-        outcome,
-      }),
-    ]);
+    emit(request, [...overage, ...consumed, ...crossings]);
+    const logged = loggedBy.get(request.workspaceId);
+    if (logged) logged.push(result);
+    else loggedBy.set(request.workspaceId, [result]);
     outcomes.push({ ok: true, result });
+  }
+  // One usage/logged per workspace for the group, as one transaction of consumeCredits writes.
+  for (const [workspaceId, logged] of loggedBy) {
+    for (const draft of usageLogged(workspaceId, logged)) {
+      events.push(draft);
+      eventRequestIds.push(null);
+    }
   }
 
   await Promise.all([

@@ -12,7 +12,7 @@ import { AppError } from "@/server/errors";
 import { event, type EventDraft } from "@/server/events/catalogue";
 import type { CronHandler } from "@/server/events/reactions";
 
-import { consumptionTerms } from "./consume";
+import { consumptionTerms, usageLogged } from "./consume";
 import { findFeature } from "./pricing";
 import {
   drawCredits,
@@ -400,13 +400,7 @@ export const finalizeHold = defineCommand({
           balanceAfter: settled.balanceAfter,
           actor: actorRef(actor),
         }),
-        event("usage/logged", {
-          workspaceId: hold.workspaceId,
-          usageRecordId,
-          featureCode,
-          credits: input.credits,
-          outcome: "consumed",
-        }),
+        ...usageLogged(hold.workspaceId, [{ featureCode, credits: input.credits, allowed: true }]),
       );
     }
 

@@ -355,16 +355,25 @@ export const catalogue = {
 
   // Usage
   "usage/logged": define(
-    1,
-    "A usage record was written. → real-time analytics",
+    2,
+    "Usage records were written: one event per workspace per transaction, summed by feature " +
+      "(the records themselves hold the detail). → real-time analytics",
     z.object({
       workspaceId,
-      usageRecordId: id,
-      featureCode: z.string(),
-      credits,
-      outcome: z.enum(["consumed", "rejected"]),
+      records: z.number().int().min(1),
+      features: z
+        .array(
+          z.object({
+            featureCode: z.string(),
+            consumed: z.number().int().min(0),
+            rejected: z.number().int().min(0),
+            /** Credits of the consumed records. */
+            credits,
+          }),
+        )
+        .min(1),
     }),
-    (d) => ({ type: "usage_record", id: d.usageRecordId }),
+    (d) => ({ type: "workspace", id: d.workspaceId }),
   ),
   "usage/quota-exceeded": define(
     1,
