@@ -104,16 +104,18 @@ export async function storedConsumptions(
     balance_after: number | null;
     overage_credits: number;
   }>(sql`
-    SELECT DISTINCT ON (u.workspace_id, u.idempotency_key)
-      u.id, u.workspace_id, u.idempotency_key AS key, u.feature_code,
+    SELECT u.id, u.workspace_id, u.idempotency_key AS key, u.feature_code,
       u.input_bytes::float8 AS input_bytes, u.units, u.credits, u.outcome, u.balance_after,
       u.overage_credits
-    FROM ${usageRecords} AS u
-    JOIN json_to_recordset(${JSON.stringify(pairs)}::json) AS p("workspaceId" uuid, key text)
-      ON u.workspace_id = p."workspaceId" AND u.idempotency_key = p.key
-    WHERE u.hold_id IS NULL
-      AND u.created_at > ${new Date(now.getTime() - KEY_LIFETIME_MS).toISOString()}::timestamptz
-    ORDER BY u.workspace_id, u.idempotency_key, u.created_at DESC`);
+    FROM json_to_recordset(${JSON.stringify(pairs)}::json) AS p("workspaceId" uuid, key text)
+    -- One index probe per key, whatever plan the prepared statement settles on.
+    CROSS JOIN LATERAL (
+      SELECT * FROM ${usageRecords} AS r
+      WHERE r.workspace_id = p."workspaceId" AND r.idempotency_key = p.key AND r.hold_id IS NULL
+        AND r.created_at > ${new Date(now.getTime() - KEY_LIFETIME_MS).toISOString()}::timestamptz
+      ORDER BY r.created_at DESC
+      LIMIT 1
+    ) AS u`);
   for (const row of rows) {
     stored.set(storedKey(row.workspace_id, row.key), {
       featureCode: row.feature_code,

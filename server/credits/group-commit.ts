@@ -751,15 +751,26 @@ export class GroupCommit {
     }
   }
 
-  /** The next group: the waiting consumptions of workspaces not committing now, oldest first. */
+  /**
+   * The next group, oldest first: the waiting consumptions of every workspace no open group holds.
+   * When only held workspaces wait, one of them gets a second group of its own, which waits for
+   * its balance lock; mixing it with others would make them all wait behind that lock.
+   */
   private take(): Waiting[] {
     const group: Waiting[] = [];
     for (const [workspaceId, queue] of this.pending) {
       if (group.length >= this.maxItems) break;
-      if ((this.busy.get(workspaceId) ?? 0) >= OPEN_GROUPS_PER_WORKSPACE) continue;
-      const taken = queue.splice(0, this.maxItems - group.length);
-      group.push(...taken);
+      if (this.busy.has(workspaceId)) continue;
+      group.push(...queue.splice(0, this.maxItems - group.length));
       if (queue.length === 0) this.pending.delete(workspaceId);
+    }
+    if (group.length > 0) return group;
+
+    for (const [workspaceId, queue] of this.pending) {
+      if ((this.busy.get(workspaceId) ?? 0) >= OPEN_GROUPS_PER_WORKSPACE) continue;
+      group.push(...queue.splice(0, this.maxItems));
+      if (queue.length === 0) this.pending.delete(workspaceId);
+      break;
     }
 
     return group;
