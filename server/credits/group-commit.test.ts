@@ -192,6 +192,57 @@ describe("a group of consumptions", () => {
     await expectLedgerInvariant(runtime, workspaceId);
   });
 
+  it("lets the next group of a busy workspace take everything that arrived while it waited", async () => {
+    const { workspaceId } = await freshWorkspace();
+    const waitingOnLock = async (count: number) => {
+      for (;;) {
+        const [row] = await runtime.db.execute<{ n: number }>(sql`
+          SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        if ((row?.n ?? 0) >= count) return;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    // Someone else holds the balance row until released.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const holding = new Promise<void>((resolve) => (locked = resolve));
+    const holder = runtime.db.transaction(async (tx) => {
+      await tx.execute(
+        sql`SELECT 1 FROM ${creditBalances} WHERE workspace_id = ${workspaceId} FOR UPDATE`,
+      );
+      locked();
+      await released;
+    });
+    await holding;
+
+    const queue = new GroupCommit(runtime, { maxConcurrent: 3 });
+    const first = queue.consume(request(workspaceId, 1, "first"));
+    await waitingOnLock(1);
+    const second = queue.consume(request(workspaceId, 1, "second"));
+    // The late group waits for the lock without items; these arrive while it waits.
+    await waitingOnLock(2);
+    const later = Array.from({ length: 5 }, (_, i) =>
+      queue.consume(request(workspaceId, 1, `later-${i}`)),
+    );
+    release();
+    await holder;
+    const answers = await Promise.all([first, second, ...later]);
+
+    expect(answers.map((answer) => answer.balance)).toEqual([
+      1_249, 1_248, 1_247, 1_246, 1_245, 1_244, 1_243,
+    ]);
+    // Two transactions: the first group's one consumption, then the late group's six.
+    const logged = await runtime.db
+      .select({ data: outbox.data })
+      .from(outbox)
+      .where(and(eq(outbox.workspaceId, workspaceId), eq(outbox.name, "usage/logged")))
+      .orderBy(asc(outbox.seq));
+    expect(logged.map((row) => (row.data as { records: number }).records)).toEqual([1, 6]);
+    await queue.settled();
+  });
+
   it("leaves the same ledger, usage, flags and events as one transaction per consumption", async () => {
     const one = await freshWorkspace();
     const grouped = await freshWorkspace();

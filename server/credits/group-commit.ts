@@ -130,7 +130,7 @@ type LockedRow = {
  * Plain SQL here and in liveGrants: these run for every group, and building them with the query
  * builder cost more than running them.
  */
-async function lockWorkspaces(tx: Tx, workspaceIds: string[]) {
+async function lockWorkspaces(tx: Tx, workspaceIds: string[]): Promise<LockedRow[]> {
   return tx.execute<LockedRow>(sql`
     SELECT b.workspace_id, b.balance, b.below_threshold, b.top_up_threshold, b.below_top_up,
       w.status, t.price_table, t.low_balance_threshold, t.overage_policy, t.overage_cap_credits
@@ -206,32 +206,62 @@ export interface GroupResult {
 }
 
 /**
+ * A group of one workspace whose consumptions are chosen once its balance is
+ * locked: whatever arrives while it waits for the lock joins it.
+ */
+export interface LateGroup {
+  workspaceId: string;
+  take(): readonly ConsumptionRequest[];
+}
+
+export type GroupSource = readonly ConsumptionRequest[] | LateGroup;
+
+const isLate = (source: GroupSource): source is LateGroup => !Array.isArray(source);
+
+const keysOf = (requests: readonly ConsumptionRequest[]) =>
+  requests.flatMap((request) =>
+    request.idempotencyKey === null
+      ? []
+      : [{ workspaceId: request.workspaceId, key: request.idempotencyKey }],
+  );
+
+/**
  * Runs a group of consumptions in the caller's transaction, writes their rows
  * and their events (to the outbox, each with its request's id), and returns
- * each one's outcome.
+ * each one's outcome, in the order of the requests (a late group's, in the
+ * order its `take` returned them).
  */
 export async function consumeGroup(
   tx: Tx,
   clock: Clock,
-  requests: readonly ConsumptionRequest[],
+  source: GroupSource,
 ): Promise<GroupResult> {
-  const now = clock.now();
+  let now = clock.now();
+  let requests: readonly ConsumptionRequest[];
+  let locked: LockedRow[];
+  let grants: Map<string, LiveGrant[]>;
+  let stored: Map<string, StoredConsumption>;
+  if (isLate(source)) {
+    [locked, grants] = await Promise.all([
+      lockWorkspaces(tx, [source.workspaceId]),
+      liveGrants(tx, [source.workspaceId]),
+    ]);
+    requests = source.take();
+    if (requests.length === 0) return { outcomes: [], events: [] };
+    now = clock.now();
+    stored = await storedConsumptions(tx, keysOf(requests), now);
+  } else {
+    requests = source;
+    const ids = [...new Set(requests.map((request) => request.workspaceId))].sort();
+    // Sent together: the server runs them in order, and each later statement reads what was
+    // committed once the locks were granted (read committed takes a snapshot per statement).
+    [locked, grants, stored] = await Promise.all([
+      lockWorkspaces(tx, ids),
+      liveGrants(tx, ids),
+      storedConsumptions(tx, keysOf(requests), now),
+    ]);
+  }
   const workspaceIds = [...new Set(requests.map((request) => request.workspaceId))].sort();
-  // Sent together: the server runs them in order, and each later statement reads what was
-  // committed once the locks were granted (read committed takes a snapshot per statement).
-  const [locked, grants, stored] = await Promise.all([
-    lockWorkspaces(tx, workspaceIds),
-    liveGrants(tx, workspaceIds),
-    storedConsumptions(
-      tx,
-      requests.flatMap((request) =>
-        request.idempotencyKey === null
-          ? []
-          : [{ workspaceId: request.workspaceId, key: request.idempotencyKey }],
-      ),
-      now,
-    ),
-  ]);
   const states = new Map<string, WorkspaceState>();
   for (const row of locked) {
     states.set(row.workspace_id, {
@@ -584,24 +614,30 @@ function retryable(error: unknown): boolean {
  */
 export async function commitConsumptions(
   runtime: CommandRuntime,
-  requests: readonly ConsumptionRequest[],
+  source: GroupSource,
   log: Logger = runtime.logger,
 ): Promise<ConsumptionOutcome[]> {
+  // A late group takes its consumptions once; a retry or the fallback runs the same ones.
+  let taken: readonly ConsumptionRequest[] | undefined = isLate(source) ? undefined : source;
+  const once: GroupSource = isLate(source)
+    ? { workspaceId: source.workspaceId, take: () => (taken ??= source.take()) }
+    : source;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     try {
-      const group = await runtime.db.transaction((tx) => consumeGroup(tx, runtime.clock, requests));
+      const group = await runtime.db.transaction((tx) => consumeGroup(tx, runtime.clock, once));
       if (group.events.length > 0) runtime.wake();
 
       return group.outcomes;
     } catch (error) {
       if (retryable(error) && attempt < MAX_ATTEMPTS) continue;
       log.warn(
-        { err: error, items: requests.length, attempt },
+        { err: error, items: taken?.length ?? 0, attempt },
         "consumption group failed; running its items one by one",
       );
       break;
     }
   }
+  const requests = isLate(once) ? once.take() : once;
 
   return Promise.all(requests.map((request) => consumeAlone(runtime, request, log)));
 }
@@ -650,14 +686,12 @@ interface Waiting {
  * a workspace's group is committing wait for the next group, so the busier
  * a workspace, the larger its groups, and one transaction carries what many
  * would. A workspace is in at most two open groups at a time: the second
- * waits on the balance row lock inside the database, so it starts the moment
- * the first commits instead of after this process has answered it (every
- * read of a group follows its lock, so it plans from committed state).
- * Groups of different workspaces run side by side, up to `maxConcurrent`.
+ * is late (LateGroup): it waits on the balance row lock inside the database
+ * and takes its consumptions only once it holds it, so it starts the moment
+ * the first commits, with everything that arrived meanwhile (every read of a
+ * group follows its lock, so it plans from committed state). Groups of
+ * workspaces no group holds run side by side, up to `maxConcurrent`.
  *
- * TODO: on two cores the hot-workspace benchmark stays below its 3× target
- * (README, Performance); each consumption still writes two outbox events,
- * and one event per group is the next thing to measure.
  * TODO: the queue is per process; several server processes each group their
  * own requests and meet on the balance row lock, which stays correct but
  * groups less.
@@ -712,11 +746,21 @@ export class GroupCommit {
 
   private pump() {
     while (this.running < this.maxConcurrent) {
-      const group = this.take();
-      if (group.length === 0) break;
+      const next = this.next();
+      if (!next) break;
       this.running++;
-      const workspaceIds = new Set(group.map((waiting) => waiting.request.workspaceId));
+      const { workspaceIds } = next;
       for (const id of workspaceIds) this.busy.set(id, (this.busy.get(id) ?? 0) + 1);
+      let group = next.group ?? [];
+      const source: GroupSource = next.group
+        ? next.group.map((waiting) => waiting.request)
+        : {
+            workspaceId: workspaceIds[0]!,
+            take: () => {
+              group = this.takeFrom(workspaceIds[0]!);
+              return group.map((waiting) => waiting.request);
+            },
+          };
       const done = () => {
         this.running--;
         for (const id of workspaceIds) {
@@ -728,10 +772,7 @@ export class GroupCommit {
         this.pump();
       };
 
-      commitConsumptions(
-        this.runtime,
-        group.map((waiting) => waiting.request),
-      ).then(
+      commitConsumptions(this.runtime, source).then(
         (outcomes) => {
           done();
           outcomes.forEach((outcome, index) => {
@@ -752,27 +793,37 @@ export class GroupCommit {
   }
 
   /**
-   * The next group, oldest first: the waiting consumptions of every workspace no open group holds.
-   * When only held workspaces wait, one of them gets a second group of its own, which waits for
-   * its balance lock; mixing it with others would make them all wait behind that lock.
+   * The next group to open. First, the waiting consumptions, oldest first, of every workspace no
+   * open group holds. Failing that, a late group for one held workspace: it waits for the balance
+   * lock and then takes what its workspace has waiting, so while one group commits the next grows;
+   * mixing that workspace with others would make them all wait behind its lock.
    */
-  private take(): Waiting[] {
+  private next(): { group: Waiting[] | null; workspaceIds: string[] } | null {
     const group: Waiting[] = [];
+    const workspaceIds: string[] = [];
     for (const [workspaceId, queue] of this.pending) {
       if (group.length >= this.maxItems) break;
       if (this.busy.has(workspaceId)) continue;
       group.push(...queue.splice(0, this.maxItems - group.length));
+      workspaceIds.push(workspaceId);
       if (queue.length === 0) this.pending.delete(workspaceId);
     }
-    if (group.length > 0) return group;
+    if (group.length > 0) return { group, workspaceIds };
 
-    for (const [workspaceId, queue] of this.pending) {
+    for (const workspaceId of this.pending.keys()) {
       if ((this.busy.get(workspaceId) ?? 0) >= OPEN_GROUPS_PER_WORKSPACE) continue;
-      group.push(...queue.splice(0, this.maxItems));
-      if (queue.length === 0) this.pending.delete(workspaceId);
-      break;
+      return { group: null, workspaceIds: [workspaceId] };
     }
 
-    return group;
+    return null;
+  }
+
+  private takeFrom(workspaceId: string): Waiting[] {
+    const queue = this.pending.get(workspaceId);
+    if (!queue) return [];
+    const taken = queue.splice(0, this.maxItems);
+    if (queue.length === 0) this.pending.delete(workspaceId);
+
+    return taken;
   }
 }
