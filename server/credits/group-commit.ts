@@ -671,7 +671,10 @@ async function consumeAlone(
 export interface GroupCommitOptions {
   /** Most consumptions in one transaction. */
   maxItems?: number;
-  /** Most group transactions open at once; each holds one pooled connection. */
+  /**
+   * Most group transactions committing at once, and as many late ones waiting for a balance lock;
+   * each holds one pooled connection.
+   */
   maxConcurrent?: number;
 }
 
@@ -706,6 +709,8 @@ export class GroupCommit {
   private readonly maxItems: number;
   private readonly maxConcurrent: number;
   private running = 0;
+  /** Of `running`, the late groups: they wait for a lock, so they do not count against the limit. */
+  private late = 0;
   private scheduled = false;
   private idle: (() => void)[] = [];
 
@@ -745,10 +750,15 @@ export class GroupCommit {
   }
 
   private pump() {
-    while (this.running < this.maxConcurrent) {
-      const next = this.next();
+    for (;;) {
+      const next = this.next(
+        this.running - this.late < this.maxConcurrent,
+        this.late < this.maxConcurrent,
+      );
       if (!next) break;
       this.running++;
+      const late = next.group === null;
+      if (late) this.late++;
       const { workspaceIds } = next;
       for (const id of workspaceIds) this.busy.set(id, (this.busy.get(id) ?? 0) + 1);
       let group = next.group ?? [];
@@ -763,6 +773,7 @@ export class GroupCommit {
           };
       const done = () => {
         this.running--;
+        if (late) this.late--;
         for (const id of workspaceIds) {
           const open = (this.busy.get(id) ?? 1) - 1;
           if (open === 0) this.busy.delete(id);
@@ -798,10 +809,13 @@ export class GroupCommit {
    * lock and then takes what its workspace has waiting, so while one group commits the next grows;
    * mixing that workspace with others would make them all wait behind its lock.
    */
-  private next(): { group: Waiting[] | null; workspaceIds: string[] } | null {
+  private next(
+    groupAllowed: boolean,
+    lateAllowed: boolean,
+  ): { group: Waiting[] | null; workspaceIds: string[] } | null {
     const group: Waiting[] = [];
     const workspaceIds: string[] = [];
-    for (const [workspaceId, queue] of this.pending) {
+    for (const [workspaceId, queue] of groupAllowed ? this.pending : []) {
       if (group.length >= this.maxItems) break;
       if (this.busy.has(workspaceId)) continue;
       group.push(...queue.splice(0, this.maxItems - group.length));
@@ -810,7 +824,7 @@ export class GroupCommit {
     }
     if (group.length > 0) return { group, workspaceIds };
 
-    for (const workspaceId of this.pending.keys()) {
+    for (const workspaceId of lateAllowed ? this.pending.keys() : []) {
       if ((this.busy.get(workspaceId) ?? 0) >= OPEN_GROUPS_PER_WORKSPACE) continue;
       return { group: null, workspaceIds: [workspaceId] };
     }
