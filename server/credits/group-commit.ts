@@ -1,6 +1,9 @@
 import { randomUUID } from "node:crypto";
 
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, sql, type SQL } from "drizzle-orm";
+import { PgDialect } from "drizzle-orm/pg-core";
+import { drizzle } from "drizzle-orm/postgres-js";
+import type { Sql } from "postgres";
 
 import { creditBalances, creditGrants, overageRecords, tiers, workspaces } from "@/drizzle/schema";
 import { actorRef, type Actor } from "@/server/actor";
@@ -9,7 +12,7 @@ import { execute, type CommandRuntime } from "@/server/commands";
 import type { Tx } from "@/server/db/client";
 import { AppError, isAppError } from "@/server/errors";
 import { event, type EventDraft } from "@/server/events/catalogue";
-import { writeEvents } from "@/server/events/outbox";
+import { eventsStatement } from "@/server/events/outbox";
 import type { Logger } from "@/server/logger";
 
 import {
@@ -205,6 +208,11 @@ export interface GroupResult {
   events: EventDraft[];
 }
 
+/** A group read and planned under its locks, with the statements that write it. */
+interface PlannedGroup extends GroupResult {
+  writes: SQL[];
+}
+
 /**
  * A group of one workspace whose consumptions are chosen once its balance is
  * locked: whatever arrives while it waits for the lock joins it.
@@ -236,6 +244,17 @@ export async function consumeGroup(
   clock: Clock,
   source: GroupSource,
 ): Promise<GroupResult> {
+  const { writes, ...group } = await planGroup(tx, clock, source);
+  await Promise.all(writes.map((statement) => tx.execute(statement)));
+
+  return group;
+}
+
+/**
+ * Everything consumeGroup does but the writing: locks, reads and plans, and
+ * returns the statements that write the rows and the events (validated).
+ */
+async function planGroup(tx: Tx, clock: Clock, source: GroupSource): Promise<PlannedGroup> {
   let now = clock.now();
   let requests: readonly ConsumptionRequest[];
   let locked: LockedRow[];
@@ -247,7 +266,7 @@ export async function consumeGroup(
       liveGrants(tx, [source.workspaceId]),
     ]);
     requests = source.take();
-    if (requests.length === 0) return { outcomes: [], events: [] };
+    if (requests.length === 0) return { outcomes: [], events: [], writes: [] };
     now = clock.now();
     stored = await storedConsumptions(tx, keysOf(requests), now);
   } else {
@@ -504,18 +523,19 @@ export async function consumeGroup(
     }
   }
 
-  await Promise.all([
-    writePlan(tx, now, {
+  const writes = [
+    writePlan(now, {
       takes,
       ledgerRows,
       usageRows,
       overageRows,
       balances: [...states.values()].filter((state) => state.settled).map((state) => state.locked),
     }),
-    writeEvents(tx, events, clock, { requestIds: eventRequestIds }),
-  ]);
+  ];
+  const written = eventsStatement(events, clock, { requestIds: eventRequestIds });
+  if (written) writes.push(written.statement);
 
-  return { outcomes, events };
+  return { outcomes, events, writes };
 }
 
 /**
@@ -523,8 +543,7 @@ export async function consumeGroup(
  * JSON parameter): one round trip and one executor start whatever the
  * group's size, rather than one per kind of row.
  */
-async function writePlan(
-  tx: Tx,
+function writePlan(
   now: Date,
   plan: {
     takes: Map<string, number>;
@@ -550,7 +569,7 @@ async function writePlan(
     period_start: row.periodStart.toISOString(),
   }));
 
-  await tx.execute(sql`
+  return sql`
     WITH grants AS (
       UPDATE credit_grants AS g SET remaining = g.remaining - d.take
       FROM json_to_recordset(${rows(takes)}) AS d(id uuid, take int)
@@ -590,7 +609,7 @@ async function writePlan(
       WHERE b.workspace_id = d.workspace_id
       RETURNING 1
     )
-    SELECT 1`);
+    SELECT 1`;
 }
 
 const RETRYABLE_CODES = new Set(["40P01", "40001"]);
@@ -609,6 +628,65 @@ function retryable(error: unknown): boolean {
 }
 
 /**
+ * One group in one transaction of two round trips: BEGIN goes out with the
+ * locks and reads, and the writes go out with COMMIT. Sending COMMIT behind
+ * the writes is safe because they were built, and the events checked against
+ * the catalogue, before anything was sent: if a write fails, the server turns
+ * the COMMIT into a rollback, which is an error here. The connection is
+ * reserved from the pool for the transaction, as a `db.transaction` would.
+ */
+const dialect = new PgDialect();
+
+async function commitGroup(runtime: CommandRuntime, source: GroupSource): Promise<GroupResult> {
+  const connection = await runtime.db.$client.reserve();
+  // Statements on this connection run inside the BEGIN below; no schema is needed for them.
+  // drizzle reads the client's type parsers from `options`, which a reserved connection shares
+  // with its pool but does not carry.
+  const client = Object.assign(connection, { options: runtime.db.$client.options });
+  const tx = drizzle({ client: client as unknown as Sql }) as unknown as Tx;
+  const rollback = () =>
+    connection.unsafe("ROLLBACK").then(
+      () => undefined,
+      () => undefined,
+    );
+  try {
+    let planned: PlannedGroup;
+    try {
+      [, planned] = await Promise.all([
+        connection.unsafe("BEGIN").execute(),
+        planGroup(tx, runtime.clock, source),
+      ]);
+    } catch (error) {
+      await rollback();
+      throw error;
+    }
+    const { writes, ...group } = planned;
+    // Handed to the connection in this order, here and now: through drizzle's own execute the
+    // writes would reach it a few ticks later, after the COMMIT.
+    const sent = await Promise.allSettled([
+      ...writes.map((statement) => {
+        const query = dialect.sqlToQuery(statement);
+        return connection.unsafe(query.sql, query.params as never[]).execute();
+      }),
+      connection.unsafe("COMMIT").execute(),
+    ]);
+    const failed = sent.find((outcome) => outcome.status === "rejected");
+    if (failed) {
+      await rollback();
+      throw failed.reason;
+    }
+    const committed = sent.at(-1) as PromiseFulfilledResult<{ command: string }>;
+    if (committed.value.command !== "COMMIT") {
+      throw new Error("The server rolled back the consumption group instead of committing it");
+    }
+
+    return group;
+  } finally {
+    connection.release();
+  }
+}
+
+/**
  * Commits a group of consumptions in one transaction with their events, and
  * wakes the relay. What the group cannot commit is run item by item.
  */
@@ -624,7 +702,7 @@ export async function commitConsumptions(
     : source;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     try {
-      const group = await runtime.db.transaction((tx) => consumeGroup(tx, runtime.clock, once));
+      const group = await commitGroup(runtime, once);
       if (group.events.length > 0) runtime.wake();
 
       return group.outcomes;

@@ -5,7 +5,8 @@ import * as schema from "@/drizzle/schema";
 
 export { schema };
 
-export type Db = PostgresJsDatabase<typeof schema>;
+/** The drizzle database, with the postgres.js client under it (`$client`). */
+export type Db = PostgresJsDatabase<typeof schema> & { $client: Sql };
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 /**
  * Domain functions take either, so the same code runs inside a transaction, a reaction or a test.

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 
 import { outbox } from "@/drizzle/schema";
 import type { Clock } from "@/server/clock";
@@ -32,7 +32,25 @@ export async function writeEvents(
   clock: Clock,
   meta: OutboxMeta = {},
 ): Promise<string[]> {
-  if (drafts.length === 0) return [];
+  const built = eventsStatement(drafts, clock, meta);
+  if (!built) return [];
+  await tx.execute(built.statement);
+
+  return built.ids;
+}
+
+/**
+ * The statement writeEvents runs, built without touching the database: the
+ * drafts are checked against the catalogue here, so a caller that sends it
+ * together with other statements (group commit) learns of a bad draft before
+ * anything is sent. Null when there is nothing to write.
+ */
+export function eventsStatement(
+  drafts: readonly EventDraft[],
+  clock: Clock,
+  meta: OutboxMeta = {},
+): { statement: SQL; ids: string[] } | null {
+  if (drafts.length === 0) return null;
 
   const occurredAt = clock.now();
   const validated = drafts.map((draft) => {
@@ -83,7 +101,7 @@ export async function writeEvents(
   // itself once a transaction writes hundreds of events (group commit, batches). A row's position
   // in its stream is the stream's new last_seq less the rows that follow it in this transaction;
   // inserted in stream order, so the outbox's seq follows each stream's order.
-  await tx.execute(sql`
+  const statement = sql`
     WITH wanted AS (
       SELECT * FROM json_to_recordset(${JSON.stringify(streams)}::json)
         AS s(stream_id text, count bigint)
@@ -103,7 +121,7 @@ export async function writeEvents(
       data jsonb, causation_id text, request_id text)
     JOIN claimed AS c ON c.stream_id = r.stream_id
     JOIN wanted AS w ON w.stream_id = r.stream_id
-    ORDER BY r.stream_id, r.position`);
+    ORDER BY r.stream_id, r.position`;
 
-  return rows.map((row) => row.id);
+  return { statement, ids: rows.map((row) => row.id) };
 }
