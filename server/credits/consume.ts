@@ -108,12 +108,12 @@ export async function storedConsumptions(
       u.input_bytes::float8 AS input_bytes, u.units, u.credits, u.outcome, u.balance_after,
       u.overage_credits
     FROM json_to_recordset(${JSON.stringify(pairs)}::json) AS p("workspaceId" uuid, key text)
-    -- One index probe per key, whatever plan the prepared statement settles on.
+    -- One index probe per key, whatever plan the prepared statement settles on. Within a key's
+    -- lifetime it has one record: a second use is answered from the first, not recorded.
     CROSS JOIN LATERAL (
       SELECT * FROM ${usageRecords} AS r
       WHERE r.workspace_id = p."workspaceId" AND r.idempotency_key = p.key AND r.hold_id IS NULL
         AND r.created_at > ${new Date(now.getTime() - KEY_LIFETIME_MS).toISOString()}::timestamptz
-      ORDER BY r.created_at DESC
       LIMIT 1
     ) AS u`);
   for (const row of rows) {

@@ -639,10 +639,13 @@ const dialect = new PgDialect();
 
 async function commitGroup(runtime: CommandRuntime, source: GroupSource): Promise<GroupResult> {
   const connection = await runtime.db.$client.reserve();
-  // Statements on this connection run inside the BEGIN below; no schema is needed for them.
-  // drizzle reads the client's type parsers from `options`, which a reserved connection shares
-  // with its pool but does not carry.
-  const client = Object.assign(connection, { options: runtime.db.$client.options });
+  // The group's statements run on this connection inside the BEGIN below, as named prepared
+  // statements with generic plans: their text never changes (the rows travel as parameters), so
+  // the server parses and plans each once per connection instead of for every group. drizzle
+  // needs only `unsafe` and the pool's type parsers (`options`) from its client.
+  const run = (text: string, params: unknown[] = []) =>
+    connection.unsafe(text, params as never[], { prepare: true });
+  const client = { options: runtime.db.$client.options, unsafe: run };
   const tx = drizzle({ client: client as unknown as Sql }) as unknown as Tx;
   const rollback = () =>
     connection.unsafe("ROLLBACK").then(
@@ -652,8 +655,9 @@ async function commitGroup(runtime: CommandRuntime, source: GroupSource): Promis
   try {
     let planned: PlannedGroup;
     try {
-      [, planned] = await Promise.all([
+      [, , planned] = await Promise.all([
         connection.unsafe("BEGIN").execute(),
+        run("SET LOCAL plan_cache_mode = force_generic_plan").execute(),
         planGroup(tx, runtime.clock, source),
       ]);
     } catch (error) {
@@ -666,7 +670,7 @@ async function commitGroup(runtime: CommandRuntime, source: GroupSource): Promis
     const sent = await Promise.allSettled([
       ...writes.map((statement) => {
         const query = dialect.sqlToQuery(statement);
-        return connection.unsafe(query.sql, query.params as never[]).execute();
+        return run(query.sql, query.params).execute();
       }),
       connection.unsafe("COMMIT").execute(),
     ]);
@@ -789,6 +793,8 @@ export class GroupCommit {
   private running = 0;
   /** Of `running`, the late groups: they wait for a lock, so they do not count against the limit. */
   private late = 0;
+  /** Workspaces with a late group that has not taken its consumptions yet: one is enough. */
+  private readonly lateWaiting = new Set<string>();
   private scheduled = false;
   private idle: (() => void)[] = [];
 
@@ -835,9 +841,12 @@ export class GroupCommit {
       );
       if (!next) break;
       this.running++;
-      const late = next.group === null;
-      if (late) this.late++;
       const { workspaceIds } = next;
+      const late = next.group === null;
+      if (late) {
+        this.late++;
+        this.lateWaiting.add(workspaceIds[0]!);
+      }
       for (const id of workspaceIds) this.busy.set(id, (this.busy.get(id) ?? 0) + 1);
       let group = next.group ?? [];
       const source: GroupSource = next.group
@@ -845,13 +854,17 @@ export class GroupCommit {
         : {
             workspaceId: workspaceIds[0]!,
             take: () => {
+              this.lateWaiting.delete(workspaceIds[0]!);
               group = this.takeFrom(workspaceIds[0]!);
               return group.map((waiting) => waiting.request);
             },
           };
       const done = () => {
         this.running--;
-        if (late) this.late--;
+        if (late) {
+          this.late--;
+          this.lateWaiting.delete(workspaceIds[0]!);
+        }
         for (const id of workspaceIds) {
           const open = (this.busy.get(id) ?? 1) - 1;
           if (open === 0) this.busy.delete(id);
@@ -904,6 +917,7 @@ export class GroupCommit {
 
     for (const workspaceId of lateAllowed ? this.pending.keys() : []) {
       if ((this.busy.get(workspaceId) ?? 0) >= OPEN_GROUPS_PER_WORKSPACE) continue;
+      if (this.lateWaiting.has(workspaceId)) continue;
       return { group: null, workspaceIds: [workspaceId] };
     }
 
