@@ -9,6 +9,8 @@ export const errorCodes = {
   insufficient_credits: { http: 402, trpc: "PAYMENT_REQUIRED" },
   forbidden: { http: 403, trpc: "FORBIDDEN" },
   workspace_suspended: { http: 403, trpc: "FORBIDDEN" },
+  /** The portal refuses a change to a suspended or cancelled workspace. */
+  workspace_read_only: { http: 403, trpc: "FORBIDDEN" },
   insufficient_scope: { http: 403, trpc: "FORBIDDEN" },
   not_found: { http: 404, trpc: "NOT_FOUND" },
   method_not_allowed: { http: 405, trpc: "METHOD_NOT_SUPPORTED" },

@@ -74,12 +74,21 @@ export const workspaces = pgTable("workspaces", {
     .notNull()
     .references(() => tiers.id),
   status: workspaceStatus("status").notNull().default("active"),
+  /** Set while suspended: when, and the reason its members are shown. Cleared on reactivation. */
+  suspendedAt: timestamptz("suspended_at"),
+  suspensionReason: text("suspension_reason"),
   createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
   createdAt: createdAt(),
 });
 
 /** Ranked from most to least powerful; see server/auth/roles.ts. */
-export const workspaceRole = pgEnum("workspace_role", ["owner", "admin", "billing", "member"]);
+export const workspaceRole = pgEnum("workspace_role", [
+  "owner",
+  "admin",
+  "billing",
+  "member",
+  "viewer",
+]);
 
 export const workspaceMembers = pgTable(
   "workspace_members",
@@ -114,7 +123,10 @@ export const apiKeys = pgTable(
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     createdAt: createdAt(),
     /** What the key may do on the metering API: usage:write, balance:read. */
-    scopes: text("scopes").array().notNull().default(sql`ARRAY['usage:write','balance:read']`),
+    scopes: text("scopes")
+      .array()
+      .notNull()
+      .default(sql`ARRAY['usage:write','balance:read']`),
     lastUsedAt: timestamptz("last_used_at"),
     revokedAt: timestamptz("revoked_at"),
   },

@@ -175,7 +175,7 @@ describe("transfers between workspaces of one owner", () => {
     expect(allowance?.expiresAt).toBeInstanceOf(Date);
 
     const result = await caller.credits.transfer({
-      fromWorkspaceId: from.workspaceId,
+      workspaceId: from.workspaceId,
       toWorkspaceId: to.workspaceId,
       credits: allowance!.amount + 10,
       reason: "Consolidating",
@@ -215,7 +215,7 @@ describe("transfers between workspaces of one owner", () => {
 
     await expect(
       caller.credits.transfer({
-        fromWorkspaceId: mine.workspaceId,
+        workspaceId: mine.workspaceId,
         toWorkspaceId: theirs.workspaceId,
         credits: 10,
         reason: "Gift",
@@ -224,7 +224,7 @@ describe("transfers between workspaces of one owner", () => {
     const second = await workspace(owner.id);
     await expect(
       caller.credits.transfer({
-        fromWorkspaceId: mine.workspaceId,
+        workspaceId: mine.workspaceId,
         toWorkspaceId: second.workspaceId,
         credits: 1_251,
         reason: "Everything and more",
@@ -232,7 +232,7 @@ describe("transfers between workspaces of one owner", () => {
     ).rejects.toMatchObject({ code: "PAYMENT_REQUIRED" });
     await expect(
       caller.credits.transfer({
-        fromWorkspaceId: mine.workspaceId,
+        workspaceId: mine.workspaceId,
         toWorkspaceId: mine.workspaceId,
         credits: 1,
         reason: "Loop",
@@ -249,7 +249,7 @@ describe("transfers between workspaces of one owner", () => {
     const outcomes = await Promise.allSettled([
       ...Array.from({ length: 6 }, () =>
         caller.credits.transfer({
-          fromWorkspaceId: a.workspaceId,
+          workspaceId: a.workspaceId,
           toWorkspaceId: b.workspaceId,
           credits: 300,
           reason: "a to b",
@@ -257,7 +257,7 @@ describe("transfers between workspaces of one owner", () => {
       ),
       ...Array.from({ length: 6 }, () =>
         caller.credits.transfer({
-          fromWorkspaceId: b.workspaceId,
+          workspaceId: b.workspaceId,
           toWorkspaceId: a.workspaceId,
           credits: 300,
           reason: "b to a",
@@ -285,7 +285,7 @@ describe("transfers between workspaces of one owner", () => {
     const to = await workspace(owner.id);
     const caller = await callerFor(runtime, owner.id);
     const request = {
-      fromWorkspaceId: from.workspaceId,
+      workspaceId: from.workspaceId,
       toWorkspaceId: to.workspaceId,
       credits: 200,
       reason: "Once",
@@ -329,7 +329,7 @@ describe("transfers between workspaces of one owner", () => {
 
     await expect(
       (await callerFor(runtime, owner.id)).credits.transfer({
-        fromWorkspaceId: a.workspaceId,
+        workspaceId: a.workspaceId,
         toWorkspaceId: b.workspaceId,
         credits: 10,
         reason: "Parking credits",

@@ -200,18 +200,22 @@ export const allocateCredits = defineCommand({
   },
 });
 
-export const transferCreditsInput = z
-  .object({
-    fromWorkspaceId: z.uuid(),
-    toWorkspaceId: z.uuid(),
-    credits: wholeCredits.min(1, "Transfer at least 1 credit"),
-    reason,
-    idempotencyKey,
-  })
-  .refine((input) => input.fromWorkspaceId !== input.toWorkspaceId, {
+/** A transfer's fields; the procedure takes the sending workspace from its own scope. */
+export const transferFields = z.object({
+  fromWorkspaceId: z.uuid(),
+  toWorkspaceId: z.uuid(),
+  credits: wholeCredits.min(1, "Transfer at least 1 credit"),
+  reason,
+  idempotencyKey,
+});
+
+export const transferCreditsInput = transferFields.refine(
+  (input) => input.fromWorkspaceId !== input.toWorkspaceId,
+  {
     message: "Choose a different workspace to receive the credits",
     path: ["toWorkspaceId"],
-  });
+  },
+);
 
 /**
  * Moves credits between two workspaces the caller owns. The sending side is

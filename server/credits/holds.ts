@@ -428,7 +428,8 @@ export const releaseHold = defineCommand({
       };
     }
     if (hold.status !== "active") throw alreadySettled(hold);
-    // Releasing works in a suspended workspace too: it only gives credits back.
+    // Releasing itself works in a suspended workspace (it only gives credits back); the metering
+    // API refuses a suspended workspace's keys before they get here.
     const threshold = await lowBalanceThresholdOf(tx, input.workspaceId);
     const settled = await settle(tx, clock, hold, "released", 0, actor, threshold);
 

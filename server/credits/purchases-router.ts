@@ -59,13 +59,16 @@ export const purchasesRouter = router({
       ),
 
     // commands
-    /** A pending purchase and the checkout page to pay it on. */
-    start: workspaceProcedure("billing")
+    /**
+     * A pending purchase and the checkout page to pay it on. A suspended workspace may still buy
+     * credits, ready for when it is reactivated.
+     */
+    start: workspaceProcedure("billing", { writes: true, allowedWhile: ["suspended"] })
       .input(z.object({ packId: z.uuid({ error: "Choose a credit pack" }) }))
       .mutation(({ ctx, input }) =>
         buyPack(ctx.runtime, input, { actor: ctx.actor, requestId: ctx.requestId, log: ctx.log }),
       ),
-    refund: workspaceProcedure("billing")
+    refund: workspaceProcedure("billing", { writes: true })
       .input(requestRefundInput.omit({ workspaceId: true }))
       .mutation(({ ctx, input }) => runCommand(ctx, requestRefund, input)),
   }),
@@ -74,7 +77,7 @@ export const purchasesRouter = router({
     get: workspaceProcedure("billing").query(({ ctx }) =>
       autoTopUpSettings(ctx.runtime.db, ctx.workspace.workspaceId, ctx.runtime.clock.now()),
     ),
-    set: workspaceProcedure("billing")
+    set: workspaceProcedure("billing", { writes: true })
       .input(autoTopUpInput.omit({ workspaceId: true }))
       .mutation(({ ctx, input }) => runCommand(ctx, setAutoTopUp, input)),
   }),

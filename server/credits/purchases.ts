@@ -72,10 +72,12 @@ export const startPurchase = defineCommand({
       .from(workspaces)
       .where(eq(workspaces.id, input.workspaceId));
     if (!workspace) throw new AppError("not_found", "Workspace not found");
-    if (workspace.status !== "active") {
+    // A suspended workspace may still buy credits, ready for when it is reactivated; a cancelled
+    // one cannot.
+    if (workspace.status === "cancelled") {
       throw new AppError(
-        "workspace_suspended",
-        `This workspace is ${workspace.status}; it cannot buy credits`,
+        "workspace_read_only",
+        "This workspace is cancelled; it cannot buy credits",
       );
     }
     const [pack] = await tx.select().from(creditPacks).where(eq(creditPacks.id, input.packId));

@@ -1,15 +1,8 @@
-import { eq, ilike, or, sql } from "drizzle-orm";
 import { z } from "zod";
 
-import { ledgerEntryKind, tiers, users, workspaceMembers, workspaces } from "@/drizzle/schema";
+import { ledgerEntryKind } from "@/drizzle/schema";
 import { AppError } from "@/server/errors";
-import {
-  platformAdminProcedure,
-  router,
-  runCommand,
-  signedInProcedure,
-  workspaceProcedure,
-} from "@/server/trpc/init";
+import { platformAdminProcedure, router, runCommand, workspaceProcedure } from "@/server/trpc/init";
 
 import {
   adjustCredits,
@@ -17,7 +10,7 @@ import {
   allocateCredits,
   allocateCreditsInput,
   transferCredits,
-  transferCreditsInput,
+  transferFields,
 } from "./adjustments";
 import { consumeCredits, consumeInput } from "./consume";
 import {
@@ -29,42 +22,8 @@ import {
   usageByDay,
 } from "./queries";
 
-/** Admin tools: find a workspace, then correct or top up its credits. */
+/** Admin tools: correct or top up a workspace's credits (workspaces.admin.find finds it). */
 const adminRouter = router({
-  findWorkspaces: platformAdminProcedure
-    .input(z.object({ query: z.string().trim().max(200).default("") }))
-    .query(async ({ ctx, input }) => {
-      const pattern = `%${input.query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-
-      return ctx.runtime.db
-        .select({
-          id: workspaces.id,
-          name: workspaces.name,
-          slug: workspaces.slug,
-          status: workspaces.status,
-          tierName: tiers.name,
-          balance: sql<number>`(SELECT balance FROM credit_balances b
-            WHERE b.workspace_id = ${workspaces.id})`,
-          ownerEmail: sql<string | null>`(SELECT u.email FROM ${workspaceMembers} m
-            JOIN ${users} u ON u.id = m.user_id
-            WHERE m.workspace_id = ${workspaces.id} AND m.role = 'owner'
-            ORDER BY m.created_at LIMIT 1)`,
-        })
-        .from(workspaces)
-        .innerJoin(tiers, eq(tiers.id, workspaces.tierId))
-        .where(
-          input.query === ""
-            ? undefined
-            : or(
-                ilike(workspaces.name, pattern),
-                ilike(workspaces.slug, pattern),
-                sql`EXISTS (SELECT 1 FROM ${workspaceMembers} m JOIN ${users} u ON u.id = m.user_id
-                  WHERE m.workspace_id = ${workspaces.id} AND u.email ILIKE ${pattern})`,
-              ),
-        )
-        .orderBy(workspaces.name)
-        .limit(20);
-    }),
   adjust: platformAdminProcedure
     .input(adjustCreditsInput)
     .mutation(({ ctx, input }) => runCommand(ctx, adjustCredits, input)),
@@ -75,16 +34,21 @@ const adminRouter = router({
 
 export const creditsRouter = router({
   admin: adminRouter,
-  /** Moves credits between two workspaces the caller owns; the command checks ownership. */
-  transfer: signedInProcedure
-    .input(transferCreditsInput)
-    .mutation(({ ctx, input }) => runCommand(ctx, transferCredits, input)),
+  /**
+   * Moves credits from this workspace to another the caller owns; the command checks the
+   * receiving side.
+   */
+  transfer: workspaceProcedure("owner", { writes: true })
+    .input(transferFields.omit({ fromWorkspaceId: true }))
+    .mutation(({ ctx, input }) =>
+      runCommand(ctx, transferCredits, { ...input, fromWorkspaceId: ctx.workspace.workspaceId }),
+    ),
 
   // queries
-  balance: workspaceProcedure("member").query(({ ctx }) =>
+  balance: workspaceProcedure("viewer").query(({ ctx }) =>
     balanceDetail(ctx.runtime.db, ctx.workspace.workspaceId, ctx.runtime.clock.now()),
   ),
-  history: workspaceProcedure("member")
+  history: workspaceProcedure("viewer")
     .input(
       z
         .object({
@@ -112,18 +76,18 @@ export const creditsRouter = router({
         to: input.to,
       }),
     ),
-  usage: workspaceProcedure("member").query(({ ctx }) =>
+  usage: workspaceProcedure("viewer").query(({ ctx }) =>
     recentUsage(ctx.runtime.db, ctx.workspace.workspaceId),
   ),
-  usageByDay: workspaceProcedure("member")
+  usageByDay: workspaceProcedure("viewer")
     .input(z.object({ days: z.number().int().min(1).max(90).default(30) }))
     .query(({ ctx, input }) =>
       usageByDay(ctx.runtime.db, ctx.workspace.workspaceId, ctx.runtime.clock.now(), input.days),
     ),
-  rollover: workspaceProcedure("member").query(({ ctx }) =>
+  rollover: workspaceProcedure("viewer").query(({ ctx }) =>
     rolloverEligibility(ctx.runtime.db, ctx.workspace.workspaceId),
   ),
-  overage: workspaceProcedure("member").query(({ ctx }) =>
+  overage: workspaceProcedure("viewer").query(({ ctx }) =>
     overageStatus(ctx.runtime.db, ctx.workspace.workspaceId, ctx.runtime.clock.now()),
   ),
 
@@ -132,7 +96,7 @@ export const creditsRouter = router({
    * The portal's "try a feature" form. A refusal is stored like any consumption, then reported as
    * an error.
    */
-  consume: workspaceProcedure("member")
+  consume: workspaceProcedure("member", { writes: true })
     .input(
       consumeInput
         .omit({ workspaceId: true })

@@ -6,7 +6,7 @@ import {
   webhookEndpoints,
   workspaceMembers,
 } from "@/drizzle/schema";
-import type { WorkspaceRole } from "@/server/auth/roles";
+import { rolesAtLeast, type WorkspaceRole } from "@/server/auth/roles";
 import type { Tx } from "@/server/db/client";
 
 import {
@@ -16,11 +16,12 @@ import {
   type NotificationDefinition,
 } from "./definition";
 
+/** By the role ranking; `members` is everyone in the workspace, viewers included. */
 const rolesFor: Record<Exclude<Audience, "platform_admins" | "address">, WorkspaceRole[]> = {
-  owners: ["owner"],
-  admins: ["owner", "admin"],
-  billing: ["owner", "admin", "billing"],
-  members: ["owner", "admin", "billing", "member"],
+  owners: rolesAtLeast("owner"),
+  admins: rolesAtLeast("admin"),
+  billing: rolesAtLeast("billing"),
+  members: rolesAtLeast("viewer"),
 };
 
 export interface Person {

@@ -129,8 +129,15 @@ export const notificationsRouter = router({
   setPreference: signedInProcedure
     .input(setPreferenceInput)
     .mutation(({ ctx, input }) => runCommand(ctx, setPreference, input)),
-  /** A workspace admin retries one of the workspace's deliveries now and sees the outcome. */
-  retryDelivery: workspaceProcedure("admin")
+  /**
+   * A workspace admin retries one of the workspace's deliveries now and sees the outcome. It sends
+   * a notice that exists already, so a read-only workspace allows it (its suspension notice may be
+   * the one that failed).
+   */
+  retryDelivery: workspaceProcedure("admin", {
+    writes: true,
+    allowedWhile: ["suspended", "cancelled"],
+  })
     .input(retryInput)
     .mutation(async ({ ctx, input }) => {
       await runCommand(ctx, requeueDelivery, input);

@@ -14,21 +14,32 @@ const card = z.enum(Object.keys(SIMULATED_CARDS) as [SimulatedCard, ...Simulated
   error: "Choose one of the test cards",
 });
 
-/** The simulated gateway's checkout page (embedded default only). */
+/**
+ * The simulated gateway's checkout page (embedded default only). The session,
+ * not the input, names the workspace, so its rights are checked in
+ * simulated-checkout.ts rather than by workspaceProcedure.
+ */
+const checkoutProcedure = signedInProcedure.meta({
+  access: {
+    kind: "signed_in",
+    scope: "billing members and up of the checkout's workspace; anyone else gets `not_found`",
+  },
+});
+
 export const paymentsRouter = router({
   simulatedCheckout: router({
     // queries
-    get: signedInProcedure
+    get: checkoutProcedure
       .input(session)
       .query(({ ctx, input }) => simulatedCheckoutPage(ctx.runtime, ctx.user.id, input.sessionId)),
 
     // commands
-    pay: signedInProcedure
+    pay: checkoutProcedure
       .input(session.extend({ card }))
       .mutation(({ ctx, input }) =>
         paySimulatedCheckout(ctx.runtime, ctx.user.id, input.sessionId, input.card),
       ),
-    cancel: signedInProcedure
+    cancel: checkoutProcedure
       .input(session)
       .mutation(({ ctx, input }) =>
         cancelSimulatedCheckout(ctx.runtime, ctx.user.id, input.sessionId),

@@ -8,7 +8,8 @@ import { z, ZodError } from "zod";
 import { users } from "@/drizzle/schema";
 import type { Actor } from "@/server/actor";
 import { execute, type Command } from "@/server/commands";
-import { roleAtLeast, type WorkspaceRole } from "@/server/auth/roles";
+import { requireWorkspaceAccess, type Access, type ReadOnlyStatus } from "@/server/auth/access";
+import type { WorkspaceRole } from "@/server/auth/roles";
 import { AppError, errorCodes, type ErrorCode } from "@/server/errors";
 import type { Logger } from "@/server/logger";
 import type { Runtime } from "@/server/runtime";
@@ -73,38 +74,46 @@ function zodFieldErrors(error: ZodError): Record<string, string> {
   return fields;
 }
 
-const t = initTRPC.context<TrpcContext>().create({
-  transformer: superjson,
-  errorFormatter({ shape, error }) {
-    const cause = error.cause;
-    let data: ErrorData;
-    if (cause instanceof AppError) {
-      data = {
-        appCode: cause.code,
-        field: cause.field,
-        fieldErrors: cause.field ? { [cause.field]: cause.message } : undefined,
-        details: cause.details,
+/** Every procedure says who may call it; the builders below set it, the router tests read it. */
+export interface ProcedureMeta {
+  access: Access;
+}
+
+const t = initTRPC
+  .context<TrpcContext>()
+  .meta<ProcedureMeta>()
+  .create({
+    transformer: superjson,
+    errorFormatter({ shape, error }) {
+      const cause = error.cause;
+      let data: ErrorData;
+      if (cause instanceof AppError) {
+        data = {
+          appCode: cause.code,
+          field: cause.field,
+          fieldErrors: cause.field ? { [cause.field]: cause.message } : undefined,
+          details: cause.details,
+        };
+      } else if (cause instanceof ZodError) {
+        const fieldErrors = zodFieldErrors(cause);
+        data = { appCode: "invalid_request", field: Object.keys(fieldErrors)[0], fieldErrors };
+      } else {
+        data = { appCode: codeFromTrpc(error.code) };
+      }
+      const message =
+        cause instanceof ZodError ? (cause.issues[0]?.message ?? "Invalid input") : shape.message;
+
+      // Stack traces stay in the server log.
+      const { stack: _stack, ...rest } = shape.data;
+
+      return {
+        ...shape,
+        message:
+          data.appCode === "internal" ? "Something went wrong on our side; it was logged" : message,
+        data: { ...rest, ...data },
       };
-    } else if (cause instanceof ZodError) {
-      const fieldErrors = zodFieldErrors(cause);
-      data = { appCode: "invalid_request", field: Object.keys(fieldErrors)[0], fieldErrors };
-    } else {
-      data = { appCode: codeFromTrpc(error.code) };
-    }
-    const message =
-      cause instanceof ZodError ? (cause.issues[0]?.message ?? "Invalid input") : shape.message;
-
-    // Stack traces stay in the server log.
-    const { stack: _stack, ...rest } = shape.data;
-
-    return {
-      ...shape,
-      message:
-        data.appCode === "internal" ? "Something went wrong on our side; it was logged" : message,
-      data: { ...rest, ...data },
-    };
-  },
-});
+    },
+  });
 
 function codeFromTrpc(code: TRPCError["code"]): ErrorCode {
   const match = (Object.entries(errorCodes) as [ErrorCode, (typeof errorCodes)[ErrorCode]][]).find(
@@ -120,7 +129,7 @@ const mapErrors = t.middleware(async ({ next, ctx, path }) => {
   if (!result.ok) {
     const cause = result.error.cause;
     if (cause instanceof AppError) {
-      if (cause.code === "forbidden" || cause.code === "unauthenticated") {
+      if (["forbidden", "unauthenticated", "workspace_read_only"].includes(cause.code)) {
         ctx.log.warn({ path, code: cause.code }, "request refused");
       }
       throw new TRPCError({ code: errorCodes[cause.code].trpc, message: cause.message, cause });
@@ -165,43 +174,71 @@ const refuseUnstorableText = t.middleware(async ({ getRawInput, next }) => {
   return next();
 });
 
-export const publicProcedure = t.procedure.use(mapErrors).use(refuseUnstorableText);
+export const publicProcedure = t.procedure
+  .meta({ access: { kind: "public" } })
+  .use(mapErrors)
+  .use(refuseUnstorableText);
 
-export const signedInProcedure = publicProcedure.use(({ ctx, next }) => {
-  if (!ctx.user) throw new AppError("unauthenticated", "Sign in to continue");
-  const user = ctx.user;
+export const signedInProcedure = publicProcedure
+  .meta({ access: { kind: "signed_in" } })
+  .use(({ ctx, next }) => {
+    if (!ctx.user) throw new AppError("unauthenticated", "Sign in to continue");
+    const user = ctx.user;
 
-  return next({ ctx: { user, actor: { type: "user", userId: user.id } satisfies Actor as Actor } });
-});
+    return next({
+      ctx: { user, actor: { type: "user", userId: user.id } satisfies Actor as Actor },
+    });
+  });
+
+export interface WorkspaceProcedureOptions {
+  /**
+   * The procedure changes the workspace. A suspended or cancelled workspace
+   * is read-only, so it refuses the call with workspace_read_only.
+   */
+  writes?: boolean;
+  /**
+   * Read-only states in which this change still goes through, e.g. buying
+   * credits while suspended. Only meaningful with `writes`.
+   */
+  allowedWhile?: readonly ReadOnlyStatus[];
+}
 
 /**
  * Procedures on one workspace. The input carries `workspaceId`; the caller
- * must be a member with at least `minimum`. A non-member gets not_found, so
- * workspace ids cannot be probed. ctx gains the workspace and the role.
+ * must be a member with at least `minimum`, and a change (`writes`) needs the
+ * workspace to be active unless `allowedWhile` names its state. The rules are
+ * in server/auth/access.ts; the README's access matrix is generated from
+ * these declarations. ctx gains the workspace and the role.
  */
-// TODO: a suspended or cancelled workspace should be read-only in the portal; procedures that
-// change a workspace will say so in this builder, which then refuses them in those states.
-export function workspaceProcedure(minimum: WorkspaceRole) {
+export function workspaceProcedure(
+  minimum: WorkspaceRole,
+  options: WorkspaceProcedureOptions = {},
+) {
+  const rule = {
+    minimum,
+    writes: options.writes ?? false,
+    allowedWhile: options.allowedWhile ?? [],
+  };
+
   return signedInProcedure
+    .meta({ access: { kind: "workspace", ...rule } })
     .input(z.object({ workspaceId: z.uuid() }))
     .use(async ({ ctx, input, next }) => {
-      const membership = await findMembership(ctx.runtime.db, ctx.user.id, input.workspaceId);
-      if (!membership) throw new AppError("not_found", "Workspace not found");
-      if (!roleAtLeast(membership.role, minimum)) {
-        throw new AppError(
-          "forbidden",
-          `This needs the ${minimum} role or higher; you are ${membership.role}`,
-        );
-      }
+      const workspace = requireWorkspaceAccess(
+        rule,
+        await findMembership(ctx.runtime.db, ctx.user.id, input.workspaceId),
+      );
 
       return next({
-        ctx: { workspace: membership, log: ctx.log.child({ workspaceId: membership.workspaceId }) },
+        ctx: { workspace, log: ctx.log.child({ workspaceId: workspace.workspaceId }) },
       });
     });
 }
 
-export const platformAdminProcedure = signedInProcedure.use(({ ctx, next }) => {
-  if (!ctx.user.isPlatformAdmin) throw new AppError("forbidden", "Platform administrators only");
+export const platformAdminProcedure = signedInProcedure
+  .meta({ access: { kind: "platform_admin" } })
+  .use(({ ctx, next }) => {
+    if (!ctx.user.isPlatformAdmin) throw new AppError("forbidden", "Platform administrators only");
 
-  return next();
-});
+    return next();
+  });

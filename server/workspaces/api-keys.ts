@@ -7,7 +7,7 @@ import { z } from "zod";
 import { apiKeys, workspaces } from "@/drizzle/schema";
 import type { Clock } from "@/server/clock";
 import { defineCommand } from "@/server/commands";
-import type { Db } from "@/server/db/client";
+import type { Db, Tx } from "@/server/db/client";
 import { AppError } from "@/server/errors";
 
 export const API_KEY_PREFIX = "tally_sk_";
@@ -62,6 +62,23 @@ export const createApiKeyInput = z.object({
  * revoked (payload: the key's id), so caches of authenticated keys drop it.
  */
 export const API_KEY_REVOKED_CHANNEL = "tally_api_key_revoked";
+
+/**
+ * The NOTIFY channel that tells every server process a workspace was
+ * suspended, reactivated or cancelled (payload: the workspace's id), so
+ * caches drop its keys and the next call reads the new status.
+ */
+export const WORKSPACE_STATUS_CHANNEL = "tally_workspace_status";
+
+/**
+ * Called by the commands that change a workspace's status, in their
+ * transaction: the notice goes out at commit, and this process forgets the
+ * workspace's keys at once, so no cached key answers with the old status.
+ */
+export async function announceWorkspaceStatus(tx: Tx, workspaceId: string): Promise<void> {
+  await tx.execute(sql`SELECT pg_notify(${WORKSPACE_STATUS_CHANNEL}, ${workspaceId})`);
+  for (const cache of caches) cache.forgetWorkspace(workspaceId);
+}
 
 /** Creates an API key. The key is returned once and only its hash is kept. */
 export const createApiKey = defineCommand({
@@ -258,8 +275,10 @@ export interface ApiKeyCacheOptions {
  * other process through NOTIFY on API_KEY_REVOKED_CHANNEL (listen() subscribes;
  * when the listening connection is re-established, everything cached is
  * dropped, since notices may have been missed). A workspace's suspension or
- * reactivation is seen within `ttlMs`; consumption and holds check the
- * workspace's status again in their own transaction.
+ * reactivation reaches the caches the same way, on WORKSPACE_STATUS_CHANNEL
+ * (a change made without announceWorkspaceStatus is seen within `ttlMs`), and
+ * consumption and holds check the workspace's status again in their own
+ * transaction.
  */
 export class ApiKeyCache {
   private readonly entries = new Map<string, CachedKey>();
@@ -281,11 +300,22 @@ export class ApiKeyCache {
       (apiKeyId) => this.forget(apiKeyId),
       () => this.entries.clear(),
     );
+    await sql.listen(
+      WORKSPACE_STATUS_CHANNEL,
+      (workspaceId) => this.forgetWorkspace(workspaceId),
+      () => this.entries.clear(),
+    );
   }
 
   forget(apiKeyId: string): void {
     for (const [hash, entry] of this.entries) {
       if (entry.row.apiKeyId === apiKeyId) this.entries.delete(hash);
+    }
+  }
+
+  forgetWorkspace(workspaceId: string): void {
+    for (const [hash, entry] of this.entries) {
+      if (entry.row.workspaceId === workspaceId) this.entries.delete(hash);
     }
   }
 

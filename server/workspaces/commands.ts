@@ -3,8 +3,11 @@ import { z } from "zod";
 
 import { creditBalances, tiers, workspaceMembers, workspaces } from "@/drizzle/schema";
 import { defineCommand } from "@/server/commands";
+import type { Tx } from "@/server/db/client";
 import { AppError } from "@/server/errors";
 import { event } from "@/server/events/catalogue";
+
+import { announceWorkspaceStatus } from "./api-keys";
 
 export const slugSchema = z
   .string()
@@ -117,6 +120,106 @@ export const createWorkspace = defineCommand({
           ownerUserId,
         }),
       ],
+    };
+  },
+});
+
+export const suspendWorkspaceInput = z.object({
+  workspaceId: z.uuid(),
+  reason: z
+    .string()
+    .trim()
+    .min(3, "Say why, in at least 3 characters: the workspace's members are shown it")
+    .max(300, "Keep the reason under 300 characters"),
+});
+
+export const reactivateWorkspaceInput = z.object({ workspaceId: z.uuid() });
+
+/** A workspace's status, name and suspension, locked for a status change. */
+async function lockWorkspace(tx: Tx, workspaceId: string) {
+  const [row] = await tx
+    .select({
+      name: workspaces.name,
+      status: workspaces.status,
+      suspendedAt: workspaces.suspendedAt,
+      suspensionReason: workspaces.suspensionReason,
+    })
+    .from(workspaces)
+    .where(eq(workspaces.id, workspaceId))
+    .for("update");
+  if (!row) throw new AppError("not_found", "Workspace not found", { field: "workspaceId" });
+
+  return row;
+}
+
+/**
+ * Suspends an active workspace: a platform admin's decision (or, later,
+ * dunning's). From the commit on, its API keys get 403 workspace_suspended and
+ * the portal refuses every change not declared `allowedWhile: ["suspended"]`
+ * (buying credits, revoking keys). The notice to its billing members and up
+ * is a reaction to workspace/suspended.
+ */
+export const suspendWorkspace = defineCommand({
+  name: "workspaces.suspend",
+  input: suspendWorkspaceInput,
+  async run({ tx, clock }, input) {
+    const workspace = await lockWorkspace(tx, input.workspaceId);
+    if (workspace.status !== "active") {
+      throw new AppError(
+        "conflict",
+        workspace.status === "suspended"
+          ? `${workspace.name} is already suspended (${workspace.suspensionReason ?? "no reason"})`
+          : `${workspace.name} is ${workspace.status}; only an active workspace can be suspended`,
+        { details: { status: workspace.status } },
+      );
+    }
+    const suspendedAt = clock.now();
+    await tx
+      .update(workspaces)
+      .set({ status: "suspended", suspendedAt, suspensionReason: input.reason })
+      .where(eq(workspaces.id, input.workspaceId));
+    await announceWorkspaceStatus(tx, input.workspaceId);
+
+    return {
+      result: { workspaceId: input.workspaceId, status: "suspended" as const, suspendedAt },
+      workspaceId: input.workspaceId,
+      events: [
+        event("workspace/suspended", { workspaceId: input.workspaceId, reason: input.reason }),
+      ],
+      audit: { from: "active", to: "suspended", reason: input.reason },
+    };
+  },
+});
+
+/** Makes a suspended workspace active again: API keys work and the portal takes changes. */
+export const reactivateWorkspace = defineCommand({
+  name: "workspaces.reactivate",
+  input: reactivateWorkspaceInput,
+  async run({ tx }, input) {
+    const workspace = await lockWorkspace(tx, input.workspaceId);
+    if (workspace.status !== "suspended") {
+      throw new AppError(
+        "conflict",
+        `${workspace.name} is ${workspace.status}; only a suspended workspace can be reactivated`,
+        { details: { status: workspace.status } },
+      );
+    }
+    await tx
+      .update(workspaces)
+      .set({ status: "active", suspendedAt: null, suspensionReason: null })
+      .where(eq(workspaces.id, input.workspaceId));
+    await announceWorkspaceStatus(tx, input.workspaceId);
+
+    return {
+      result: { workspaceId: input.workspaceId, status: "active" as const },
+      workspaceId: input.workspaceId,
+      events: [event("workspace/reactivated", { workspaceId: input.workspaceId })],
+      audit: {
+        from: "suspended",
+        to: "active",
+        suspendedAt: workspace.suspendedAt?.toISOString() ?? null,
+        suspensionReason: workspace.suspensionReason,
+      },
     };
   },
 });

@@ -1,6 +1,7 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, ilike, or, sql } from "drizzle-orm";
 
-import { billingCustomers, tiers, workspaceMembers, workspaces } from "@/drizzle/schema";
+import { billingCustomers, tiers, users, workspaceMembers, workspaces } from "@/drizzle/schema";
+import { readOnlyNotice, type WorkspaceStatus } from "@/server/auth/access";
 import type { WorkspaceRole } from "@/server/auth/roles";
 import type { Db } from "@/server/db/client";
 
@@ -10,7 +11,8 @@ export interface Membership {
   workspaceId: string;
   slug: string;
   name: string;
-  status: "active" | "suspended" | "cancelled";
+  status: WorkspaceStatus;
+  suspensionReason: string | null;
   role: WorkspaceRole;
 }
 
@@ -19,6 +21,7 @@ const membershipColumns = {
   slug: workspaces.slug,
   name: workspaces.name,
   status: workspaces.status,
+  suspensionReason: workspaces.suspensionReason,
   role: workspaceMembers.role,
 };
 
@@ -48,12 +51,14 @@ export async function listWorkspacesForUser(db: Db, userId: string) {
 
 /**
  * The workspace behind a slug, if the user is a member; undefined otherwise (no hint that it
- * exists).
+ * exists). `readOnly` says why a suspended or cancelled workspace refuses changes and what to do,
+ * in the words the procedures refuse with.
  */
 export async function findWorkspaceBySlug(db: Db, userId: string, slug: string) {
   const [row] = await db
     .select({
       ...membershipColumns,
+      suspendedAt: workspaces.suspendedAt,
       createdAt: workspaces.createdAt,
       tier: {
         id: tiers.id,
@@ -72,7 +77,7 @@ export async function findWorkspaceBySlug(db: Db, userId: string, slug: string) 
     .leftJoin(billingCustomers, eq(billingCustomers.workspaceId, workspaces.id))
     .where(and(eq(workspaceMembers.userId, userId), eq(workspaces.slug, slug)));
 
-  return row;
+  return row && { ...row, readOnly: readOnlyNotice(row) };
 }
 
 export async function listTiers(db: Db) {
@@ -90,4 +95,44 @@ export async function listTiers(db: Db) {
     .orderBy(asc(tiers.monthlyPriceMinor), asc(tiers.code));
 
   return rows.map((tier) => ({ ...tier, selfServe: selfServe(tier) }));
+}
+
+/**
+ * Platform admins: workspaces whose name, address or a member's email contains
+ * `query` (every workspace when it is empty), first 20 by name, with their
+ * owner, tier, status and balance.
+ */
+export async function searchWorkspaces(db: Db, query: string) {
+  const pattern = `%${query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+  return db
+    .select({
+      id: workspaces.id,
+      name: workspaces.name,
+      slug: workspaces.slug,
+      status: workspaces.status,
+      suspendedAt: workspaces.suspendedAt,
+      suspensionReason: workspaces.suspensionReason,
+      tierName: tiers.name,
+      balance: sql<number>`(SELECT balance FROM credit_balances b
+        WHERE b.workspace_id = ${workspaces.id})`,
+      ownerEmail: sql<string | null>`(SELECT u.email FROM ${workspaceMembers} m
+        JOIN ${users} u ON u.id = m.user_id
+        WHERE m.workspace_id = ${workspaces.id} AND m.role = 'owner'
+        ORDER BY m.created_at LIMIT 1)`,
+    })
+    .from(workspaces)
+    .innerJoin(tiers, eq(tiers.id, workspaces.tierId))
+    .where(
+      query === ""
+        ? undefined
+        : or(
+            ilike(workspaces.name, pattern),
+            ilike(workspaces.slug, pattern),
+            sql`EXISTS (SELECT 1 FROM ${workspaceMembers} m JOIN ${users} u ON u.id = m.user_id
+              WHERE m.workspace_id = ${workspaces.id} AND u.email ILIKE ${pattern})`,
+          ),
+    )
+    .orderBy(workspaces.name)
+    .limit(20);
 }

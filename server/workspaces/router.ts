@@ -2,6 +2,7 @@ import { z } from "zod";
 
 import { AppError } from "@/server/errors";
 import {
+  platformAdminProcedure,
   publicProcedure,
   router,
   runCommand,
@@ -10,13 +11,42 @@ import {
 } from "@/server/trpc/init";
 
 import { API_KEY_SCOPES, createApiKey, listApiKeys, revokeApiKey } from "./api-keys";
-import { createWorkspace, createWorkspaceInput } from "./commands";
-import { findWorkspaceBySlug, listTiers, listWorkspacesForUser } from "./queries";
+import {
+  createWorkspace,
+  createWorkspaceInput,
+  reactivateWorkspace,
+  reactivateWorkspaceInput,
+  suspendWorkspace,
+  suspendWorkspaceInput,
+} from "./commands";
+import { findWorkspaceBySlug, listTiers, listWorkspacesForUser, searchWorkspaces } from "./queries";
+
+/** Platform admins: find any workspace, suspend and reactivate it. */
+const adminRouter = router({
+  // queries
+  find: platformAdminProcedure
+    .input(z.object({ query: z.string().trim().max(200).default("") }))
+    .query(({ ctx, input }) => searchWorkspaces(ctx.runtime.db, input.query)),
+
+  // commands
+  suspend: platformAdminProcedure
+    .input(suspendWorkspaceInput)
+    .mutation(({ ctx, input }) => runCommand(ctx, suspendWorkspace, input)),
+  reactivate: platformAdminProcedure
+    .input(reactivateWorkspaceInput)
+    .mutation(({ ctx, input }) => runCommand(ctx, reactivateWorkspace, input)),
+});
 
 export const workspacesRouter = router({
   // queries
   list: signedInProcedure.query(({ ctx }) => listWorkspacesForUser(ctx.runtime.db, ctx.user.id)),
   bySlug: signedInProcedure
+    .meta({
+      access: {
+        kind: "signed_in",
+        scope: "a workspace they are a member of; any other slug is `not_found`",
+      },
+    })
     .input(z.object({ slug: z.string().min(1).max(64) }))
     .query(async ({ ctx, input }) => {
       const workspace = await findWorkspaceBySlug(ctx.runtime.db, ctx.user.id, input.slug);
@@ -33,10 +63,16 @@ export const workspacesRouter = router({
   create: signedInProcedure
     .input(createWorkspaceInput)
     .mutation(({ ctx, input }) => runCommand(ctx, createWorkspace, input)),
-  createApiKey: workspaceProcedure("admin")
+  createApiKey: workspaceProcedure("admin", { writes: true })
     .input(z.object({ name: z.string(), scopes: z.array(z.enum(API_KEY_SCOPES)).optional() }))
     .mutation(({ ctx, input }) => runCommand(ctx, createApiKey, input)),
-  revokeApiKey: workspaceProcedure("admin")
+  /** Taking access away is always possible, in a read-only workspace too. */
+  revokeApiKey: workspaceProcedure("admin", {
+    writes: true,
+    allowedWhile: ["suspended", "cancelled"],
+  })
     .input(z.object({ apiKeyId: z.uuid() }))
     .mutation(({ ctx, input }) => runCommand(ctx, revokeApiKey, input)),
+
+  admin: adminRouter,
 });

@@ -30,7 +30,9 @@ export const suspended = defineNotification({
   ),
   inApp: (data) => ({
     title: `${data.workspaceName} is suspended`,
-    body: `${data.reason}. API calls are refused until it is reactivated.`,
+    body:
+      `${data.reason.replace(/[.\s]+$/, "")}. API calls are refused until it is reactivated: ` +
+      `pay the open invoice or contact support.`,
     link: `/w/${data.workspaceSlug}`,
   }),
   email: (data, { appUrl }) => ({
@@ -43,8 +45,8 @@ export const suspended = defineNotification({
       >
         <P>Reason: {data.reason}.</P>
         <P>
-          While suspended, the metering API refuses every call and the portal is read-only. Paying
-          the open invoice reactivates it.
+          While suspended, the metering API refuses every call and the portal is read-only; buying
+          credits still works. To reactivate it, pay the open invoice or contact support.
         </P>
       </EmailLayout>
     ),

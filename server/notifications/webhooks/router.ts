@@ -43,29 +43,29 @@ export const webhooksRouter = router({
     ),
 
   // commands
-  create: workspaceProcedure("admin")
+  create: workspaceProcedure("admin", { writes: true })
     .input(endpointInput)
     .mutation(({ ctx, input }) => {
       checkEndpointUrl(input.url, ctx.runtime.env.webhookTargets);
       return runCommand(ctx, createEndpoint, { ...input, workspaceId: ctx.workspace.workspaceId });
     }),
-  update: workspaceProcedure("admin")
+  update: workspaceProcedure("admin", { writes: true })
     .input(endpointInput.extend(endpointRef.shape))
     .mutation(({ ctx, input }) => {
       checkEndpointUrl(input.url, ctx.runtime.env.webhookTargets);
       return runCommand(ctx, updateEndpoint, { ...input, workspaceId: ctx.workspace.workspaceId });
     }),
-  setEnabled: workspaceProcedure("admin")
+  setEnabled: workspaceProcedure("admin", { writes: true })
     .input(endpointRef.extend({ enabled: z.boolean() }))
     .mutation(({ ctx, input }) =>
       runCommand(ctx, setEndpointEnabled, { ...input, workspaceId: ctx.workspace.workspaceId }),
     ),
-  delete: workspaceProcedure("admin")
+  delete: workspaceProcedure("admin", { writes: true })
     .input(endpointRef)
     .mutation(({ ctx, input }) =>
       runCommand(ctx, deleteEndpoint, { ...input, workspaceId: ctx.workspace.workspaceId }),
     ),
-  sendTest: workspaceProcedure("admin")
+  sendTest: workspaceProcedure("admin", { writes: true })
     .input(endpointRef)
     .mutation(({ ctx, input }) =>
       runCommand(ctx, sendTestEvent, { ...input, workspaceId: ctx.workspace.workspaceId }),
