@@ -7,6 +7,7 @@ import { cn } from "@/components/ui/cn";
 
 const sections = [
   { href: "/admin", label: "Events" },
+  { href: "/admin/workspaces", label: "Workspaces" },
   { href: "/admin/credits", label: "Credits" },
   { href: "/admin/notifications", label: "Notifications" },
   { href: "/admin/notifications/templates", label: "Templates" },

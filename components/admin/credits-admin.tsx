@@ -1,22 +1,19 @@
 "use client";
 
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useId, useState, type FormEvent } from "react";
 
 import { Alert } from "@/components/ui/alert";
-import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { Field, InputField, describedBy } from "@/components/ui/field";
-import { Input, Select } from "@/components/ui/input";
-import { QueryRows, Table, Td, Th } from "@/components/ui/table";
+import { Select } from "@/components/ui/input";
 import { parseWholeCredits } from "@/components/credits/describe";
 import { formatCredits, formatSignedCredits, humanize } from "@/components/lib/format";
 import { formErrorsOf, noErrors, type FormErrors } from "@/components/lib/form-errors";
-import type { RouterOutputs } from "@/components/lib/router-types";
 import { useTRPC } from "@/components/lib/trpc";
 
-type Found = RouterOutputs["credits"]["admin"]["findWorkspaces"][number];
+import { WorkspaceSearch, type FoundWorkspace } from "./workspace-search";
 
 /** A yyyy-mm-dd day from a date input, kept whole: the credits lapse when the next day starts. */
 function endOfDay(day: string): Date | undefined {
@@ -28,115 +25,21 @@ function endOfDay(day: string): Date | undefined {
 
 /** Find a workspace, then adjust its credits or allocate a one-off grant. */
 export function CreditsAdmin() {
-  const trpc = useTRPC();
-  const id = useId();
-  const [text, setText] = useState("");
-  const [query, setQuery] = useState("");
-  const [selectedId, setSelectedId] = useState<string>();
-  const found = useQuery(
-    trpc.credits.admin.findWorkspaces.queryOptions(
-      { query },
-      { placeholderData: (previous) => previous },
-    ),
-  );
-  const rows = found.data ?? [];
-  const selected = rows.find((row) => row.id === selectedId);
-
-  function search(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    setQuery(text.trim());
-  }
-
   return (
-    <div className="space-y-6">
-      <Card>
-        <CardHeader
-          title="Find a workspace"
-          description="By name, address or a member's email. Then adjust its credits below."
-        />
-        <CardBody className="border-b border-slate-100">
-          <form onSubmit={search} noValidate className="flex max-w-xl items-end gap-2">
-            <Field id={`${id}-query`} label="Search" className="flex-1">
-              <Input
-                id={`${id}-query`}
-                type="search"
-                value={text}
-                placeholder="acme, acme-labs or someone@example.com"
-                onChange={(event) => setText(event.target.value)}
-              />
-            </Field>
-            <Button type="submit" variant="secondary" pending={found.isFetching && query !== ""}>
-              Search
-            </Button>
-          </form>
-        </CardBody>
-        <Table label="Workspaces found">
-          <thead className="bg-slate-50/60">
-            <tr>
-              <Th>Workspace</Th>
-              <Th>Owner</Th>
-              <Th>Tier</Th>
-              <Th>Status</Th>
-              <Th align="right">Balance</Th>
-              <Th>
-                <span className="sr-only">Select</span>
-              </Th>
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-slate-100">
-            <QueryRows
-              query={found}
-              colSpan={6}
-              subject="the workspaces"
-              isEmpty={rows.length === 0}
-              empty={query ? `No workspace matches "${query}".` : "No workspaces yet."}
-            />
-            {rows.map((row) => (
-              <tr
-                key={row.id}
-                data-testid="admin-workspace-row"
-                className={row.id === selectedId ? "bg-indigo-50/50" : undefined}
-              >
-                <Td>
-                  <span className="font-medium text-slate-800">{row.name}</span>
-                  <span className="mt-0.5 block font-mono text-xs text-slate-400">
-                    /w/{row.slug}
-                  </span>
-                </Td>
-                <Td className="text-slate-600">{row.ownerEmail ?? "—"}</Td>
-                <Td>{row.tierName}</Td>
-                <Td>
-                  <Badge tone={row.status === "active" ? "green" : "amber"}>
-                    {humanize(row.status)}
-                  </Badge>
-                </Td>
-                <Td numeric>{formatCredits(Number(row.balance ?? 0))}</Td>
-                <Td className="text-right">
-                  <Button
-                    variant={row.id === selectedId ? "primary" : "secondary"}
-                    size="sm"
-                    aria-pressed={row.id === selectedId}
-                    onClick={() => setSelectedId(row.id)}
-                  >
-                    {row.id === selectedId ? "Selected" : "Select"}
-                  </Button>
-                </Td>
-              </tr>
-            ))}
-          </tbody>
-        </Table>
-      </Card>
-      {selected ? (
-        <div className="grid items-start gap-6 lg:grid-cols-2">
-          <AdjustForm key={`adjust-${selected.id}`} workspace={selected} />
-          <AllocateForm key={`allocate-${selected.id}`} workspace={selected} />
-        </div>
-      ) : (
-        <p className="text-sm text-slate-500">
-          Select a workspace to adjust its credits or allocate a one-off grant.
-        </p>
-      )}
-    </div>
+    <WorkspaceSearch description="By name, address or a member's email. Then adjust its credits below.">
+      {(selected) =>
+        selected ? (
+          <div className="grid items-start gap-6 lg:grid-cols-2">
+            <AdjustForm key={`adjust-${selected.id}`} workspace={selected} />
+            <AllocateForm key={`allocate-${selected.id}`} workspace={selected} />
+          </div>
+        ) : (
+          <p className="text-sm text-slate-500">
+            Select a workspace to adjust its credits or allocate a one-off grant.
+          </p>
+        )
+      }
+    </WorkspaceSearch>
   );
 }
 
@@ -148,7 +51,7 @@ type AdjustField = (typeof adjustFields)[number];
  * their own; removed credits are drawn like a consumption and never take
  * the balance below zero.
  */
-function AdjustForm({ workspace }: { workspace: Found }) {
+function AdjustForm({ workspace }: { workspace: FoundWorkspace }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const id = useId();
@@ -161,7 +64,7 @@ function AdjustForm({ workspace }: { workspace: Found }) {
   const [idempotencyKey, setKey] = useState(() => crypto.randomUUID());
   const adjust = useMutation(
     trpc.credits.admin.adjust.mutationOptions({
-      onSettled: () => queryClient.invalidateQueries(trpc.credits.admin.pathFilter()),
+      onSettled: () => queryClient.invalidateQueries(trpc.workspaces.admin.pathFilter()),
     }),
   );
   const amount = parseWholeCredits(credits);
@@ -261,7 +164,7 @@ type AllocateField = (typeof allocateFields)[number];
 const sources = ["promotion", "trial", "adjustment"] as const;
 
 /** A one-off grant on top of the tier's allowance: a trial extension, a goodwill gesture. */
-function AllocateForm({ workspace }: { workspace: Found }) {
+function AllocateForm({ workspace }: { workspace: FoundWorkspace }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const id = useId();
@@ -274,7 +177,7 @@ function AllocateForm({ workspace }: { workspace: Found }) {
   const [idempotencyKey, setKey] = useState(() => crypto.randomUUID());
   const allocate = useMutation(
     trpc.credits.admin.allocate.mutationOptions({
-      onSettled: () => queryClient.invalidateQueries(trpc.credits.admin.pathFilter()),
+      onSettled: () => queryClient.invalidateQueries(trpc.workspaces.admin.pathFilter()),
     }),
   );
 

@@ -13,6 +13,7 @@ import { formatCredits, formatMoney } from "@/components/lib/format";
 import { formErrorsOf, noErrors, type FormErrors } from "@/components/lib/form-errors";
 import type { RouterOutputs, Workspace } from "@/components/lib/router-types";
 import { useTRPC } from "@/components/lib/trpc";
+import { DisabledReason, readOnlyReason } from "@/components/workspaces/read-only";
 
 import { parseWholeCredits } from "./describe";
 
@@ -72,6 +73,7 @@ function TopUpForm({
   const [monthlyLimit, setMonthlyLimit] = useState(String(settings.monthlyLimit ?? 3));
   const [errors, setErrors] = useState<FormErrors<TopUpField>>(noErrors);
   const [saved, setSaved] = useState<string>();
+  const unavailable = readOnlyReason(workspace, "Changing auto top-up is");
   const save = useMutation(
     trpc.credits.autoTopUp.set.mutationOptions({
       onSettled: () => queryClient.invalidateQueries(trpc.credits.pathFilter()),
@@ -178,7 +180,12 @@ function TopUpForm({
         />
       </div>
       <div className="flex flex-wrap items-center gap-3">
-        <Button type="submit" pending={save.isPending} disabled={packId === ""}>
+        <Button
+          type="submit"
+          pending={save.isPending}
+          disabled={packId === "" || unavailable !== undefined}
+          aria-describedby={unavailable ? `${id}-unavailable` : undefined}
+        >
           Save
         </Button>
         {saved && (
@@ -187,6 +194,7 @@ function TopUpForm({
           </p>
         )}
       </div>
+      <DisabledReason id={`${id}-unavailable`} reason={unavailable} />
     </form>
   );
 }

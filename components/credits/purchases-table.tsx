@@ -14,6 +14,7 @@ import { formatCredits, formatDateTime, formatMoney, humanize } from "@/componen
 import { formErrorsOf, noErrors, type FormErrors } from "@/components/lib/form-errors";
 import type { RouterOutputs, Workspace } from "@/components/lib/router-types";
 import { useTRPC } from "@/components/lib/trpc";
+import { DisabledReason, readOnlyReason } from "@/components/workspaces/read-only";
 import { refundAmountMinor } from "@/server/credits/refund-rule";
 
 import { parseWholeCredits } from "./describe";
@@ -47,6 +48,7 @@ export function PurchasesTable({ workspace }: { workspace: Workspace }) {
   const [refunding, setRefunding] = useState<Purchase>();
   const [refunded, setRefunded] = useState<RefundResult>();
   const rows = purchases.data ?? [];
+  const unavailable = readOnlyReason(workspace, "Refunds are");
 
   return (
     <Card>
@@ -57,6 +59,11 @@ export function PurchasesTable({ workspace }: { workspace: Workspace }) {
           "already used, or refunded before, cannot."
         }
       />
+      {unavailable && rows.some((purchase) => purchase.refundableCredits > 0) && (
+        <div className="px-5 pt-4">
+          <DisabledReason reason={unavailable} />
+        </div>
+      )}
       {refunded && (
         <div className="px-5 pt-4">
           <Alert tone="success" title="Refund requested">
@@ -140,6 +147,8 @@ export function PurchasesTable({ workspace }: { workspace: Workspace }) {
                   <Button
                     variant="secondary"
                     size="sm"
+                    disabled={unavailable !== undefined}
+                    title={unavailable}
                     onClick={() => {
                       setRefunded(undefined);
                       setRefunding(purchase);

@@ -12,6 +12,7 @@ import { formatCredits } from "@/components/lib/format";
 import { formErrorsOf, noErrors, type FormErrors } from "@/components/lib/form-errors";
 import type { Workspace } from "@/components/lib/router-types";
 import { useTRPC } from "@/components/lib/trpc";
+import { DisabledReason, readOnlyReason } from "@/components/workspaces/read-only";
 
 import { parseWholeCredits } from "./describe";
 
@@ -52,6 +53,7 @@ function Transfer({
   const [reason, setReason] = useState("");
   const [errors, setErrors] = useState<FormErrors<TransferField>>(noErrors);
   const [done, setDone] = useState<string>();
+  const unavailable = readOnlyReason(workspace, "Transferring credits is");
   const transfer = useMutation(
     trpc.credits.transfer.mutationOptions({
       onSettled: () => queryClient.invalidateQueries(trpc.credits.pathFilter()),
@@ -69,7 +71,7 @@ function Transfer({
     setErrors(noErrors);
     try {
       const result = await transfer.mutateAsync({
-        fromWorkspaceId: workspace.workspaceId,
+        workspaceId: workspace.workspaceId,
         toWorkspaceId,
         credits: amount,
         reason,
@@ -135,7 +137,12 @@ function Transfer({
             />
           </div>
           <div className="flex flex-wrap items-center gap-3">
-            <Button type="submit" pending={transfer.isPending}>
+            <Button
+              type="submit"
+              pending={transfer.isPending}
+              disabled={unavailable !== undefined}
+              aria-describedby={unavailable ? `${id}-unavailable` : undefined}
+            >
               Transfer credits
             </Button>
             {done && (
@@ -144,6 +151,7 @@ function Transfer({
               </Alert>
             )}
           </div>
+          <DisabledReason id={`${id}-unavailable`} reason={unavailable} />
         </form>
       </CardBody>
     </Card>

@@ -12,6 +12,7 @@ import { CopyButton } from "@/components/ui/copy-button";
 import { formatCredits, formatDateTime } from "@/components/lib/format";
 import type { RouterOutputs } from "@/components/lib/router-types";
 import { useTRPC } from "@/components/lib/trpc";
+import { DisabledReason } from "@/components/workspaces/read-only";
 import { DISABLE_ENDPOINT_AFTER } from "@/server/notifications/retry";
 
 import { DeliveryLog } from "./delivery-log";
@@ -29,11 +30,14 @@ export function EndpointCard({
   endpoint,
   eventTypes,
   logOpenAtFirst,
+  unavailable,
 }: {
   workspaceId: string;
   endpoint: Endpoint;
   eventTypes: readonly EventType[];
   logOpenAtFirst: boolean;
+  /** Why the endpoint cannot be changed now (a read-only workspace); its log stays readable. */
+  unavailable?: string;
 }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
@@ -74,7 +78,8 @@ export function EndpointCard({
   const labels = new Map(eventTypes.map((entry) => [entry.type, entry.label]));
   const typeLabel = (type: string) => labels.get(type) ?? type;
   const enabled = endpoint.status === "enabled";
-  const busy = setEnabled.isPending || sendTest.isPending || remove.isPending;
+  const busy =
+    setEnabled.isPending || sendTest.isPending || remove.isPending || unavailable !== undefined;
 
   return (
     <Card className={cn(!enabled && "bg-slate-50/40")}>
@@ -136,6 +141,7 @@ export function EndpointCard({
             </Button>
           </div>
         )}
+        {!editing && <DisabledReason reason={unavailable} className="w-full" />}
       </div>
       <CardBody className="space-y-4">
         {notice && <Alert tone={notice.ok ? "success" : "error"}>{notice.message}</Alert>}

@@ -13,6 +13,7 @@ import type { Workspace } from "@/components/lib/router-types";
 import { isWorkspaceAdmin } from "@/components/lib/roles";
 import { useTRPC } from "@/components/lib/trpc";
 import { NeedsAdmin } from "@/components/workspaces/needs-admin";
+import { DisabledReason, readOnlyReason } from "@/components/workspaces/read-only";
 import { useWorkspace } from "@/components/workspaces/use-workspace";
 
 import { EndpointCard } from "./endpoint-card";
@@ -56,7 +57,8 @@ function Webhooks({ workspace }: { workspace: Workspace }) {
   }
 
   const list = endpoints.data ?? [];
-  const formOpen = adding || (endpoints.isSuccess && list.length === 0);
+  const unavailable = readOnlyReason(workspace, "Changing endpoints is");
+  const formOpen = !unavailable && (adding || (endpoints.isSuccess && list.length === 0));
 
   return (
     <div className="space-y-6">
@@ -74,6 +76,8 @@ function Webhooks({ workspace }: { workspace: Workspace }) {
           action={
             !formOpen && (
               <Button
+                disabled={unavailable !== undefined}
+                aria-describedby={unavailable ? "webhooks-unavailable" : undefined}
                 onClick={() => {
                   setAdding(true);
                   setAdded(false);
@@ -90,6 +94,11 @@ function Webhooks({ workspace }: { workspace: Workspace }) {
               Endpoint added. Reveal its signing secret below and send a test event.
             </Alert>
           </div>
+        )}
+        {unavailable && (
+          <CardBody>
+            <DisabledReason id="webhooks-unavailable" reason={unavailable} />
+          </CardBody>
         )}
         {formOpen && (
           <CardBody>
@@ -125,6 +134,7 @@ function Webhooks({ workspace }: { workspace: Workspace }) {
             endpoint={endpoint}
             eventTypes={eventTypes.data ?? []}
             logOpenAtFirst={list.length <= OPEN_LOGS_UP_TO}
+            unavailable={unavailable}
           />
         </div>
       ))}

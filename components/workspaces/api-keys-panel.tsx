@@ -15,10 +15,12 @@ import { Input } from "@/components/ui/input";
 import { QueryRows, Table, Td, Th } from "@/components/ui/table";
 import { formatDateTime, humanize } from "@/components/lib/format";
 import { appCodeOf, formErrorsOf, noErrors, type FormErrors } from "@/components/lib/form-errors";
+import { isWorkspaceAdmin } from "@/components/lib/roles";
 import type { RouterOutputs, Workspace } from "@/components/lib/router-types";
 import { useTRPC } from "@/components/lib/trpc";
 
 import { NeedsAdmin } from "./needs-admin";
+import { DisabledReason, readOnlyReason } from "./read-only";
 import { useWorkspace } from "./use-workspace";
 
 type CreatedKey = RouterOutputs["workspaces"]["createApiKey"];
@@ -33,9 +35,7 @@ const scopeChoices: { scope: Scope; label: string }[] = [
 export function ApiKeysPanel({ slug }: { slug: string }) {
   const workspace = useWorkspace(slug);
   if (!workspace.data) return null;
-  if (workspace.data.role === "member" || workspace.data.role === "billing") {
-    return <KeysNeedAdmin role={workspace.data.role} />;
-  }
+  if (!isWorkspaceAdmin(workspace.data.role)) return <KeysNeedAdmin role={workspace.data.role} />;
 
   return <ApiKeys workspace={workspace.data} />;
 }
@@ -180,6 +180,7 @@ function CreateKeyForm({
 }) {
   const trpc = useTRPC();
   const create = useMutation(trpc.workspaces.createApiKey.mutationOptions());
+  const unavailable = readOnlyReason(workspace, "Creating keys is");
   const [name, setName] = useState("");
   const [scopes, setScopes] = useState<Scope[]>(scopeChoices.map((choice) => choice.scope));
   const [errors, setErrors] = useState<FormErrors<"name" | "scopes">>(noErrors);
@@ -220,15 +221,20 @@ function CreateKeyForm({
                 name="name"
                 value={name}
                 placeholder="production-backend"
+                disabled={unavailable !== undefined}
                 invalid={Boolean(errors.fields.name)}
-                aria-describedby={describedBy("api-key-name", errors.fields.name)}
+                aria-describedby={
+                  describedBy("api-key-name", errors.fields.name) ??
+                  (unavailable ? "api-key-unavailable" : undefined)
+                }
                 onChange={(event) => setName(event.target.value)}
               />
-              <Button type="submit" pending={create.isPending}>
+              <Button type="submit" pending={create.isPending} disabled={unavailable !== undefined}>
                 Create key
               </Button>
             </div>
           </Field>
+          <DisabledReason id="api-key-unavailable" reason={unavailable} />
           <fieldset aria-describedby={errors.fields.scopes ? "api-key-scopes-error" : undefined}>
             <legend className="text-sm font-medium text-slate-700">What the key may do</legend>
             <div className="mt-1.5 flex flex-wrap gap-x-6 gap-y-1">

@@ -11,9 +11,12 @@ import { Field, describedBy } from "@/components/ui/field";
 import { Input, Select } from "@/components/ui/input";
 import { formatBytes, formatCredits } from "@/components/lib/format";
 import { formErrorsOf, noErrors, type FormErrors } from "@/components/lib/form-errors";
+import { canConsume } from "@/components/lib/roles";
 import type { RouterOutputs, Workspace } from "@/components/lib/router-types";
 import { useTRPC } from "@/components/lib/trpc";
 import { MAX_INPUT_BYTES, priceCall } from "@/server/credits/pricing";
+
+import { DisabledReason, readOnlyReason } from "./read-only";
 
 const fields = ["featureCode", "inputBytes"] as const;
 type ConsumeField = (typeof fields)[number];
@@ -57,7 +60,9 @@ export function TryFeatureForm({ workspace }: { workspace: Workspace }) {
     Number.isSafeInteger(bytes) &&
     bytes >= 0 &&
     bytes <= MAX_INPUT_BYTES;
-  const active = workspace.status === "active";
+  const unavailable = canConsume(workspace.role)
+    ? readOnlyReason(workspace, "Running features is")
+    : "Running features needs the member role or higher; viewers only look.";
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -90,11 +95,6 @@ export function TryFeatureForm({ workspace }: { workspace: Workspace }) {
       />
       <CardBody>
         <form onSubmit={submit} className="space-y-4" noValidate>
-          {!active && (
-            <Alert tone="warning">
-              This workspace is {workspace.status}; it cannot consume credits.
-            </Alert>
-          )}
           {errors.form && <Alert tone="error">{errors.form}</Alert>}
           <div className="grid gap-4 sm:grid-cols-2">
             <Field id="feature-code" label="Feature" error={errors.fields.featureCode}>
@@ -152,10 +152,16 @@ export function TryFeatureForm({ workspace }: { workspace: Workspace }) {
                 " "
               )}
             </p>
-            <Button type="submit" pending={consume.isPending} disabled={!active || !feature}>
+            <Button
+              type="submit"
+              pending={consume.isPending}
+              disabled={unavailable !== undefined || !feature}
+              aria-describedby={unavailable ? "run-feature-unavailable" : undefined}
+            >
               Run feature
             </Button>
           </div>
+          <DisabledReason id="run-feature-unavailable" reason={unavailable} />
           {result && (
             <Alert tone="success" title="Done" className="tabular-nums">
               <span data-testid="consume-result">

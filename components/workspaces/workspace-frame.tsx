@@ -1,13 +1,16 @@
 "use client";
 
+import Link from "next/link";
 import type { ReactNode } from "react";
 
 import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { ButtonLink } from "@/components/ui/button";
 import { Card, CardBody } from "@/components/ui/card";
-import { humanize } from "@/components/lib/format";
+import { formatDateTime, humanize } from "@/components/lib/format";
 import { appCodeOf } from "@/components/lib/form-errors";
+import { canManageBilling } from "@/components/lib/roles";
+import type { Workspace } from "@/components/lib/router-types";
 
 import { useWorkspace } from "./use-workspace";
 
@@ -48,16 +51,7 @@ export function WorkspaceFrame({ slug, children }: { slug: string; children: Rea
 
   return (
     <div className="space-y-6">
-      {data.status !== "active" && (
-        <Alert
-          tone={data.status === "cancelled" ? "error" : "warning"}
-          title={statusTitle(data.status)}
-        >
-          {data.status === "suspended"
-            ? "Feature calls, from the API or the portal, are refused until it is reactivated."
-            : "This workspace no longer consumes credits. Its history stays readable."}
-        </Alert>
-      )}
+      <StatusBanner workspace={data} />
       <div className="flex flex-wrap items-end justify-between gap-3">
         <div className="min-w-0">
           <h1 className="truncate text-2xl font-semibold tracking-tight text-slate-900">
@@ -81,6 +75,60 @@ export function WorkspaceFrame({ slug, children }: { slug: string; children: Rea
   );
 }
 
-function statusTitle(status: "active" | "suspended" | "cancelled"): string {
-  return status === "suspended" ? "This workspace is suspended" : "This workspace is cancelled";
+/**
+ * While the workspace is suspended or cancelled: why, and what to do. Shown
+ * on every workspace page; the actions it makes unavailable are disabled
+ * where they are offered.
+ *
+ * TODO: link the open invoice itself once invoices exist; until then the
+ * banner can only tell the customer to pay it.
+ */
+function StatusBanner({ workspace }: { workspace: Workspace }) {
+  const notice = workspace.readOnly;
+  if (!notice) return null;
+
+  if (notice.status === "cancelled") {
+    return (
+      <Alert tone="error" title="This workspace is cancelled">
+        <p data-testid="workspace-status-banner">
+          It is read-only: its history stays readable, and its API keys are refused. Contact support
+          to reopen it.
+        </p>
+      </Alert>
+    );
+  }
+
+  return (
+    <Alert tone="warning" title="This workspace is suspended">
+      <div data-testid="workspace-status-banner" className="space-y-1.5">
+        <p>
+          <span className="font-medium">Why: </span>
+          {notice.reason ?? "no reason was recorded"}
+          {workspace.suspendedAt && <> (since {formatDateTime(workspace.suspendedAt)})</>}.
+        </p>
+        <p>
+          Until it is reactivated, the metering API refuses its keys and changes here are disabled.
+        </p>
+        <p>
+          <span className="font-medium">What to do: </span>
+          pay the open invoice or contact support. Buying credits still works
+          {canManageBilling(workspace.role) ? (
+            <>
+              {" "}
+              on the{" "}
+              <Link
+                href={`/w/${workspace.slug}/credits`}
+                className="font-medium underline hover:no-underline"
+              >
+                credits page
+              </Link>
+            </>
+          ) : (
+            " for its billing members"
+          )}
+          .
+        </p>
+      </div>
+    </Alert>
+  );
 }
