@@ -234,25 +234,11 @@ const keysOf = (requests: readonly ConsumptionRequest[]) =>
   );
 
 /**
- * Runs a group of consumptions in the caller's transaction, writes their rows
- * and their events (to the outbox, each with its request's id), and returns
- * each one's outcome, in the order of the requests (a late group's, in the
- * order its `take` returned them).
- */
-export async function consumeGroup(
-  tx: Tx,
-  clock: Clock,
-  source: GroupSource,
-): Promise<GroupResult> {
-  const { writes, ...group } = await planGroup(tx, clock, source);
-  await Promise.all(writes.map((statement) => tx.execute(statement)));
-
-  return group;
-}
-
-/**
- * Everything consumeGroup does but the writing: locks, reads and plans, and
- * returns the statements that write the rows and the events (validated).
+ * Locks, reads and plans a group of consumptions in the caller's transaction
+ * and returns each one's outcome, in the order of the requests (a late
+ * group's, in the order its `take` returned them), with the statements that
+ * write their rows and their events (checked against the catalogue, each
+ * with its request's id). commitGroup sends those with the COMMIT.
  */
 async function planGroup(tx: Tx, clock: Clock, source: GroupSource): Promise<PlannedGroup> {
   let now = clock.now();
