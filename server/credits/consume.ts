@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 
-import { overageRecords, tiers, usageRecords, workspaces } from "@/drizzle/schema";
+import { creditBalances, overageRecords, tiers, usageRecords, workspaces } from "@/drizzle/schema";
 import { actorRef } from "@/server/actor";
 import { defineCommand, type CommandContext } from "@/server/commands";
 import type { Tx } from "@/server/db/client";
@@ -164,7 +164,15 @@ export interface ConsumptionTerms {
   overageCapCredits: number;
 }
 
+/**
+ * Locks the workspace's balance, then reads its terms: a status change takes the same lock
+ * (workspaces/commands.ts), so a consumption is wholly before or after it, never charged by a
+ * workspace suspended while it waited.
+ */
 export async function consumptionTerms(tx: Tx, workspaceId: string): Promise<ConsumptionTerms> {
+  await tx.execute(
+    sql`SELECT 1 FROM ${creditBalances} WHERE workspace_id = ${workspaceId} FOR UPDATE`,
+  );
   const [terms] = await tx
     .select({
       status: workspaces.status,

@@ -16,6 +16,7 @@ import type { Actor } from "@/server/actor";
 import { ManualClock } from "@/server/clock";
 import { execute } from "@/server/commands";
 import type { Runtime } from "@/server/runtime";
+import { suspendWorkspace } from "@/server/workspaces/commands";
 import { bytesCosting, consume, grant } from "@/test/support/credits";
 import {
   drain,
@@ -241,6 +242,51 @@ describe("a group of consumptions", () => {
       .orderBy(asc(outbox.seq));
     expect(logged.map((row) => (row.data as { records: number }).records)).toEqual([1, 6]);
     await queue.settled();
+  });
+
+  it("orders a suspension after the consumptions already waiting, and refuses the ones after it", async () => {
+    const { workspaceId } = await freshWorkspace();
+    const lockWaiters = async () => {
+      const [row] = await runtime.db.execute<{ n: number }>(sql`
+        SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+      return row?.n ?? 0;
+    };
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const holding = new Promise<void>((resolve) => (locked = resolve));
+    const holder = runtime.db.transaction(async (tx) => {
+      await tx.execute(
+        sql`SELECT 1 FROM ${creditBalances} WHERE workspace_id = ${workspaceId} FOR UPDATE`,
+      );
+      locked();
+      await released;
+    });
+    await holding;
+
+    const waiting = commitConsumptions(runtime, [request(workspaceId, 4, "waiting")]);
+    while ((await lockWaiters()) < 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    let suspendedAt: number | null = null;
+    const suspension = execute(
+      runtime,
+      suspendWorkspace,
+      { workspaceId, reason: "Card declined" },
+      { actor: { type: "system", reason: "test" } },
+    ).then(() => (suspendedAt = performance.now()));
+    // The suspension waits for the balance the consumption is waiting for.
+    while ((await lockWaiters()) < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(suspendedAt).toBeNull();
+
+    release();
+    await holder;
+    const [outcome] = await waiting;
+    await suspension;
+
+    expect(outcome).toMatchObject({ ok: true, result: { allowed: true, balance: 1_246 } });
+    const [after] = await commitConsumptions(runtime, [request(workspaceId, 1, "after")]);
+    expect(after).toMatchObject({ ok: false, error: { code: "workspace_suspended" } });
+    expect(await balanceOf(workspaceId)).toBe(1_246);
   });
 
   it("leaves the same ledger, usage, flags and events as one transaction per consumption", async () => {

@@ -130,19 +130,36 @@ type LockedRow = {
 
 /**
  * Locks the balance rows of the group's workspaces, in id order, with their consumption terms.
+ * The terms are read by the statement after the lock, whose snapshot is taken once the locks are
+ * held: a status change takes the same lock (workspaces/commands.ts), so it falls wholly before or
+ * after the group. Read in the locking statement, they would be as they were when it began to wait.
  * Plain SQL here and in liveGrants: these run for every group, and building them with the query
  * builder cost more than running them.
  */
 async function lockWorkspaces(tx: Tx, workspaceIds: string[]): Promise<LockedRow[]> {
-  return tx.execute<LockedRow>(sql`
-    SELECT b.workspace_id, b.balance, b.below_threshold, b.top_up_threshold, b.below_top_up,
-      w.status, t.price_table, t.low_balance_threshold, t.overage_policy, t.overage_cap_credits
-    FROM ${creditBalances} AS b
-      JOIN ${workspaces} AS w ON w.id = b.workspace_id
-      JOIN ${tiers} AS t ON t.id = w.tier_id
-    WHERE b.workspace_id IN ${idList(workspaceIds)}
-    ORDER BY b.workspace_id
-    FOR UPDATE OF b`);
+  type Balance = Pick<
+    LockedRow,
+    "workspace_id" | "balance" | "below_threshold" | "top_up_threshold" | "below_top_up"
+  >;
+  const [balances, terms] = await Promise.all([
+    tx.execute<Balance>(sql`
+      SELECT workspace_id, balance, below_threshold, top_up_threshold, below_top_up
+      FROM ${creditBalances}
+      WHERE workspace_id IN ${idList(workspaceIds)}
+      ORDER BY workspace_id
+      FOR UPDATE`),
+    tx.execute<Omit<LockedRow, Exclude<keyof Balance, "workspace_id">>>(sql`
+      SELECT w.id AS workspace_id, w.status, t.price_table, t.low_balance_threshold,
+        t.overage_policy, t.overage_cap_credits
+      FROM ${workspaces} AS w JOIN ${tiers} AS t ON t.id = w.tier_id
+      WHERE w.id IN ${idList(workspaceIds)}`),
+  ]);
+  const termsOf = new Map(terms.map((row) => [row.workspace_id, row]));
+
+  return balances.flatMap((balance) => {
+    const row = termsOf.get(balance.workspace_id);
+    return row ? [{ ...row, ...balance }] : [];
+  });
 }
 
 async function liveGrants(tx: Tx, workspaceIds: string[]) {
@@ -265,6 +282,8 @@ async function planGroup(tx: Tx, clock: Clock, source: GroupSource): Promise<Pla
       liveGrants(tx, ids),
       storedConsumptions(tx, keysOf(requests), now),
     ]);
+    // The records' time is when the group held its locks, not when it began to wait for them.
+    now = clock.now();
   }
   const workspaceIds = [...new Set(requests.map((request) => request.workspaceId))].sort();
   const states = new Map<string, WorkspaceState>();

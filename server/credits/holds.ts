@@ -338,8 +338,9 @@ export const finalizeHold = defineCommand({
   input: finalizeHoldInput,
   async run(ctx, input) {
     const { tx, clock, actor } = ctx;
-    const terms = await consumptionTerms(tx, input.workspaceId);
+    // The hold before the balance (consumptionTerms locks it), the order release and expiry take.
     const hold = await lockHold(tx, input.workspaceId, input.holdId);
+    const terms = await consumptionTerms(tx, input.workspaceId);
     if (hold.status === "finalized" && hold.finalAmount === input.credits) {
       return {
         result: view(hold, await currentBalance(tx, hold.workspaceId), true),

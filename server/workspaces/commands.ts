@@ -1,4 +1,4 @@
-import { desc, eq } from "drizzle-orm";
+import { desc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 
 import { creditBalances, tiers, workspaceMembers, workspaces } from "@/drizzle/schema";
@@ -135,8 +135,17 @@ export const suspendWorkspaceInput = z.object({
 
 export const reactivateWorkspaceInput = z.object({ workspaceId: z.uuid() });
 
-/** A workspace's status, name and suspension, locked for a status change. */
+/**
+ * A workspace's status, name and suspension, locked for a status change. Its
+ * credit balance is locked first, as every consumption locks it before it
+ * reads the status (credits/consume.ts consumptionTerms, group-commit.ts), so
+ * a consumption is wholly before or after the change. The workspace row is
+ * locked FOR NO KEY UPDATE, which leaves foreign keys that point at it free.
+ */
 async function lockWorkspace(tx: Tx, workspaceId: string) {
+  await tx.execute(
+    sql`SELECT 1 FROM ${creditBalances} WHERE workspace_id = ${workspaceId} FOR UPDATE`,
+  );
   const [row] = await tx
     .select({
       name: workspaces.name,
@@ -146,7 +155,7 @@ async function lockWorkspace(tx: Tx, workspaceId: string) {
     })
     .from(workspaces)
     .where(eq(workspaces.id, workspaceId))
-    .for("update");
+    .for("no key update");
   if (!row) throw new AppError("not_found", "Workspace not found", { field: "workspaceId" });
 
   return row;
