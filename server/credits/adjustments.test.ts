@@ -154,6 +154,27 @@ describe("admin adjustments", () => {
     ).rejects.toMatchObject({ code: "BAD_REQUEST" });
     expect(await eventsNamed(workspaceId, "credits/allocated")).toHaveLength(3);
   });
+
+  it("lets a platform admin adjust and allocate in a suspended workspace", async () => {
+    const admin = await makeUser(runtime, { isPlatformAdmin: true });
+    const { workspaceId } = await workspace();
+    await runtime.db
+      .update(workspaces)
+      .set({ status: "suspended" })
+      .where(eq(workspaces.id, workspaceId));
+    const caller = await callerFor(runtime, admin.id);
+
+    // Correcting the balance is often why a workspace was suspended.
+    expect(
+      await caller.credits.admin.adjust({ workspaceId, credits: -50, reason: "Chargeback" }),
+    ).toEqual({ balanceAfter: 1_200, replayed: false });
+    const allocated = await caller.credits.admin.allocate({
+      workspaceId,
+      credits: 25,
+      reason: "Apology for the outage",
+    });
+    expect(allocated.balanceAfter).toBe(1_225);
+  });
 });
 
 describe("transfers between workspaces of one owner", () => {
