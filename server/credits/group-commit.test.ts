@@ -15,6 +15,7 @@ import {
 import type { Actor } from "@/server/actor";
 import { ManualClock } from "@/server/clock";
 import { execute } from "@/server/commands";
+import type { Tx } from "@/server/db/client";
 import type { Runtime } from "@/server/runtime";
 import { suspendWorkspace } from "@/server/workspaces/commands";
 import { bytesCosting, consume, grant } from "@/test/support/credits";
@@ -27,7 +28,7 @@ import {
 } from "@/test/support/runtime";
 import { makeTier } from "@/test/support/tiers";
 
-import { consumeCredits, consumeOne, consumptionTerms, type ConsumeResult } from "./consume";
+import { consumeCredits, consumeOne, consumptionTerms } from "./consume";
 import {
   commitConsumptions,
   GroupCommit,
@@ -87,6 +88,44 @@ function results(outcomes: ConsumptionOutcome[]) {
 async function balanceOf(workspaceId: string) {
   return (await balanceSummary(runtime.db, workspaceId)).balance;
 }
+
+/** Resolves once `count` sessions on the test database wait for a lock. */
+async function lockWaiters(count: number) {
+  for (;;) {
+    const [row] = await runtime.db.execute<{ n: number }>(sql`
+      SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+    if ((row?.n ?? 0) >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Runs `work` in a transaction that stays open, holding its locks, until released. */
+async function holdOpen<T>(work: (tx: Tx) => Promise<T>) {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let ready!: (value: T) => void;
+  const holding = new Promise<T>((resolve) => (ready = resolve));
+  const done = runtime.db.transaction(async (tx) => {
+    ready(await work(tx));
+    await released;
+  });
+  const value = await Promise.race([
+    holding,
+    done.then(() => Promise.reject(new Error("The held transaction ended early"))),
+  ]);
+
+  return {
+    value,
+    release: async () => {
+      release();
+      await done;
+    },
+  };
+}
+
+const lockBalanceRow = (workspaceId: string) => (tx: Tx) =>
+  tx.execute(sql`SELECT 1 FROM ${creditBalances} WHERE workspace_id = ${workspaceId} FOR UPDATE`);
 
 async function eventNames(workspaceId: string) {
   const rows = await runtime.db
@@ -195,40 +234,19 @@ describe("a group of consumptions", () => {
 
   it("lets the next group of a busy workspace take everything that arrived while it waited", async () => {
     const { workspaceId } = await freshWorkspace();
-    const waitingOnLock = async (count: number) => {
-      for (;;) {
-        const [row] = await runtime.db.execute<{ n: number }>(sql`
-          SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-        if ((row?.n ?? 0) >= count) return;
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    };
     // Someone else holds the balance row until released.
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let locked!: () => void;
-    const holding = new Promise<void>((resolve) => (locked = resolve));
-    const holder = runtime.db.transaction(async (tx) => {
-      await tx.execute(
-        sql`SELECT 1 FROM ${creditBalances} WHERE workspace_id = ${workspaceId} FOR UPDATE`,
-      );
-      locked();
-      await released;
-    });
-    await holding;
+    const holder = await holdOpen(lockBalanceRow(workspaceId));
 
     const queue = new GroupCommit(runtime, { maxConcurrent: 3 });
     const first = queue.consume(request(workspaceId, 1, "first"));
-    await waitingOnLock(1);
+    await lockWaiters(1);
     const second = queue.consume(request(workspaceId, 1, "second"));
     // The late group waits for the lock without items; these arrive while it waits.
-    await waitingOnLock(2);
+    await lockWaiters(2);
     const later = Array.from({ length: 5 }, (_, i) =>
       queue.consume(request(workspaceId, 1, `later-${i}`)),
     );
-    release();
-    await holder;
+    await holder.release();
     const answers = await Promise.all([first, second, ...later]);
 
     expect(answers.map((answer) => answer.balance)).toEqual([
@@ -246,27 +264,10 @@ describe("a group of consumptions", () => {
 
   it("orders a suspension after the consumptions already waiting, and refuses the ones after it", async () => {
     const { workspaceId } = await freshWorkspace();
-    const lockWaiters = async () => {
-      const [row] = await runtime.db.execute<{ n: number }>(sql`
-        SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-      return row?.n ?? 0;
-    };
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let locked!: () => void;
-    const holding = new Promise<void>((resolve) => (locked = resolve));
-    const holder = runtime.db.transaction(async (tx) => {
-      await tx.execute(
-        sql`SELECT 1 FROM ${creditBalances} WHERE workspace_id = ${workspaceId} FOR UPDATE`,
-      );
-      locked();
-      await released;
-    });
-    await holding;
+    const holder = await holdOpen(lockBalanceRow(workspaceId));
 
     const waiting = commitConsumptions(runtime, [request(workspaceId, 4, "waiting")]);
-    while ((await lockWaiters()) < 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    await lockWaiters(1);
     let suspendedAt: number | null = null;
     const suspension = execute(
       runtime,
@@ -275,11 +276,10 @@ describe("a group of consumptions", () => {
       { actor: { type: "system", reason: "test" } },
     ).then(() => (suspendedAt = performance.now()));
     // The suspension waits for the balance the consumption is waiting for.
-    while ((await lockWaiters()) < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+    await lockWaiters(2);
     expect(suspendedAt).toBeNull();
 
-    release();
-    await holder;
+    await holder.release();
     const [outcome] = await waiting;
     await suspension;
 
@@ -434,38 +434,23 @@ describe("a group of consumptions", () => {
   it("replays a key that another transaction answered while the group waited for the balance", async () => {
     const { workspaceId } = await freshWorkspace();
     // A consumption with the key "raced" holds the balance lock, uncommitted, until released.
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let first!: ConsumeResult;
-    let answered!: () => void;
-    const holding = new Promise<void>((resolve) => (answered = resolve));
-    const holder = runtime.db.transaction(async (tx) => {
+    const holder = await holdOpen(async (tx) => {
       const one = await consumeOne(
         { tx, actor, clock, log: runtime.logger, requestId: null },
         workspaceId,
         await consumptionTerms(tx, workspaceId),
         { featureCode: "summarize", inputBytes: bytesCosting(3), idempotencyKey: "raced" },
       );
-      first = one.result;
-      answered();
-      await released;
+      return one.result;
     });
-    await holding;
+    const first = holder.value;
     const group = commitConsumptions(runtime, [
       request(workspaceId, 3, "raced"),
       request(workspaceId, 2),
     ]);
     // The group waits on the balance row: see it wait, then let the first consumption commit.
-    for (;;) {
-      const [waiting] = await runtime.db.execute<{ n: number }>(sql`
-        SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND wait_event_type = 'Lock'
-          AND wait_event = 'transactionid'`);
-      if ((waiting?.n ?? 0) > 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    release();
-    await holder;
+    await lockWaiters(1);
+    await holder.release();
     const [raced, other] = await group;
 
     expect(raced).toEqual({ ok: true, result: { ...first, replayed: true } });
