@@ -3,14 +3,14 @@ import { randomUUID } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 
-import { creditBalances, overageRecords, tiers, usageRecords, workspaces } from "@/drizzle/schema";
+import { overageRecords, tiers, usageRecords, workspaces } from "@/drizzle/schema";
 import { actorRef } from "@/server/actor";
 import { defineCommand, type CommandContext } from "@/server/commands";
 import type { Tx } from "@/server/db/client";
 import { AppError } from "@/server/errors";
 import { event, type EventDraft } from "@/server/events/catalogue";
 
-import { drawCredits, lockBalance, MAX_CREDITS } from "./ledger";
+import { drawCredits, lockBalance, MAX_CREDITS, takeBalanceLock } from "./ledger";
 import { overagePeriodStart } from "./overage";
 import { IDEMPOTENCY_KEY_DAYS } from "./retention";
 import { findFeature, MAX_INPUT_BYTES, priceCall } from "./pricing";
@@ -170,9 +170,7 @@ export interface ConsumptionTerms {
  * workspace suspended while it waited.
  */
 export async function consumptionTerms(tx: Tx, workspaceId: string): Promise<ConsumptionTerms> {
-  await tx.execute(
-    sql`SELECT 1 FROM ${creditBalances} WHERE workspace_id = ${workspaceId} FOR UPDATE`,
-  );
+  await takeBalanceLock(tx, workspaceId);
   const [terms] = await tx
     .select({
       status: workspaces.status,

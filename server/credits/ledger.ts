@@ -29,6 +29,18 @@ export interface LockedBalance {
   belowTopUp: boolean;
 }
 
+/**
+ * Takes the workspace's balance lock without reading the balance, or nothing
+ * when it has none (the caller's next read says the workspace is missing).
+ * Every consumption holds this lock while it reads the workspace's status and
+ * draws, and status changes take it too, so the two never interleave.
+ */
+export async function takeBalanceLock(tx: Tx, workspaceId: string): Promise<void> {
+  await tx.execute(
+    sql`SELECT 1 FROM ${creditBalances} WHERE workspace_id = ${workspaceId} FOR UPDATE`,
+  );
+}
+
 export async function lockBalance(tx: Tx, workspaceId: string): Promise<LockedBalance> {
   const [row] = await tx
     .select({

@@ -1,8 +1,9 @@
-import { desc, eq, sql } from "drizzle-orm";
+import { desc, eq } from "drizzle-orm";
 import { z } from "zod";
 
 import { creditBalances, tiers, workspaceMembers, workspaces } from "@/drizzle/schema";
 import { defineCommand } from "@/server/commands";
+import { takeBalanceLock } from "@/server/credits/ledger";
 import type { Tx } from "@/server/db/client";
 import { AppError } from "@/server/errors";
 import { event } from "@/server/events/catalogue";
@@ -143,9 +144,7 @@ export const reactivateWorkspaceInput = z.object({ workspaceId: z.uuid() });
  * locked FOR NO KEY UPDATE, which leaves foreign keys that point at it free.
  */
 async function lockWorkspace(tx: Tx, workspaceId: string) {
-  await tx.execute(
-    sql`SELECT 1 FROM ${creditBalances} WHERE workspace_id = ${workspaceId} FOR UPDATE`,
-  );
+  await takeBalanceLock(tx, workspaceId);
   const [row] = await tx
     .select({
       name: workspaces.name,
