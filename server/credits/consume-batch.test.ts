@@ -1,12 +1,12 @@
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
-import { usageRecords, workspaces } from "@/drizzle/schema";
+import { dailyMetrics, usageRecords, workspaces } from "@/drizzle/schema";
 import { ManualClock } from "@/server/clock";
 import { execute } from "@/server/commands";
 import type { Runtime } from "@/server/runtime";
 import { bytesCosting, consume } from "@/test/support/credits";
-import { expectLedgerInvariant, makeWorkspace, testRuntime } from "@/test/support/runtime";
+import { drain, expectLedgerInvariant, makeWorkspace, testRuntime } from "@/test/support/runtime";
 import { eventsNamed, makeTier } from "@/test/support/tiers";
 
 import { consumeBatch, consumeBatchInput, MAX_BATCH, type BatchItemResult } from "./consume";
@@ -63,7 +63,54 @@ async function usageCount(workspaceId: string, outcome: "consumed" | "rejected")
   return row?.n ?? 0;
 }
 
+async function metric(name: string) {
+  const [row] = await runtime.db
+    .select({ value: dailyMetrics.value })
+    .from(dailyMetrics)
+    .where(and(eq(dailyMetrics.day, "2027-08-02"), eq(dailyMetrics.metric, name)));
+
+  return row?.value ?? 0;
+}
+
 describe("batch consumption", () => {
+  it("counts a batch's credits by feature in the daily metrics through one event", async () => {
+    const { workspaceId } = await freshWorkspace();
+    await drain(runtime);
+    const names = ["credits_consumed", "credits_consumed:summarize", "credits_consumed:translate"];
+    const before = await Promise.all(names.map(metric));
+
+    const results = await batch(workspaceId, [
+      item(10, "m1"),
+      { featureCode: "translate", inputBytes: 0, idempotencyKey: "m2" },
+      item(20, "m3"),
+      item(5_000, "m4"),
+    ]);
+    expect(results.map((result) => result.status)).toEqual([
+      "consumed",
+      "consumed",
+      "consumed",
+      "refused",
+    ]);
+    expect(
+      (await eventsNamed(runtime, workspaceId, "credits/consumed")).map((e) => e.data),
+    ).toEqual([
+      {
+        workspaceId,
+        consumptions: 3,
+        credits: 32,
+        balanceAfter: 1_218,
+        features: [
+          { featureCode: "summarize", consumptions: 2, credits: 30 },
+          { featureCode: "translate", consumptions: 1, credits: 2 },
+        ],
+      },
+    ]);
+
+    await drain(runtime);
+    const after = await Promise.all(names.map(metric));
+    expect(after.map((value, i) => value - before[i]!)).toEqual([32, 30, 2]);
+  });
+
   it("answers each item on its own; duplicates, refusals and errors never fail the batch", async () => {
     const { workspaceId } = await freshWorkspace();
     const earlier = await consume(runtime, workspaceId, 5, "sent-before");
@@ -108,7 +155,17 @@ describe("batch consumption", () => {
     expect(await balanceOf(workspaceId)).toBe(1_215);
     expect(await usageCount(workspaceId, "consumed")).toBe(3);
     expect(await usageCount(workspaceId, "rejected")).toBe(1);
-    expect(await eventsNamed(runtime, workspaceId, "credits/consumed")).toHaveLength(3);
+    const consumed = (consumptions: number, credits: number, balanceAfter: number) => ({
+      workspaceId,
+      consumptions,
+      credits,
+      balanceAfter,
+      features: [{ featureCode: "summarize", consumptions, credits }],
+    });
+    // One per transaction too: the earlier consumption, then the batch's two that drew credits.
+    expect(
+      (await eventsNamed(runtime, workspaceId, "credits/consumed")).map((e) => e.data),
+    ).toEqual([consumed(1, 5, 1_245), consumed(2, 30, 1_215)]);
     const summarize = (consumed: number, rejected: number, credits: number) => ({
       workspaceId,
       features: [{ featureCode: "summarize", consumed, rejected, credits }],

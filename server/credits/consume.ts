@@ -4,7 +4,6 @@ import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 
 import { overageRecords, tiers, usageRecords, workspaces } from "@/drizzle/schema";
-import { actorRef } from "@/server/actor";
 import { defineCommand, type CommandContext } from "@/server/commands";
 import type { Tx } from "@/server/db/client";
 import { AppError } from "@/server/errors";
@@ -310,38 +309,30 @@ export async function consumeOne(
     balance,
     replayed: false,
   };
-  if (draw.ok) {
-    events.push(
-      event("credits/consumed", {
-        workspaceId,
-        usageRecordId,
-        featureCode: quote.featureCode,
-        credits: quote.credits,
-        balanceAfter: balance,
-        actor: actorRef(actor),
-      }),
-    );
-  }
   events.push(...draw.events);
 
   return { result, events };
 }
 
 /**
- * The `usage/logged` event for the usage records one transaction wrote in a
- * workspace, summed by feature; none when it wrote none (replays write none).
+ * The events for the usage records one transaction wrote in a workspace,
+ * summed by feature: `credits/consumed` for those that drew credits and
+ * `usage/logged` for all of them; none when it wrote none (replays write
+ * none). A batch of a thousand consumptions writes two events, not a
+ * thousand: the records hold each call's detail.
  */
-export function usageLogged(
+export function consumptionEvents(
   workspaceId: string,
-  records: readonly Pick<ConsumeResult, "featureCode" | "credits" | "allowed">[],
+  records: readonly Pick<ConsumeResult, "featureCode" | "credits" | "allowed" | "balance">[],
 ): EventDraft[] {
-  if (records.length === 0) return [];
-  const features = new Map<
+  const last = records.at(-1);
+  if (!last) return [];
+  const logged = new Map<
     string,
     { featureCode: string; consumed: number; rejected: number; credits: number }
   >();
   for (const record of records) {
-    const sum = features.get(record.featureCode) ?? {
+    const sum = logged.get(record.featureCode) ?? {
       featureCode: record.featureCode,
       consumed: 0,
       rejected: 0,
@@ -353,16 +344,34 @@ export function usageLogged(
     } else {
       sum.rejected += 1;
     }
-    features.set(record.featureCode, sum);
+    logged.set(record.featureCode, sum);
   }
 
-  return [
+  const drawn = [...logged.values()].filter((sum) => sum.consumed > 0);
+  const events: EventDraft[] = [];
+  if (drawn.length > 0) {
+    events.push(
+      event("credits/consumed", {
+        workspaceId,
+        consumptions: drawn.reduce((total, sum) => total + sum.consumed, 0),
+        credits: drawn.reduce((total, sum) => total + sum.credits, 0),
+        balanceAfter: last.balance,
+        features: drawn.map((sum) => ({
+          featureCode: sum.featureCode,
+          consumptions: sum.consumed,
+          credits: sum.credits,
+        })),
+      }),
+    );
+  }
+  events.push(
     event("usage/logged", {
       workspaceId,
       records: records.length,
-      features: [...features.values()],
+      features: [...logged.values()],
     }),
-  ];
+  );
+  return events;
 }
 
 /** Consumes credits for one feature call. */
@@ -372,7 +381,7 @@ export const consumeCredits = defineCommand({
   async run(ctx, input) {
     const terms = await consumptionTerms(ctx.tx, input.workspaceId);
     const { result, events } = await consumeOne(ctx, input.workspaceId, terms, input);
-    events.push(...usageLogged(input.workspaceId, result.replayed ? [] : [result]));
+    events.push(...consumptionEvents(input.workspaceId, result.replayed ? [] : [result]));
 
     return { result, events, workspaceId: input.workspaceId, audit: false };
   },
@@ -438,7 +447,7 @@ export const consumeBatch = defineCommand({
     const logged = results.flatMap((one) =>
       one.status === "consumed" || one.status === "refused" ? [one] : [],
     );
-    events.push(...usageLogged(input.workspaceId, logged));
+    events.push(...consumptionEvents(input.workspaceId, logged));
 
     return { result: results, events, workspaceId: input.workspaceId, audit: false };
   },

@@ -327,13 +327,23 @@ describe("a group of consumptions", () => {
     expect(b.usage).toEqual(a.usage);
     expect(b.flags).toEqual({ balance: 5, belowThreshold: true, belowTopUp: true });
     expect(b.flags).toEqual(a.flags);
-    // The same events in the same order, but usage/logged: one per transaction, summing its records.
-    const named = (events: typeof a.events, logged: boolean) =>
-      events.filter((e) => (e.name === "usage/logged") === logged);
+    // The same events in the same order, but the consumption summaries: one per transaction.
+    const summary = (e: { name: string }) =>
+      e.name === "usage/logged" || e.name === "credits/consumed";
+    const named = (events: typeof a.events, summed: boolean) =>
+      events.filter((e) => summary(e) === summed);
     const [aEvents, bEvents] = [a.events.slice(before.one), b.events.slice(before.grouped)];
     expect(named(bEvents, false)).toEqual(named(aEvents, false));
-    expect(named(aEvents, true)).toHaveLength(7);
+    expect(aEvents.filter((e) => e.name === "usage/logged")).toHaveLength(7);
+    expect(aEvents.filter((e) => e.name === "credits/consumed")).toHaveLength(5);
     expect(named(bEvents, true)).toEqual([
+      {
+        name: "credits/consumed",
+        consumptions: 5,
+        credits: 1_245,
+        balanceAfter: 5,
+        features: [{ featureCode: "summarize", consumptions: 5, credits: 1_245 }],
+      },
       {
         name: "usage/logged",
         records: 7,

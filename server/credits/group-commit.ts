@@ -17,10 +17,10 @@ import type { Logger } from "@/server/logger";
 
 import {
   consumeCredits,
+  consumptionEvents,
   replayOf,
   storedConsumptions,
   storedKey,
-  usageLogged,
   type ConsumeResult,
   type ConsumptionTerms,
   type StoredConsumption,
@@ -500,29 +500,18 @@ async function planGroup(tx: Tx, clock: Clock, source: GroupSource): Promise<Pla
     }
 
     // The same events, in the same order, as consumeOne.
-    const consumed = allowed
-      ? [
-          event("credits/consumed", {
-            workspaceId: request.workspaceId,
-            usageRecordId,
-            featureCode: quote.featureCode,
-            credits: quote.credits,
-            balanceAfter: balance.balance,
-            actor: ref,
-          }),
-        ]
-      : [];
     const overage = own.filter((draft) => draft.name === "credits/overage");
     const crossings = own.filter((draft) => draft.name !== "credits/overage");
-    emit(request, [...overage, ...consumed, ...crossings]);
+    emit(request, [...overage, ...crossings]);
     const logged = loggedBy.get(request.workspaceId);
     if (logged) logged.push(result);
     else loggedBy.set(request.workspaceId, [result]);
     outcomes.push({ ok: true, result });
   }
-  // One usage/logged per workspace for the group, as one transaction of consumeCredits writes.
+  // One credits/consumed and one usage/logged per workspace for the group, as one transaction
+  // of consumeCredits writes.
   for (const [workspaceId, logged] of loggedBy) {
-    for (const draft of usageLogged(workspaceId, logged)) {
+    for (const draft of consumptionEvents(workspaceId, logged)) {
       events.push(draft);
       eventRequestIds.push(null);
     }

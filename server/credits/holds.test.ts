@@ -162,12 +162,13 @@ describe("placing and finalizing a hold", () => {
     ]);
     const consumed = await eventsNamed(runtime, workspaceId, "credits/consumed");
     expect(consumed.map((e) => e.data)).toEqual([
-      expect.objectContaining({
-        usageRecordId: usage[0]?.id,
-        featureCode: "summarize",
+      {
+        workspaceId,
+        consumptions: 1,
         credits: 120,
         balanceAfter: 1_130,
-      }),
+        features: [{ featureCode: "summarize", consumptions: 1, credits: 120 }],
+      },
     ]);
     await drain(runtime);
   });

@@ -12,7 +12,7 @@ import { AppError } from "@/server/errors";
 import { event, type EventDraft } from "@/server/events/catalogue";
 import type { CronHandler } from "@/server/events/reactions";
 
-import { consumptionTerms, usageLogged } from "./consume";
+import { consumptionEvents, consumptionTerms } from "./consume";
 import { findFeature } from "./pricing";
 import {
   drawCredits,
@@ -393,15 +393,14 @@ export const finalizeHold = defineCommand({
         createdAt: clock.now(),
       });
       events.push(
-        event("credits/consumed", {
-          workspaceId: hold.workspaceId,
-          usageRecordId,
-          featureCode,
-          credits: input.credits,
-          balanceAfter: settled.balanceAfter,
-          actor: actorRef(actor),
-        }),
-        ...usageLogged(hold.workspaceId, [{ featureCode, credits: input.credits, allowed: true }]),
+        ...consumptionEvents(hold.workspaceId, [
+          {
+            featureCode,
+            credits: input.credits,
+            allowed: true,
+            balance: settled.balanceAfter,
+          },
+        ]),
       );
     }
 

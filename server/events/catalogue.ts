@@ -51,15 +51,25 @@ function define<TSchema extends z.ZodObject>(
 export const catalogue = {
   // Credits
   "credits/consumed": define(
-    1,
-    "Credits were drawn for a feature call. → usage rollups, quota check",
+    2,
+    "Credits were drawn for feature calls: one event per workspace per transaction, summed by " +
+      "feature (each call's usage record holds its detail). → usage rollups, quota check",
     z.object({
       workspaceId,
-      usageRecordId: id,
-      featureCode: z.string(),
+      /** Consumptions the transaction made that drew credits. */
+      consumptions: z.number().int().min(1),
       credits,
+      /** The balance after the transaction's last consumption. */
       balanceAfter: credits,
-      actor,
+      features: z
+        .array(
+          z.object({
+            featureCode: z.string(),
+            consumptions: z.number().int().min(1),
+            credits,
+          }),
+        )
+        .min(1),
     }),
     (d) => ({ type: "credit_balance", id: d.workspaceId }),
   ),

@@ -19,10 +19,12 @@ export const countSignup: ReactionHandler<"workspace/created"> = async ({ tx, ev
 /** credits/consumed → credits consumed per day and feature. */
 export const countConsumption: ReactionHandler<"credits/consumed"> = async ({ tx, event }) => {
   await increment(tx, event.occurredAt, "credits_consumed", event.data.credits);
-  await increment(
-    tx,
-    event.occurredAt,
-    `credits_consumed:${event.data.featureCode}`,
-    event.data.credits,
-  );
+  for (const feature of event.data.features) {
+    await increment(
+      tx,
+      event.occurredAt,
+      `credits_consumed:${feature.featureCode}`,
+      feature.credits,
+    );
+  }
 };
