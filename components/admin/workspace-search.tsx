@@ -15,7 +15,12 @@ import { useTRPC } from "@/components/lib/trpc";
 
 export type FoundWorkspace = RouterOutputs["workspaces"]["admin"]["find"][number];
 
-const statusTone = { active: "green", suspended: "amber", cancelled: "red" } as const;
+const statusTone = {
+  active: "green",
+  suspended: "amber",
+  cancelled: "red",
+  deleted: "neutral",
+} as const;
 
 /**
  * The admin pages' workspace finder: a search by name, address or a member's

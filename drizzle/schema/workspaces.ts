@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import {
+  type AnyPgColumn,
   char,
   index,
   integer,
@@ -9,6 +10,7 @@ import {
   primaryKey,
   text,
   unique,
+  uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
 
@@ -28,6 +30,28 @@ export interface FeaturePrice {
   creditsPerUnit: number;
   minimumCredits: number;
 }
+
+/**
+ * The most calls of one feature a workspace may make in one period (its
+ * credit period for "month", the UTC day for "day"). Crossing it emits
+ * usage/quota-exceeded once per period and quota.
+ */
+export interface FeatureQuota {
+  featureCode: string;
+  period: "day" | "month";
+  maxCalls: number;
+}
+
+/** A tier's price in a currency other than its own (`currency`): all integer minor units. */
+export interface TierPrice {
+  currency: string;
+  monthlyPriceMinor: number;
+  seatPriceMinor: number;
+  overageUnitPriceMinor: number;
+}
+
+/** Portal and API features a tier turns on; see server/workspaces/tiers.ts. */
+export type TierFeature = "api_keys" | "webhooks" | "transfers" | "auto_top_up" | "holds";
 
 export const overagePolicy = pgEnum("overage_policy", ["hard_stop", "soft_cap", "auto_top_up"]);
 
@@ -59,12 +83,41 @@ export const tiers = pgTable(
     /** Carried credits expire this many periods after the period they were carried into starts. */
     rolloverExpiryPeriods: integer("rollover_expiry_periods").notNull().default(1),
     priceTable: jsonb("price_table").$type<FeaturePrice[]>().notNull(),
+    /** Seats (members, owner included) the monthly price covers; each extra costs seatPriceMinor. */
+    includedSeats: integer("included_seats").notNull().default(1),
+    seatPriceMinor: integer("seat_price_minor").notNull().default(0),
+    /** The most seats a workspace on this tier may have; null means no limit. */
+    maxSeats: integer("max_seats"),
+    /** The same tier priced in other currencies; `currency` and its columns are the first. */
+    otherPrices: jsonb("other_prices")
+      .$type<TierPrice[]>()
+      .notNull()
+      .default(sql`'[]'::jsonb`),
+    quotas: jsonb("quotas")
+      .$type<FeatureQuota[]>()
+      .notNull()
+      .default(sql`'[]'::jsonb`),
+    features: jsonb("features")
+      .$type<TierFeature[]>()
+      .notNull()
+      .default(sql`'[]'::jsonb`),
+    /** Metering API requests per second per key, and the burst; null means the server's default. */
+    apiRatePerSecond: integer("api_rate_per_second"),
+    apiRateBurst: integer("api_rate_burst"),
+    /** An archived version is offered to no new workspace; its customers stay on it. */
+    archivedAt: timestamptz("archived_at"),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     createdAt: createdAt(),
   },
   (table) => [unique("tiers_code_version_unique").on(table.code, table.version)],
 );
 
-export const workspaceStatus = pgEnum("workspace_status", ["active", "suspended", "cancelled"]);
+export const workspaceStatus = pgEnum("workspace_status", [
+  "active",
+  "suspended",
+  "cancelled",
+  "deleted",
+]);
 
 export const workspaces = pgTable("workspaces", {
   id: uuid("id").primaryKey().defaultRandom(),
@@ -77,6 +130,16 @@ export const workspaces = pgTable("workspaces", {
   /** Set while suspended: when, and the reason its members are shown. Cleared on reactivation. */
   suspendedAt: timestamptz("suspended_at"),
   suspensionReason: text("suspension_reason"),
+  /** A cancellation at period end: the workspace stays usable until then. Cleared if withdrawn. */
+  cancelAt: timestamptz("cancel_at"),
+  /** When the workspace became cancelled (read-only), and when its data is purged. */
+  cancelledAt: timestamptz("cancelled_at"),
+  purgeAfter: timestamptz("purge_after"),
+  cancellationReason: text("cancellation_reason"),
+  deletedAt: timestamptz("deleted_at"),
+  /** A downgrade waiting for the period end; cancellable until then. */
+  scheduledTierId: uuid("scheduled_tier_id").references((): AnyPgColumn => tiers.id),
+  scheduledTierAt: timestamptz("scheduled_tier_at"),
   createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
   createdAt: createdAt(),
 });
@@ -131,4 +194,34 @@ export const apiKeys = pgTable(
     revokedAt: timestamptz("revoked_at"),
   },
   (table) => [index("api_keys_workspace_idx").on(table.workspaceId)],
+);
+
+/**
+ * An invitation to join a workspace: the link carries a random token whose
+ * SHA-256 is stored here. It expires, can be revoked, and is accepted once.
+ */
+export const workspaceInvites = pgTable(
+  "workspace_invites",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    email: text("email").notNull(),
+    role: workspaceRole("role").notNull(),
+    tokenHash: text("token_hash").notNull().unique(),
+    invitedBy: uuid("invited_by").references(() => users.id, { onDelete: "set null" }),
+    expiresAt: timestamptz("expires_at").notNull(),
+    acceptedAt: timestamptz("accepted_at"),
+    acceptedBy: uuid("accepted_by").references(() => users.id, { onDelete: "set null" }),
+    revokedAt: timestamptz("revoked_at"),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    index("workspace_invites_workspace_idx").on(table.workspaceId),
+    // One open invitation per address and workspace; a new one replaces it.
+    uniqueIndex("workspace_invites_open_idx")
+      .on(table.workspaceId, table.email)
+      .where(sql`${table.acceptedAt} IS NULL AND ${table.revokedAt} IS NULL`),
+  ],
 );

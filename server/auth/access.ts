@@ -12,7 +12,8 @@ import { roleAtLeast, type WorkspaceRole } from "./roles";
 
 export type WorkspaceStatus = (typeof workspaceStatus.enumValues)[number];
 /** The states in which a workspace is read-only in the portal. */
-export type ReadOnlyStatus = Exclude<WorkspaceStatus, "active">;
+/** A deleted workspace is gone for everyone (not_found); these are the states it can be seen in. */
+export type ReadOnlyStatus = Exclude<WorkspaceStatus, "active" | "deleted">;
 export const readOnlyStatuses: readonly ReadOnlyStatus[] = ["suspended", "cancelled"];
 
 /** Who may call a procedure: declared by the builder it is made with, and read by the tests. */
@@ -55,6 +56,7 @@ export interface ReadOnlyNotice {
 export function readOnlyNotice(state: Omit<WorkspaceState, "role">): ReadOnlyNotice | null {
   switch (state.status) {
     case "active":
+    case "deleted":
       return null;
     case "suspended":
       return {
@@ -87,7 +89,7 @@ export function requireWorkspaceAccess<TState extends WorkspaceState>(
   rule: WorkspaceRule,
   state: TState | undefined,
 ): TState {
-  if (!state) throw new AppError("not_found", "Workspace not found");
+  if (!state || state.status === "deleted") throw new AppError("not_found", "Workspace not found");
   if (!roleAtLeast(state.role, rule.minimum)) {
     throw new AppError(
       "forbidden",

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { overageRecords, tiers, usageRecords, workspaces } from "@/drizzle/schema";
 import { defineCommand, type CommandContext } from "@/server/commands";
 import type { Tx } from "@/server/db/client";
+import type { WorkspaceStatus } from "@/server/auth/access";
 import { AppError } from "@/server/errors";
 import { event, type EventDraft } from "@/server/events/catalogue";
 
@@ -156,7 +157,7 @@ export function replayOf(
 
 /** What consumption needs to know about the workspace and its tier, read once per request. */
 export interface ConsumptionTerms {
-  status: "active" | "suspended" | "cancelled";
+  status: WorkspaceStatus;
   priceTable: (typeof tiers.$inferSelect)["priceTable"];
   lowBalanceThreshold: number;
   overagePolicy: (typeof tiers.$inferSelect)["overagePolicy"];

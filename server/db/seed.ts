@@ -70,6 +70,14 @@ export const seedTiers = [
     rolloverCapCredits: null,
     rolloverCapPercent: null,
     rolloverExpiryPeriods: 1,
+    includedSeats: 2,
+    seatPriceMinor: 0,
+    maxSeats: 2,
+    otherPrices: [],
+    quotas: [{ featureCode: "image-generate", period: "day", maxCalls: 20 }],
+    features: ["api_keys"],
+    apiRatePerSecond: 10,
+    apiRateBurst: 20,
   },
   {
     code: "pro",
@@ -88,6 +96,21 @@ export const seedTiers = [
     rolloverCapCredits: null,
     rolloverCapPercent: 50,
     rolloverExpiryPeriods: 1,
+    includedSeats: 5,
+    seatPriceMinor: 1_200,
+    maxSeats: null,
+    otherPrices: [
+      {
+        currency: "EUR",
+        monthlyPriceMinor: 4_500,
+        seatPriceMinor: 1_100,
+        overageUnitPriceMinor: 230,
+      },
+    ],
+    quotas: [{ featureCode: "image-generate", period: "month", maxCalls: 2_000 }],
+    features: ["api_keys", "webhooks", "transfers", "auto_top_up", "holds"],
+    apiRatePerSecond: 50,
+    apiRateBurst: 100,
   },
   {
     code: "business",
@@ -105,6 +128,21 @@ export const seedTiers = [
     rolloverCapCredits: 300_000,
     rolloverCapPercent: null,
     rolloverExpiryPeriods: 3,
+    includedSeats: 20,
+    seatPriceMinor: 1_000,
+    maxSeats: null,
+    otherPrices: [
+      {
+        currency: "EUR",
+        monthlyPriceMinor: 18_500,
+        seatPriceMinor: 900,
+        overageUnitPriceMinor: 185,
+      },
+    ],
+    quotas: [],
+    features: ["api_keys", "webhooks", "transfers", "auto_top_up", "holds"],
+    apiRatePerSecond: 200,
+    apiRateBurst: 400,
   },
 ] as const;
 
@@ -115,6 +153,9 @@ export async function ensureTiers(db: Db): Promise<void> {
     .values(
       seedTiers.map((tier) => ({
         ...tier,
+        otherPrices: [...tier.otherPrices],
+        quotas: [...tier.quotas],
+        features: [...tier.features],
         version: 1,
         priceTable: standardFeatures,
       })),

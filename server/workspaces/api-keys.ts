@@ -8,6 +8,7 @@ import { apiKeys, workspaces } from "@/drizzle/schema";
 import type { Clock } from "@/server/clock";
 import { defineCommand } from "@/server/commands";
 import type { Db, Tx } from "@/server/db/client";
+import type { WorkspaceStatus } from "@/server/auth/access";
 import { AppError } from "@/server/errors";
 
 export const API_KEY_PREFIX = "tally_sk_";
@@ -151,7 +152,7 @@ export async function listApiKeys(db: Db, workspaceId: string) {
 export interface ApiKeyPrincipal {
   apiKeyId: string;
   workspaceId: string;
-  workspaceStatus: "active" | "suspended" | "cancelled";
+  workspaceStatus: WorkspaceStatus;
   scopes: ApiKeyScope[];
 }
 
