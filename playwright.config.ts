@@ -4,12 +4,12 @@ import { defineConfig, devices } from "@playwright/test";
 
 /**
  * The browser journeys, against a production build (`npm run build` first)
- * served as `npm start` serves it (server/serve.ts) on port 3100 in the embedded default: its own
+ * served as `npm start` serves it (server/serve.ts) on port 3100 (E2E_PORT) in the embedded default: its own
  * PostgreSQL under a fresh data directory per run, the in-process driver and
  * the dev mailbox. localhost, not 127.0.0.1, throughout: auth cookies belong
  * to the host name.
  */
-const PORT = 3100;
+const PORT = Number(process.env.E2E_PORT ?? 3100);
 /** Points the journeys at a server you already run (a dev server while writing tests). */
 const external = process.env.E2E_BASE_URL;
 const baseURL = external ?? `http://localhost:${PORT}`;
