@@ -3,6 +3,7 @@ import type { z } from "zod";
 import { auditLog } from "@/drizzle/schema";
 
 import { actorRef, type Actor } from "./actor";
+import { auditExemptions } from "./audit/exemptions";
 import type { Clock } from "./clock";
 import type { Db, Tx } from "./db/client";
 import { AppError } from "./errors";
@@ -34,7 +35,8 @@ export interface CommandOutcome<TResult> {
   /**
    * What the audit entry records. Defaults to the validated input. `false`
    * writes no entry: for replays that changed nothing, and for high-volume
-   * commands whose own rows (ledger, usage records) are the record.
+   * commands whose own rows (ledger, usage records) are the record. Only the
+   * commands listed, with the reason, in server/audit/exemptions.ts may.
    */
   audit?: Record<string, unknown> | false;
 }
@@ -54,10 +56,19 @@ export interface Command<TSchema extends z.ZodType, TResult, TPrepared = undefin
   ): Promise<CommandOutcome<TResult>>;
 }
 
+/** Every command defined so far, by name: server/audit/coverage.test.ts walks them. */
+const definedCommands = new Map<string, Command<z.ZodType, unknown, unknown>>();
+
 export function defineCommand<TSchema extends z.ZodType, TResult, TPrepared = undefined>(
   command: Command<TSchema, TResult, TPrepared>,
 ): Command<TSchema, TResult, TPrepared> {
+  definedCommands.set(command.name, command as Command<z.ZodType, unknown, unknown>);
+
   return command;
+}
+
+export function commandsDefined(): string[] {
+  return [...definedCommands.keys()];
 }
 
 export interface CommandRuntime {
@@ -116,6 +127,12 @@ export async function execute<TSchema extends z.ZodType, TResult, TPrepared>(
     if (events.length > 0) {
       await writeEvents(tx, events, runtime.clock, { requestId });
       wrote = true;
+    }
+    if (outcome.audit === false && !Object.hasOwn(auditExemptions, command.name)) {
+      // An invariant of the code, not of the input: caught by the tests before it ships.
+      throw new Error(
+        `${command.name} returned audit: false but is not in server/audit/exemptions.ts`,
+      );
     }
     if (outcome.audit !== false) {
       const ref = actorRef(meta.actor);

@@ -1,9 +1,11 @@
-import { and, asc, eq, ilike, or, sql } from "drizzle-orm";
+import { and, asc, eq, ne, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 
-import { billingCustomers, tiers, users, workspaceMembers, workspaces } from "@/drizzle/schema";
+import { billingCustomers, tiers, workspaceMembers, workspaces } from "@/drizzle/schema";
 import { readOnlyNotice, type WorkspaceStatus } from "@/server/auth/access";
 import type { WorkspaceRole } from "@/server/auth/roles";
 import type { Db } from "@/server/db/client";
+import { AppError } from "@/server/errors";
 
 import { selfServe } from "./commands";
 
@@ -39,14 +41,77 @@ export async function findMembership(
   return row;
 }
 
+/** The user's workspaces (deleted ones are gone) with their role, tier and status, by name. */
 export async function listWorkspacesForUser(db: Db, userId: string) {
   return db
-    .select({ ...membershipColumns, tierName: tiers.name })
+    .select({
+      ...membershipColumns,
+      tierName: tiers.name,
+      tierCode: tiers.code,
+      tierVersion: tiers.version,
+      cancelAt: workspaces.cancelAt,
+    })
     .from(workspaceMembers)
     .innerJoin(workspaces, eq(workspaces.id, workspaceMembers.workspaceId))
     .innerJoin(tiers, eq(tiers.id, workspaces.tierId))
-    .where(eq(workspaceMembers.userId, userId))
+    .where(and(eq(workspaceMembers.userId, userId), ne(workspaces.status, "deleted")))
     .orderBy(asc(workspaces.name));
+}
+
+const scheduledTiers = alias(tiers, "scheduled_tiers");
+
+/**
+ * What a member sees about one workspace: its tier, status, the notices that
+ * apply (read-only, a cancellation or tier change waiting for the period's
+ * end), their role and the seats in use. `membership` comes from the
+ * workspace procedure, which has checked access.
+ */
+export async function workspaceDetails(db: Db, membership: Membership) {
+  const [row] = await db
+    .select({
+      createdAt: workspaces.createdAt,
+      cancelAt: workspaces.cancelAt,
+      scheduledTierAt: workspaces.scheduledTierAt,
+      scheduledTierName: scheduledTiers.name,
+      tier: {
+        code: tiers.code,
+        name: tiers.name,
+        version: tiers.version,
+        currency: tiers.currency,
+        monthlyPriceMinor: tiers.monthlyPriceMinor,
+        monthlyCredits: tiers.monthlyCredits,
+        includedSeats: tiers.includedSeats,
+        seatPriceMinor: tiers.seatPriceMinor,
+        maxSeats: tiers.maxSeats,
+        features: tiers.features,
+      },
+      seatsInUse: sql<number>`(SELECT count(*)::int FROM ${workspaceMembers} m
+        WHERE m.workspace_id = ${workspaces.id})`,
+    })
+    .from(workspaces)
+    .innerJoin(tiers, eq(tiers.id, workspaces.tierId))
+    .leftJoin(scheduledTiers, eq(scheduledTiers.id, workspaces.scheduledTierId))
+    .where(eq(workspaces.id, membership.workspaceId));
+  if (!row) throw new AppError("not_found", "Workspace not found");
+
+  return {
+    workspaceId: membership.workspaceId,
+    name: membership.name,
+    slug: membership.slug,
+    status: membership.status,
+    role: membership.role,
+    createdAt: row.createdAt,
+    tier: row.tier,
+    seatsInUse: row.seatsInUse,
+    notices: {
+      readOnly: readOnlyNotice(membership),
+      cancelAt: row.cancelAt,
+      scheduledTier:
+        row.scheduledTierName && row.scheduledTierAt
+          ? { name: row.scheduledTierName, at: row.scheduledTierAt }
+          : null,
+    },
+  };
 }
 
 /**
@@ -95,44 +160,4 @@ export async function listTiers(db: Db) {
     .orderBy(asc(tiers.monthlyPriceMinor), asc(tiers.code));
 
   return rows.map((tier) => ({ ...tier, selfServe: selfServe(tier) }));
-}
-
-/**
- * Platform admins: workspaces whose name, address or a member's email contains
- * `query` (every workspace when it is empty), first 20 by name, with their
- * owner, tier, status and balance.
- */
-export async function searchWorkspaces(db: Db, query: string) {
-  const pattern = `%${query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-
-  return db
-    .select({
-      id: workspaces.id,
-      name: workspaces.name,
-      slug: workspaces.slug,
-      status: workspaces.status,
-      suspendedAt: workspaces.suspendedAt,
-      suspensionReason: workspaces.suspensionReason,
-      tierName: tiers.name,
-      balance: sql<number>`(SELECT balance FROM credit_balances b
-        WHERE b.workspace_id = ${workspaces.id})`,
-      ownerEmail: sql<string | null>`(SELECT u.email FROM ${workspaceMembers} m
-        JOIN ${users} u ON u.id = m.user_id
-        WHERE m.workspace_id = ${workspaces.id} AND m.role = 'owner'
-        ORDER BY m.created_at LIMIT 1)`,
-    })
-    .from(workspaces)
-    .innerJoin(tiers, eq(tiers.id, workspaces.tierId))
-    .where(
-      query === ""
-        ? undefined
-        : or(
-            ilike(workspaces.name, pattern),
-            ilike(workspaces.slug, pattern),
-            sql`EXISTS (SELECT 1 FROM ${workspaceMembers} m JOIN ${users} u ON u.id = m.user_id
-              WHERE m.workspace_id = ${workspaces.id} AND u.email ILIKE ${pattern})`,
-          ),
-    )
-    .orderBy(workspaces.name)
-    .limit(20);
 }

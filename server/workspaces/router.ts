@@ -1,5 +1,6 @@
 import { z } from "zod";
 
+import { auditTrail, auditTrailInput } from "@/server/audit/queries";
 import { AppError } from "@/server/errors";
 import {
   platformAdminProcedure,
@@ -19,14 +20,25 @@ import {
   suspendWorkspace,
   suspendWorkspaceInput,
 } from "./commands";
-import { findWorkspaceBySlug, listTiers, listWorkspacesForUser, searchWorkspaces } from "./queries";
+import {
+  adminWorkspaceListInput,
+  listWorkspacesForAdmin,
+  workspaceDetailForAdmin,
+} from "./admin-queries";
+import { findWorkspaceBySlug, listTiers, listWorkspacesForUser, workspaceDetails } from "./queries";
 
-/** Platform admins: find any workspace, suspend and reactivate it. */
+/** Platform admins: list, search and inspect any workspace; suspend and reactivate it. */
 const adminRouter = router({
   // queries
   find: platformAdminProcedure
-    .input(z.object({ query: z.string().trim().max(200).default("") }))
-    .query(({ ctx, input }) => searchWorkspaces(ctx.runtime.db, input.query)),
+    .input(adminWorkspaceListInput)
+    .query(({ ctx, input }) => listWorkspacesForAdmin(ctx.runtime.db, input)),
+  detail: platformAdminProcedure
+    .input(z.object({ workspaceId: z.uuid() }))
+    .query(({ ctx, input }) => workspaceDetailForAdmin(ctx.runtime.db, input.workspaceId)),
+  audit: platformAdminProcedure
+    .input(auditTrailInput)
+    .query(({ ctx, input }) => auditTrail(ctx.runtime.db, input)),
 
   // commands
   suspend: platformAdminProcedure
@@ -54,6 +66,9 @@ export const workspacesRouter = router({
 
       return workspace;
     }),
+  details: workspaceProcedure("viewer").query(({ ctx }) =>
+    workspaceDetails(ctx.runtime.db, ctx.workspace),
+  ),
   tiers: publicProcedure.query(({ ctx }) => listTiers(ctx.runtime.db)),
   apiKeys: workspaceProcedure("admin").query(({ ctx }) =>
     listApiKeys(ctx.runtime.db, ctx.workspace.workspaceId),
