@@ -13,9 +13,9 @@ import { formatCredits, humanize } from "@/components/lib/format";
 import type { RouterOutputs } from "@/components/lib/router-types";
 import { useTRPC } from "@/components/lib/trpc";
 
-export type FoundWorkspace = RouterOutputs["workspaces"]["admin"]["find"][number];
+export type FoundWorkspace = RouterOutputs["workspaces"]["admin"]["find"]["rows"][number];
 
-const statusTone = {
+export const statusTone = {
   active: "green",
   suspended: "amber",
   cancelled: "red",
@@ -23,8 +23,8 @@ const statusTone = {
 } as const;
 
 /**
- * The admin pages' workspace finder: a search by name, address or a member's
- * email, and a table to select one from. The selected workspace is rendered
+ * The credits admin's workspace finder: a search by name, address, a member's
+ * email or id, and a table (the first 25 matches) to select one from. The selected workspace is rendered
  * by `children`, fresh from the same query, so it shows what an action just
  * changed.
  */
@@ -43,7 +43,7 @@ export function WorkspaceSearch({
   const found = useQuery(
     trpc.workspaces.admin.find.queryOptions({ query }, { placeholderData: (previous) => previous }),
   );
-  const rows = found.data ?? [];
+  const rows = found.data?.rows ?? [];
   const selected = rows.find((row) => row.id === selectedId);
 
   function search(event: FormEvent<HTMLFormElement>) {

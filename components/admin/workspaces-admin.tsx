@@ -11,24 +11,21 @@ import { formatDateTime } from "@/components/lib/format";
 import { formErrorsOf, noErrors, type FormErrors } from "@/components/lib/form-errors";
 import { useTRPC } from "@/components/lib/trpc";
 
-import { WorkspaceSearch, type FoundWorkspace } from "./workspace-search";
-
-/** Find a workspace, then suspend it with a reason or reactivate it. */
-export function WorkspacesAdmin() {
-  return (
-    <WorkspaceSearch description="By name, address or a member's email. Then suspend or reactivate it below.">
-      {(selected) =>
-        selected ? (
-          <StatusCard key={selected.id} workspace={selected} />
-        ) : (
-          <p className="text-sm text-slate-500">Select a workspace to suspend or reactivate it.</p>
-        )
-      }
-    </WorkspaceSearch>
-  );
+/** What the status actions need to know about a workspace. */
+export interface StatusTarget {
+  id: string;
+  name: string;
+  status: "active" | "suspended" | "cancelled" | "deleted";
+  suspendedAt: Date | null;
+  suspensionReason: string | null;
 }
 
-function StatusCard({ workspace }: { workspace: FoundWorkspace }) {
+/**
+ * A workspace's status with the action it allows: suspend an active one (with
+ * a reason its members see) or reactivate a suspended one. Both refresh every
+ * admin workspace query, so the page shows the new state and audit entry.
+ */
+export function StatusCard({ workspace }: { workspace: StatusTarget }) {
   const [done, setDone] = useState<string>();
 
   return (
@@ -40,7 +37,9 @@ function StatusCard({ workspace }: { workspace: FoundWorkspace }) {
             ? `Suspended ${formatDateTime(workspace.suspendedAt)}: ${workspace.suspensionReason ?? "no reason recorded"}.`
             : workspace.status === "active"
               ? "Active: its API keys work and its members can change it."
-              : "Cancelled: read-only, and it cannot be suspended or reactivated here."
+              : workspace.status === "deleted"
+                ? "Deleted: gone for its members; only this page still shows it."
+                : "Cancelled: read-only, and it cannot be suspended or reactivated here."
         }
       />
       <CardBody className="space-y-4">
@@ -62,7 +61,7 @@ function SuspendForm({
   workspace,
   onDone,
 }: {
-  workspace: FoundWorkspace;
+  workspace: StatusTarget;
   onDone: (message: string) => void;
 }) {
   const trpc = useTRPC();
@@ -113,7 +112,7 @@ function ReactivateButton({
   workspace,
   onDone,
 }: {
-  workspace: FoundWorkspace;
+  workspace: StatusTarget;
   onDone: (message: string) => void;
 }) {
   const trpc = useTRPC();

@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
+import { Suspense } from "react";
 
-import { WorkspacesAdmin } from "@/components/admin/workspaces-admin";
+import { WorkspacesList } from "@/components/admin/workspaces-list";
 import { PageHeader } from "@/components/ui/page-header";
 
 export const metadata: Metadata = { title: "Workspaces · Admin" };
@@ -10,9 +11,12 @@ export default function AdminWorkspacesPage() {
     <>
       <PageHeader
         title="Workspaces"
-        description="Find a workspace and suspend it, with a reason its members see, or reactivate it."
+        description="Every workspace with its tier, status, balance, seats and MRR. Open one to see everything about it, and to suspend or reactivate it."
       />
-      <WorkspacesAdmin />
+      {/* The list reads its state from the address (useSearchParams). */}
+      <Suspense>
+        <WorkspacesList />
+      </Suspense>
     </>
   );
 }
