@@ -97,6 +97,7 @@ test("an admin suspends a workspace: the owner sees why, its API key is refused;
     await expect(adminPage).toHaveURL(/\/admin\/workspaces$/);
     // The list searches as you type; a row opens the workspace's page, where the actions are.
     await adminPage.getByLabel("Search").fill(slug);
+    await expect(adminPage).toHaveURL(new RegExp(`\\?q=${slug}$`));
     const row = adminPage.getByRole("row", { name: new RegExp(name) });
     await expect(row).toContainText("Active");
     await row.getByRole("link", { name }).click();

@@ -3,7 +3,7 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
-import { useEffect, useId, useState } from "react";
+import { useEffect, useId, useRef, useState } from "react";
 
 import { Badge } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
@@ -77,6 +77,8 @@ export function WorkspacesList() {
   const params = useSearchParams();
   const input = fromParams(new URLSearchParams(params.toString()));
   const [text, setText] = useState(input.query);
+  // Set when a row is opened: a search still waiting must not navigate back to the list.
+  const leaving = useRef(false);
 
   function update(change: Partial<ListInput>) {
     const next = { ...input, page: 1, ...change };
@@ -87,7 +89,9 @@ export function WorkspacesList() {
   // Search as you type, once typing pauses.
   useEffect(() => {
     if (text.trim() === input.query) return;
-    const timer = setTimeout(() => update({ query: text.trim() }), SEARCH_DELAY_MS);
+    const timer = setTimeout(() => {
+      if (!leaving.current) update({ query: text.trim() });
+    }, SEARCH_DELAY_MS);
 
     return () => clearTimeout(timer);
     // Only the typed text starts a search; the address is read fresh on every render.
@@ -214,7 +218,7 @@ export function WorkspacesList() {
               empty={input.query ? `No workspace matches "${input.query}".` : "No workspaces."}
             />
             {rows.map((row) => (
-              <WorkspaceRow key={row.id} row={row} />
+              <WorkspaceRow key={row.id} row={row} onOpen={() => (leaving.current = true)} />
             ))}
           </tbody>
         </Table>
@@ -232,12 +236,13 @@ export function WorkspacesList() {
   );
 }
 
-function WorkspaceRow({ row }: { row: ListRow }) {
+function WorkspaceRow({ row, onOpen }: { row: ListRow; onOpen: () => void }) {
   return (
     <tr data-testid="admin-workspace-row" className="hover:bg-slate-50">
       <Td>
         <Link
           href={`/admin/workspaces/${row.id}`}
+          onClick={onOpen}
           className="font-medium text-indigo-700 hover:underline"
         >
           {row.name}
