@@ -86,11 +86,20 @@ export function WorkspacesList() {
     router.replace(search ? `${pathname}?${search}` : pathname, { scroll: false });
   }
 
+  // Back and forward change the address under the box: show the search it holds.
+  const searched = useRef(input.query);
+  useEffect(() => {
+    if (input.query !== searched.current) setText(input.query);
+    searched.current = input.query;
+  }, [input.query]);
+
   // Search as you type, once typing pauses.
   useEffect(() => {
     if (text.trim() === input.query) return;
     const timer = setTimeout(() => {
-      if (!leaving.current) update({ query: text.trim() });
+      if (leaving.current) return;
+      searched.current = text.trim();
+      update({ query: text.trim() });
     }, SEARCH_DELAY_MS);
 
     return () => clearTimeout(timer);
@@ -242,7 +251,10 @@ function WorkspaceRow({ row, onOpen }: { row: ListRow; onOpen: () => void }) {
       <Td>
         <Link
           href={`/admin/workspaces/${row.id}`}
-          onClick={onOpen}
+          onClick={(event) => {
+            // A click that opens a new tab leaves this list where it is.
+            if (!event.metaKey && !event.ctrlKey && !event.shiftKey && event.button === 0) onOpen();
+          }}
           className="font-medium text-indigo-700 hover:underline"
         >
           {row.name}
@@ -289,16 +301,16 @@ function MrrTotals({ data }: { data: RouterOutputs["workspaces"]["admin"]["find"
         <dl className="flex flex-wrap gap-x-8 gap-y-2" data-testid="mrr-totals">
           {(data?.mrrByCurrency ?? []).map((total) => (
             <div key={total.currency}>
-              <dt className="sr-only">{total.currency}</dt>
+              <dt className="text-xs font-medium text-slate-500">{total.currency}</dt>
               <dd className="text-2xl font-semibold text-slate-900 tabular-nums">
                 {formatMoney(total.mrrMinor, total.currency)}
               </dd>
             </div>
           ))}
-          {data && data.mrrByCurrency.length === 0 && (
-            <dd className="text-sm text-slate-500">No workspaces match.</dd>
-          )}
         </dl>
+        {data && data.mrrByCurrency.length === 0 && (
+          <p className="text-sm text-slate-500">No workspaces match.</p>
+        )}
       </CardBody>
     </Card>
   );
