@@ -200,13 +200,15 @@ describe("the in-process driver", () => {
     expect(await count(`flaky:${workspaceId}`)).toBe(1);
     const audit = await runtime.db.execute<{
       summary: { outcome: string | null; error: string | null };
+      workspace_id: string | null;
     }>(
-      sql`SELECT summary FROM audit_log
+      sql`SELECT summary, workspace_id FROM audit_log
           WHERE command = 'events.replayDeadLetter' AND summary->>'id' = ${letter!.id} ORDER BY id`,
     );
-    expect(audit.map((row) => [row.summary.outcome, row.summary.error])).toEqual([
-      [null, "downstream unavailable"],
-      ["handled", null],
+    // Each replay is on the trail of the workspace whose event failed.
+    expect(audit.map((row) => [row.summary.outcome, row.summary.error, row.workspace_id])).toEqual([
+      [null, "downstream unavailable", workspaceId],
+      ["handled", null, workspaceId],
     ]);
   });
 

@@ -87,8 +87,13 @@ const settleReplay = defineCommand({
         .set({ replayError: input.error.slice(0, 4000) })
         .where(eq(deadLetters.id, input.id));
     }
+    // The audit entry belongs to the workspace whose event failed, so its admin page shows it.
+    const [letter] = await tx
+      .select({ workspaceId: deadLetters.workspaceId })
+      .from(deadLetters)
+      .where(eq(deadLetters.id, input.id));
 
-    return { result: null };
+    return { result: null, workspaceId: letter?.workspaceId ?? null };
   },
 });
 
