@@ -126,7 +126,6 @@ export async function listWorkspacesForAdmin(db: Db, rawInput: AdminWorkspaceLis
         balance,
         seats: seatsInUse,
         mrrMinor,
-        total: sql<number>`(count(*) OVER ())::int`,
       })
       .from(workspaces)
       .innerJoin(tiers, eq(tiers.id, workspaces.tierId))
@@ -150,7 +149,7 @@ export async function listWorkspacesForAdmin(db: Db, rawInput: AdminWorkspaceLis
   const total = totals.reduce((sum, row) => sum + row.workspaces, 0);
 
   return {
-    rows: rows.map(({ total: _total, ...row }) => row),
+    rows,
     total,
     page: input.page,
     pageSize: input.pageSize,
