@@ -69,7 +69,7 @@ test("upgrade with the preview, see the new tier and balance; schedule a downgra
     await snap(page, testInfo, "upgraded");
 
     // The upgrade's credits arrive through a reaction: 1,250 + about 24,000.
-    await page.getByRole("link", { name: "Dashboard" }).click();
+    await page.goto(`/w/${slug}`);
     await expect
       .poll(
         async () => {
@@ -82,7 +82,7 @@ test("upgrade with the preview, see the new tier and balance; schedule a downgra
   });
 
   await test.step("schedule a downgrade, see its banner, keep the tier", async () => {
-    await page.getByRole("link", { name: "Plans" }).click();
+    await page.goto(`/w/${slug}/plans`);
     await page.getByTestId("choose-free").click();
     await expect(page.getByLabel(/At the period's end/)).toBeChecked();
     await page.getByTestId("confirm-change").click();
@@ -94,7 +94,7 @@ test("upgrade with the preview, see the new tier and balance; schedule a downgra
   });
 
   await test.step("cancel at the period's end, see the banner, keep the workspace", async () => {
-    await page.getByRole("link", { name: "Settings" }).click();
+    await page.getByRole("link", { name: "Workspace settings" }).click();
     await expect(page).toHaveURL(`/w/${slug}/settings`);
     await page.getByRole("button", { name: "Cancel at the period's end" }).click();
     await expect(page.getByTestId("cancelling-banner")).toContainText("works as usual until");

@@ -53,7 +53,7 @@ export function AppHeader({ user }: { user: HeaderUser }) {
           ...(manages
             ? [section("webhooks", "Webhooks"), section("notifications", "Notifications")]
             : []),
-          ...(role === "owner" ? [section("settings", "Settings")] : []),
+          ...(role === "owner" ? [section("settings", "Workspace settings")] : []),
         ]
       : []),
     ...(user.isPlatformAdmin

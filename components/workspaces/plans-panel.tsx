@@ -73,7 +73,6 @@ function PlansView({ workspace }: { workspace: Workspace }) {
           <p data-testid="plan-change-result">{done}</p>
         </Alert>
       )}
-      <ScheduledChange workspace={workspace} plans={data} />
       <Card>
         <CardHeader
           title="Plans"
@@ -133,9 +132,7 @@ function ComparisonTable({
   ];
   const row = (label: string, cell: (tier: PlanTier) => ReactNode) => (
     <tr key={label}>
-      <Th scope="row" className="text-left font-medium text-slate-600">
-        {label}
-      </Th>
+      <Td className="font-medium whitespace-nowrap text-slate-600">{label}</Td>
       {tiers.map((tier) => (
         <Td key={tier.id} className={cn("text-center", tier.current && "bg-indigo-50/60")}>
           {cell(tier)}
@@ -157,8 +154,12 @@ function ComparisonTable({
               className={cn("text-center", tier.current && "bg-indigo-50/60")}
               data-testid={`tier-${tier.code}`}
             >
-              <div className="text-base font-semibold text-slate-900 normal-case">{tier.name}</div>
-              {tier.current && <Badge tone="indigo">Current</Badge>}
+              <div className="flex flex-col items-center gap-1">
+                <span className="text-base font-semibold text-slate-900 normal-case">
+                  {tier.name}
+                </span>
+                {tier.current && <Badge tone="indigo">Current</Badge>}
+              </div>
             </Th>
           ))}
         </tr>
@@ -192,9 +193,9 @@ function ComparisonTable({
           });
         })}
         <tr>
-          <Th scope="row">
+          <Td>
             <span className="sr-only">Choose</span>
-          </Th>
+          </Td>
           {tiers.map((tier) => (
             <Td key={tier.id} className={cn("text-center", tier.current && "bg-indigo-50/60")}>
               {tier.change ? (
@@ -381,43 +382,6 @@ function Line({
         {value}
       </dd>
     </div>
-  );
-}
-
-/** A scheduled downgrade: when, and a button to drop it. */
-function ScheduledChange({ workspace, plans }: { workspace: Workspace; plans: Plans }) {
-  const trpc = useTRPC();
-  const queryClient = useQueryClient();
-  const [error, setError] = useState<string>();
-  const drop = useMutation(
-    trpc.workspaces.cancelScheduledTierChange.mutationOptions({
-      onError: (caught) => setError(caught.message),
-      onSettled: () => queryClient.invalidateQueries(),
-    }),
-  );
-  const scheduled = plans.scheduledChange;
-  if (!scheduled) return null;
-
-  return (
-    <Alert tone="info" title="A downgrade is scheduled">
-      <div className="flex flex-wrap items-center justify-between gap-3">
-        <p data-testid="scheduled-change">
-          On {formatDay(scheduled.effectiveAt)} this workspace moves to the {scheduled.tier.name}{" "}
-          tier ({formatCredits(scheduled.tier.monthlyCredits)} credits a month).
-        </p>
-        {canManageBilling(workspace.role) && !workspace.readOnly && (
-          <Button
-            size="sm"
-            variant="secondary"
-            pending={drop.isPending}
-            onClick={() => drop.mutate({ workspaceId: workspace.workspaceId })}
-          >
-            Keep the current tier
-          </Button>
-        )}
-      </div>
-      {error && <p className="mt-1 text-red-700">{error}</p>}
-    </Alert>
   );
 }
 
