@@ -1,4 +1,4 @@
-import { and, asc, eq, ilike, or, sql } from "drizzle-orm";
+import { and, asc, eq, ilike, ne, or, sql } from "drizzle-orm";
 
 import { billingCustomers, tiers, users, workspaceMembers, workspaces } from "@/drizzle/schema";
 import { readOnlyNotice, type WorkspaceStatus } from "@/server/auth/access";
@@ -40,13 +40,16 @@ export async function findMembership(
 }
 
 export async function listWorkspacesForUser(db: Db, userId: string) {
-  return db
-    .select({ ...membershipColumns, tierName: tiers.name })
-    .from(workspaceMembers)
-    .innerJoin(workspaces, eq(workspaces.id, workspaceMembers.workspaceId))
-    .innerJoin(tiers, eq(tiers.id, workspaces.tierId))
-    .where(eq(workspaceMembers.userId, userId))
-    .orderBy(asc(workspaces.name));
+  return (
+    db
+      .select({ ...membershipColumns, tierName: tiers.name })
+      .from(workspaceMembers)
+      .innerJoin(workspaces, eq(workspaces.id, workspaceMembers.workspaceId))
+      .innerJoin(tiers, eq(tiers.id, workspaces.tierId))
+      // A deleted workspace is gone at once, before the purge removes its members.
+      .where(and(eq(workspaceMembers.userId, userId), ne(workspaces.status, "deleted")))
+      .orderBy(asc(workspaces.name))
+  );
 }
 
 /**
