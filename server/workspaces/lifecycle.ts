@@ -434,6 +434,9 @@ export const cancelWorkspace = defineCommand({
     const from = workspace.status;
 
     if (input.timing === "period_end") {
+      // TODO: a cancellation (or a downgrade) scheduled for the period's end sends its
+      // confirmation only when it takes effect, through workspace/cancelled (or tier-changed);
+      // an event for the scheduling itself would let the owner be told at once.
       if (workspace.cancelAt) {
         throw new AppError(
           "conflict",
@@ -557,6 +560,10 @@ export const deleteWorkspace = defineCommand({
  * downgrade due by then moves it to the scheduled tier, so the next period
  * allocates by it. Returns the tier the next period opens with, or null when
  * none opens.
+ *
+ * TODO: a downgrade's compatibility is checked when it is scheduled, not again
+ * here: features or members added since stay, on a tier that may not offer
+ * them. Re-check, and tell the owner, once the tiers work enforces features.
  */
 export async function applyPeriodEnd(
   tx: Tx,
