@@ -104,3 +104,37 @@ test("upgrade with the preview, see the new tier and balance; schedule a downgra
     await expect(page.getByRole("button", { name: "Cancel at the period's end" })).toBeVisible();
   });
 });
+
+test("cancel now, then delete with the address typed: a wrong one is refused beside the field", async ({
+  page,
+}, testInfo) => {
+  await page.goto("/sign-in");
+  await expect(page.getByRole("button", { name: "Sign in", exact: true })).toBeEnabled();
+  await page.getByLabel("Email", { exact: true }).fill(customer.email);
+  await page.getByLabel("Password").fill(customer.password);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await expect(page).not.toHaveURL(/\/sign-in/);
+
+  await page.goto("/workspaces/new");
+  await expect(page.getByRole("button", { name: "Create workspace" })).toBeEnabled();
+  await page.getByLabel("Workspace name").fill(`Leaving ${uniqueId()}`);
+  await page.getByRole("button", { name: "Create workspace" }).click();
+  await expect(page).toHaveURL(/\/w\/leaving-[a-z0-9-]+$/);
+  const slug = new URL(page.url()).pathname.split("/").pop()!;
+
+  await page.getByRole("link", { name: "Workspace settings" }).click();
+  page.once("dialog", (dialog) => void dialog.accept());
+  await page.getByTestId("cancel-now").click();
+  await expect(page.getByTestId("workspace-status-banner")).toContainText("read-only");
+
+  await page.getByLabel(/to confirm/).fill(`${slug}-typo`);
+  await page.getByRole("button", { name: /^Delete / }).click();
+  await expect(page.locator("#confirm-slug-error")).toContainText(`Type the address "${slug}"`);
+  await snap(page, testInfo, "delete-refused");
+
+  await page.getByLabel(/to confirm/).fill(slug);
+  await page.getByRole("button", { name: /^Delete / }).click();
+  await expect(page).not.toHaveURL(new RegExp(slug));
+  await page.goto(`/w/${slug}`);
+  await expect(page.getByText("Workspace not found")).toBeVisible();
+});

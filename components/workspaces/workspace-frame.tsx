@@ -175,7 +175,7 @@ function StatusBanner({ workspace }: { workspace: Workspace }) {
                 href={`/w/${workspace.slug}/settings`}
                 className="font-medium underline hover:no-underline"
               >
-                Settings
+                Workspace settings
               </Link>
             </>
           ) : null}
