@@ -12,6 +12,13 @@ import { notificationTypes } from "@/server/notifications/types";
 import { pruneEventTables } from "@/server/events/retention";
 import { processStripeEvent, redeliverSimulatedEvents } from "@/server/payments/reactions";
 import { countConsumption, countSignup } from "@/server/usage/reactions";
+import {
+  deleteExpiredCancelledWorkspaces,
+  grantUpgradeCredits,
+  purgeDeletedWorkspace,
+  recordCancellationRefund,
+  recordTierChangeProration,
+} from "@/server/workspaces/reactions";
 
 import { onCron, onEvent, type Reaction } from "./reaction";
 
@@ -48,6 +55,27 @@ export const bus: readonly Reaction[] = [
     description: "Count the new workspace in daily metrics",
     handle: countSignup,
     concurrency: "none",
+  }),
+  onEvent("workspace/tier-changed", {
+    id: "credits-upgrade-allocation",
+    description: "Grant an upgrade's prorated difference of the monthly allowance",
+    handle: grantUpgradeCredits,
+  }),
+  onEvent("workspace/tier-changed", {
+    id: "billing-tier-change-proration",
+    description: "Record the prorated credit and charge of a tier change for the next invoice",
+    handle: recordTierChangeProration,
+  }),
+  onEvent("workspace/cancelled", {
+    id: "billing-cancellation-refund",
+    description: "Record the refund of the unused base fee of a cancellation now",
+    handle: recordCancellationRefund,
+  }),
+  onEvent("workspace/deleted", {
+    id: "workspaces-purge-data",
+    description: "Purge a deleted workspace's data, keeping legal records",
+    handle: purgeDeletedWorkspace,
+    retries: 6,
   }),
   onEvent("credits/top-up-due", {
     id: "credits-auto-top-up",
@@ -128,6 +156,11 @@ export const bus: readonly Reaction[] = [
     id: "credits-roll-periods",
     description: "Close ended allocation periods: rollover, expiry, next allowance",
     handle: rollPeriods,
+  }),
+  onCron("53 * * * *", {
+    id: "workspaces-delete-expired",
+    description: "Delete cancelled workspaces past their purge date",
+    handle: deleteExpiredCancelledWorkspaces,
   }),
   onCron("41 * * * *", {
     id: "credits-prune-idempotency-keys",

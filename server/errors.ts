@@ -9,6 +9,8 @@ export const errorCodes = {
   insufficient_credits: { http: 402, trpc: "PAYMENT_REQUIRED" },
   forbidden: { http: 403, trpc: "FORBIDDEN" },
   workspace_suspended: { http: 403, trpc: "FORBIDDEN" },
+  /** The metering API refuses the keys of a cancelled (or deleted) workspace. */
+  workspace_cancelled: { http: 403, trpc: "FORBIDDEN" },
   /** The portal refuses a change to a suspended or cancelled workspace. */
   workspace_read_only: { http: 403, trpc: "FORBIDDEN" },
   insufficient_scope: { http: 403, trpc: "FORBIDDEN" },

@@ -48,10 +48,12 @@ export function AppHeader({ user }: { user: HeaderUser }) {
       ? [
           { href: `/w/${current}`, label: "Dashboard", active: pathname === `/w/${current}` },
           section("credits", "Credits"),
+          section("plans", "Plans"),
           section("api-keys", "API keys"),
           ...(manages
             ? [section("webhooks", "Webhooks"), section("notifications", "Notifications")]
             : []),
+          ...(role === "owner" ? [section("settings", "Workspace settings")] : []),
         ]
       : []),
     ...(user.isPlatformAdmin

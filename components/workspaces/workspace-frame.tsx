@@ -1,16 +1,18 @@
 "use client";
 
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
-import type { ReactNode } from "react";
+import { useState, type ReactNode } from "react";
 
 import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
-import { ButtonLink } from "@/components/ui/button";
+import { Button, ButtonLink } from "@/components/ui/button";
 import { Card, CardBody } from "@/components/ui/card";
 import { formatDateTime, humanize } from "@/components/lib/format";
 import { appCodeOf } from "@/components/lib/form-errors";
 import { canManageBilling } from "@/components/lib/roles";
 import type { Workspace } from "@/components/lib/router-types";
+import { useTRPC } from "@/components/lib/trpc";
 
 import { useWorkspace } from "./use-workspace";
 
@@ -52,6 +54,7 @@ export function WorkspaceFrame({ slug, children }: { slug: string; children: Rea
   return (
     <div className="space-y-6">
       <StatusBanner workspace={data} />
+      <LifecycleBanners workspace={data} />
       <div className="flex flex-wrap items-end justify-between gap-3">
         <div className="min-w-0">
           <h1 className="truncate text-2xl font-semibold tracking-tight text-slate-900">
@@ -76,6 +79,78 @@ export function WorkspaceFrame({ slug, children }: { slug: string; children: Rea
 }
 
 /**
+ * What waits for the period's end: a cancellation (withdrawable by owners)
+ * and a scheduled downgrade (droppable by billing members and up).
+ */
+function LifecycleBanners({ workspace }: { workspace: Workspace }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [error, setError] = useState<string>();
+  const options = {
+    onError: (caught: { message: string }) => setError(caught.message),
+    onSuccess: () => setError(undefined),
+    onSettled: () => queryClient.invalidateQueries(),
+  };
+  const withdraw = useMutation(trpc.workspaces.withdrawCancellation.mutationOptions(options));
+  const keepTier = useMutation(trpc.workspaces.cancelScheduledTierChange.mutationOptions(options));
+  if (workspace.readOnly) return null;
+  const scope = { workspaceId: workspace.workspaceId };
+
+  return (
+    <>
+      {workspace.cancelAt && (
+        <Alert tone="warning" title="This workspace is cancelling">
+          <div className="flex flex-wrap items-center justify-between gap-3">
+            <p data-testid="cancelling-banner">
+              It works as usual until {formatDateTime(workspace.cancelAt)}, then becomes read-only
+              and its API keys are refused; its data is deleted 30 days later.
+            </p>
+            {workspace.role === "owner" && (
+              <Button
+                size="sm"
+                variant="secondary"
+                pending={withdraw.isPending}
+                onClick={() => withdraw.mutate(scope)}
+              >
+                Keep the workspace
+              </Button>
+            )}
+          </div>
+        </Alert>
+      )}
+      {workspace.scheduledTierAt && workspace.scheduledTierName && (
+        <Alert tone="info" title="A downgrade is scheduled">
+          <div className="flex flex-wrap items-center justify-between gap-3">
+            <p data-testid="scheduled-downgrade-banner">
+              On {formatDateTime(workspace.scheduledTierAt)} this workspace moves to the{" "}
+              {workspace.scheduledTierName} tier. See{" "}
+              <Link
+                href={`/w/${workspace.slug}/plans`}
+                className="font-medium underline hover:no-underline"
+              >
+                Plans
+              </Link>
+              .
+            </p>
+            {canManageBilling(workspace.role) && (
+              <Button
+                size="sm"
+                variant="secondary"
+                pending={keepTier.isPending}
+                onClick={() => keepTier.mutate(scope)}
+              >
+                Keep the {workspace.tier.name} tier
+              </Button>
+            )}
+          </div>
+        </Alert>
+      )}
+      {error && <Alert tone="error">{error}</Alert>}
+    </>
+  );
+}
+
+/**
  * While the workspace is suspended or cancelled: why, and what to do. Shown
  * on every workspace page; the actions it makes unavailable are disabled
  * where they are offered.
@@ -91,8 +166,20 @@ function StatusBanner({ workspace }: { workspace: Workspace }) {
     return (
       <Alert tone="error" title="This workspace is cancelled">
         <p data-testid="workspace-status-banner">
-          It is read-only: its history stays readable, and its API keys are refused. Contact support
-          to reopen it.
+          It is read-only: its history stays readable, and its API keys are refused. Its data is
+          deleted on {formatDateTime(workspace.purgeAfter)}
+          {workspace.role === "owner" ? (
+            <>
+              , or sooner from{" "}
+              <Link
+                href={`/w/${workspace.slug}/settings`}
+                className="font-medium underline hover:no-underline"
+              >
+                Workspace settings
+              </Link>
+            </>
+          ) : null}
+          . Contact support to reopen it.
         </p>
       </Alert>
     );

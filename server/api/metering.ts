@@ -15,6 +15,7 @@ import {
 } from "@/server/credits/group-commit";
 import { finalizeHold, placeHold, releaseHold, type HoldView } from "@/server/credits/holds";
 import type { Db } from "@/server/db/client";
+import { inactiveWorkspaceError } from "@/server/auth/access";
 import { AppError, isAppError } from "@/server/errors";
 import type { Logger } from "@/server/logger";
 import type { Runtime } from "@/server/runtime";
@@ -345,10 +346,7 @@ const getBalance: Handler = async (api, { requestId, principal }) => {
   if (!row) throw new AppError("not_found", "This workspace has no credit balance yet");
   // The key's workspace status may be a few seconds old; the balance answers from the row itself.
   if (row.status !== "active") {
-    throw new AppError(
-      "workspace_suspended",
-      `This workspace is ${row.status}; its API keys work again once it is reactivated`,
-    );
+    throw inactiveWorkspaceError(row.status, "its API keys are refused");
   }
   const body: BalanceResult = {
     balance: row.balance,

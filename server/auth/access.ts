@@ -16,6 +16,23 @@ export type WorkspaceStatus = (typeof workspaceStatus.enumValues)[number];
 export type ReadOnlyStatus = Exclude<WorkspaceStatus, "active" | "deleted">;
 export const readOnlyStatuses: readonly ReadOnlyStatus[] = ["suspended", "cancelled"];
 
+/**
+ * The metering API's refusal of a workspace that is not active: its keys, its
+ * consumption, holds and balance. `workspace_cancelled` for a cancelled or
+ * deleted workspace (nothing brings its keys back but support), and
+ * `workspace_suspended` for a suspended one.
+ */
+export function inactiveWorkspaceError(status: WorkspaceStatus, what: string): AppError {
+  if (status === "cancelled" || status === "deleted") {
+    return new AppError("workspace_cancelled", `This workspace is ${status}; ${what}`);
+  }
+
+  return new AppError(
+    "workspace_suspended",
+    `This workspace is ${status}; ${what} until it is reactivated`,
+  );
+}
+
 /** Who may call a procedure: declared by the builder it is made with, and read by the tests. */
 export type Access =
   | { kind: "public" }

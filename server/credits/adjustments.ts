@@ -6,6 +6,7 @@ import { z } from "zod";
 import { creditTransfers, workspaceMembers, workspaces } from "@/drizzle/schema";
 import { defineCommand } from "@/server/commands";
 import type { Tx } from "@/server/db/client";
+import { inactiveWorkspaceError } from "@/server/auth/access";
 import { AppError } from "@/server/errors";
 import { event, type EventDraft } from "@/server/events/catalogue";
 
@@ -54,7 +55,7 @@ async function requireWorkspace(tx: Tx, workspaceId: string, mustBeActive: boole
     .where(eq(workspaces.id, workspaceId));
   if (!row) throw new AppError("not_found", "Workspace not found");
   if (mustBeActive && row.status !== "active") {
-    throw new AppError("workspace_suspended", `Workspace ${row.name} is ${row.status}`);
+    throw inactiveWorkspaceError(row.status, `${row.name} takes no credit changes`);
   }
 
   return row;

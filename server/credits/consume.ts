@@ -6,7 +6,7 @@ import { z } from "zod";
 import { overageRecords, tiers, usageRecords, workspaces } from "@/drizzle/schema";
 import { defineCommand, type CommandContext } from "@/server/commands";
 import type { Tx } from "@/server/db/client";
-import type { WorkspaceStatus } from "@/server/auth/access";
+import { inactiveWorkspaceError, type WorkspaceStatus } from "@/server/auth/access";
 import { AppError } from "@/server/errors";
 import { event, type EventDraft } from "@/server/events/catalogue";
 
@@ -184,10 +184,7 @@ export async function consumptionTerms(tx: Tx, workspaceId: string): Promise<Con
     .where(eq(workspaces.id, workspaceId));
   if (!terms) throw new AppError("not_found", "Workspace not found");
   if (terms.status !== "active") {
-    throw new AppError(
-      "workspace_suspended",
-      `This workspace is ${terms.status}; it cannot consume credits until it is reactivated`,
-    );
+    throw inactiveWorkspaceError(terms.status, "it cannot consume credits");
   }
 
   return terms;

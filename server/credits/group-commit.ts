@@ -10,6 +10,7 @@ import { actorRef, type Actor } from "@/server/actor";
 import type { Clock } from "@/server/clock";
 import { execute, type CommandRuntime } from "@/server/commands";
 import type { Tx } from "@/server/db/client";
+import { inactiveWorkspaceError } from "@/server/auth/access";
 import { AppError, isAppError } from "@/server/errors";
 import { event, type EventDraft } from "@/server/events/catalogue";
 import { eventsStatement } from "@/server/events/outbox";
@@ -366,10 +367,7 @@ async function planGroup(tx: Tx, clock: Clock, source: GroupSource): Promise<Pla
     if (terms.status !== "active") {
       outcomes.push({
         ok: false,
-        error: new AppError(
-          "workspace_suspended",
-          `This workspace is ${terms.status}; it cannot consume credits until it is reactivated`,
-        ),
+        error: inactiveWorkspaceError(terms.status, "it cannot consume credits"),
       });
       continue;
     }

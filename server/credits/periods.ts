@@ -7,6 +7,7 @@ import type { Clock } from "@/server/clock";
 import type { Tx } from "@/server/db/client";
 import { event, type EventDraft } from "@/server/events/catalogue";
 import type { CronHandler } from "@/server/events/reactions";
+import { applyPeriodEnd } from "@/server/workspaces/lifecycle";
 
 import {
   drawCredits,
@@ -145,12 +146,17 @@ export async function openFirstPeriod(
  * entries), expires the rest, and opens the next period with the tier's
  * allowance. Runs once per period: the period row is locked and closed in
  * the same transaction, and every grant has an idempotency key.
+ *
+ * What waits for the period's end is applied before the next period opens
+ * (workspaces/lifecycle.ts applyPeriodEnd): a scheduled downgrade, so the
+ * next period allocates by the new tier, or a cancellation, after which no
+ * next period opens (`next` is null).
  */
 export async function closePeriod(
   tx: Tx,
   clock: Clock,
   period: Period,
-): Promise<{ next: Period; events: EventDraft[] }> {
+): Promise<{ next: Period | null; events: EventDraft[] }> {
   const [row] = await tx
     .select({ tier: tiers })
     .from(workspaces)
@@ -245,14 +251,19 @@ export async function closePeriod(
     .update(creditPeriods)
     .set({ status: "closed", rolledOverCredits: rolled, closedAt: clock.now() })
     .where(eq(creditPeriods.id, period.id));
-  const opened = await openPeriod(
-    tx,
-    clock,
-    period.workspaceId,
-    period.anchorAt,
-    period.sequence + 1,
-    tier,
-  );
+  const periodEnd = await applyPeriodEnd(tx, period.workspaceId, period.endsAt, tier);
+  events.push(...periodEnd.events);
+  const nextTier = periodEnd.tier;
+  const opened = nextTier
+    ? await openPeriod(
+        tx,
+        clock,
+        period.workspaceId,
+        period.anchorAt,
+        period.sequence + 1,
+        nextTier,
+      )
+    : { period: null, events: [] };
   events.push(
     event("credits/rolled-over", {
       workspaceId: period.workspaceId,
@@ -303,8 +314,8 @@ export const rollPeriods: CronHandler = async ({ tx, deps, log }) => {
 
   const events: EventDraft[] = [];
   for (const period of due.map((row) => row.period).toSorted(inLockOrder)) {
-    let current: Period = period;
-    for (let step = 0; step < CATCH_UP && current.endsAt.getTime() <= now.getTime(); step++) {
+    let current: Period | null = period;
+    for (let step = 0; step < CATCH_UP && current && current.endsAt <= now; step++) {
       const closed = await closePeriod(tx, deps.clock, current);
       events.push(...closed.events);
       current = closed.next;

@@ -221,7 +221,22 @@ export const catalogue = {
   "workspace/tier-changed": define(
     1,
     "The workspace moved to another tier. → reallocation, quotas, prorated billing, confirmation",
-    z.object({ workspaceId, fromTierId: id, toTierId: id, effectiveAt: instant }),
+    z.object({
+      workspaceId,
+      fromTierId: id,
+      toTierId: id,
+      effectiveAt: instant,
+      /** By monthly price: higher is an upgrade, anything else a downgrade. */
+      direction: z.enum(["upgrade", "downgrade"]),
+      /**
+       * True for a change within a period (prorated lines, an upgrade's credits); false for a
+       * downgrade applied at the period's end, which the next period simply bills and allocates.
+       */
+      prorated: z.boolean(),
+      /** The period the change falls in: the one it prorates. */
+      periodStart: instant,
+      periodEnd: instant,
+    }),
     (d) => ({ type: "workspace", id: d.workspaceId }),
   ),
   "workspace/suspended": define(
@@ -239,13 +254,21 @@ export const catalogue = {
   "workspace/cancelled": define(
     1,
     "The workspace was cancelled. → prorated refund, cleanup scheduled, notification",
-    z.object({ workspaceId, effectiveAt: instant, immediate: z.boolean() }),
+    z.object({
+      workspaceId,
+      effectiveAt: instant,
+      /** Now (with a prorated refund of the unused base fee) rather than at the period's end. */
+      immediate: z.boolean(),
+      /** The period the cancellation falls in; an immediate one refunds its unused part. */
+      periodStart: instant,
+      periodEnd: instant,
+    }),
     (d) => ({ type: "workspace", id: d.workspaceId }),
   ),
   "workspace/deleted": define(
     1,
     "A cancelled workspace was deleted. → data purge, audit entry",
-    z.object({ workspaceId }),
+    z.object({ workspaceId, slug: z.string() }),
     (d) => ({ type: "workspace", id: d.workspaceId }),
   ),
   "workspace/collaborator-added": define(

@@ -1,6 +1,6 @@
 import type { AnyProcedure, AnyRouter } from "@trpc/server";
 
-import { readOnlyStatuses, type Access } from "@/server/auth/access";
+import { inactiveWorkspaceError, readOnlyStatuses, type Access } from "@/server/auth/access";
 import { roleAtLeast, workspaceRoles } from "@/server/auth/roles";
 import { endpoints } from "@/server/api/openapi";
 
@@ -86,7 +86,7 @@ export function accessMatrixMarkdown(procedures: ProcedureAccess[]): string {
     endpoints.map((endpoint) => [
       `\`${endpoint.method} /api/v1${endpoint.path}\``,
       endpoint.scope ? `\`${endpoint.scope}\`` : "none",
-      ...readOnlyStatuses.map(() => "403 `workspace_suspended`"),
+      ...readOnlyStatuses.map((status) => `403 \`${inactiveWorkspaceError(status, "").code}\``),
     ]),
   );
 

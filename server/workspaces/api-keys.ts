@@ -8,7 +8,7 @@ import { apiKeys, workspaces } from "@/drizzle/schema";
 import type { Clock } from "@/server/clock";
 import { defineCommand } from "@/server/commands";
 import type { Db, Tx } from "@/server/db/client";
-import type { WorkspaceStatus } from "@/server/auth/access";
+import { inactiveWorkspaceError, type WorkspaceStatus } from "@/server/auth/access";
 import { AppError } from "@/server/errors";
 
 export const API_KEY_PREFIX = "tally_sk_";
@@ -194,10 +194,7 @@ function isScope(scope: string): scope is ApiKeyScope {
 /** Refuses a key of a workspace that is not active: every call, replays of earlier ones included. */
 function principalOf(row: KeyRow): ApiKeyPrincipal {
   if (row.workspaceStatus !== "active") {
-    throw new AppError(
-      "workspace_suspended",
-      `This workspace is ${row.workspaceStatus}; its API keys work again once it is reactivated`,
-    );
+    throw inactiveWorkspaceError(row.workspaceStatus, "its API keys are refused");
   }
 
   return {

@@ -125,6 +125,13 @@ export async function findWorkspaceBySlug(db: Db, userId: string, slug: string) 
       ...membershipColumns,
       suspendedAt: workspaces.suspendedAt,
       createdAt: workspaces.createdAt,
+      // The lifecycle's banners: a cancellation at the period's end, a downgrade waiting for it.
+      cancelAt: workspaces.cancelAt,
+      cancelledAt: workspaces.cancelledAt,
+      purgeAfter: workspaces.purgeAfter,
+      scheduledTierAt: workspaces.scheduledTierAt,
+      scheduledTierName: sql<string | null>`(SELECT t.name FROM ${tiers} t
+        WHERE t.id = ${workspaces.scheduledTierId})`,
       tier: {
         id: tiers.id,
         code: tiers.code,

@@ -25,6 +25,17 @@ import {
   listWorkspacesForAdmin,
   workspaceDetailForAdmin,
 } from "./admin-queries";
+import {
+  cancelScheduledTierChange,
+  cancelWorkspace,
+  cancelWorkspaceInput,
+  changeTier,
+  changeTierInput,
+  deleteWorkspace,
+  deleteWorkspaceInput,
+  withdrawCancellation,
+  workspacePlans,
+} from "./lifecycle";
 import { findWorkspaceBySlug, listTiers, listWorkspacesForUser, workspaceDetails } from "./queries";
 
 /** Platform admins: list, search and inspect any workspace; suspend and reactivate it. */
@@ -73,6 +84,10 @@ export const workspacesRouter = router({
   apiKeys: workspaceProcedure("admin").query(({ ctx }) =>
     listApiKeys(ctx.runtime.db, ctx.workspace.workspaceId),
   ),
+  /** Offered tiers with what blocks a move and its proration preview; cancellation; adjustments. */
+  plans: workspaceProcedure("viewer").query(({ ctx }) =>
+    workspacePlans(ctx.runtime.db, ctx.workspace.workspaceId, ctx.runtime.clock.now()),
+  ),
 
   // commands
   create: signedInProcedure
@@ -88,6 +103,24 @@ export const workspacesRouter = router({
   })
     .input(z.object({ apiKeyId: z.uuid() }))
     .mutation(({ ctx, input }) => runCommand(ctx, revokeApiKey, input)),
+
+  // lifecycle commands: billing members and up change the tier, owners cancel and delete
+  changeTier: workspaceProcedure("billing", { writes: true })
+    .input(changeTierInput)
+    .mutation(({ ctx, input }) => runCommand(ctx, changeTier, input)),
+  cancelScheduledTierChange: workspaceProcedure("billing", { writes: true }).mutation(
+    ({ ctx, input }) => runCommand(ctx, cancelScheduledTierChange, input),
+  ),
+  /** A workspace in dunning (suspended) may be cancelled, which ends the collection. */
+  cancel: workspaceProcedure("owner", { writes: true, allowedWhile: ["suspended"] })
+    .input(cancelWorkspaceInput)
+    .mutation(({ ctx, input }) => runCommand(ctx, cancelWorkspace, input)),
+  withdrawCancellation: workspaceProcedure("owner", { writes: true }).mutation(({ ctx, input }) =>
+    runCommand(ctx, withdrawCancellation, input),
+  ),
+  delete: workspaceProcedure("owner", { writes: true, allowedWhile: ["cancelled"] })
+    .input(deleteWorkspaceInput)
+    .mutation(({ ctx, input }) => runCommand(ctx, deleteWorkspace, input)),
 
   admin: adminRouter,
 });

@@ -25,6 +25,7 @@ import { callerFor, drain, makeUser, makeWorkspace, testRuntime } from "@/test/s
 
 import { WORKSPACE_STATUS_CHANNEL } from "./api-keys";
 import { reactivateWorkspace, suspendWorkspace } from "./commands";
+import { cancelWorkspace } from "./lifecycle";
 
 const clock = new ManualClock("2027-03-10T09:30:00.000Z");
 let runtime: Runtime;
@@ -266,12 +267,9 @@ describe("the metering API", () => {
     return answers;
   }
 
-  const refusedEverywhere = () =>
+  const refusedEverywhere = (code = "workspace_suspended") =>
     Object.fromEntries(
-      endpoints.map((endpoint) => [
-        `${endpoint.method} ${endpoint.path}`,
-        { status: 403, code: "workspace_suspended" },
-      ]),
+      endpoints.map((endpoint) => [`${endpoint.method} ${endpoint.path}`, { status: 403, code }]),
     );
 
   it("refuses every endpoint from the moment of suspension, and serves again on reactivation", async () => {
@@ -296,17 +294,24 @@ describe("the metering API", () => {
     }
   });
 
-  it("refuses every endpoint of a cancelled workspace", async () => {
+  it("refuses every endpoint of a cancelled workspace with workspace_cancelled", async () => {
     const { workspaceId, userId } = await makeWorkspace(runtime);
     const key = await apiKeyFor(runtime, workspaceId, userId);
-    // TODO: no cancel command exists yet; the status is set directly until it does.
-    await runtime.db
-      .update(workspaces)
-      .set({ status: "cancelled" })
-      .where(eq(workspaces.id, workspaceId));
     const api = new MeteringApi(runtime, { rateLimiter: null });
+    await api.start();
     try {
-      expect(await everyEndpoint(api, key)).toEqual(refusedEverywhere());
+      // Cached as active first: the cancellation's NOTIFY must make the cache forget it.
+      expect((await api.handle(request("GET", "/api/v1/balance", key))).status).toBe(200);
+      await execute(
+        runtime,
+        cancelWorkspace,
+        { workspaceId, timing: "now" },
+        { actor: { type: "user", userId } },
+      );
+      await expect
+        .poll(async () => (await everyEndpoint(api, key))["POST /holds/{holdId}/release"])
+        .toEqual({ status: 403, code: "workspace_cancelled" });
+      expect(await everyEndpoint(api, key)).toEqual(refusedEverywhere("workspace_cancelled"));
     } finally {
       await api.stop();
     }

@@ -147,7 +147,8 @@ export const tierChanged = defineNotification({
 export const cancelled = defineNotification({
   type: "workspace.cancelled",
   label: "Workspace cancelled",
-  description: "The workspace was cancelled, now or at the end of its period.",
+  description:
+    "The workspace was cancelled: now, or at the end of the period a cancellation was asked for.",
   category: "billing",
   audience: "owners",
   channels: ["email", "in_app", "webhook"],
@@ -171,8 +172,9 @@ export const cancelled = defineNotification({
   inApp: (data) => ({
     title: `${data.workspaceName} is cancelled`,
     body: data.immediate
-      ? "The cancellation took effect now."
-      : `It stays usable until ${when(data.effectiveAt)}.`,
+      ? "The cancellation took effect now; the workspace is read-only."
+      : `The cancellation took effect at the end of its period, ${when(data.effectiveAt)}; the ` +
+        `workspace is read-only.`,
     link: `/w/${data.workspaceSlug}`,
   }),
   email: (data, { appUrl }) => ({
@@ -185,10 +187,16 @@ export const cancelled = defineNotification({
       >
         <P>
           {data.immediate
-            ? "It took effect now; any refund of the unused base fee follows by email."
-            : `It stays usable until ${when(data.effectiveAt)}, read-only after that.`}
+            ? "It took effect now. The unused part of the base fee is credited on your next " +
+              "invoice."
+            : `The cancellation you asked for took effect at the end of its period, ` +
+              `${when(data.effectiveAt)}.`}
         </P>
-        <P>Invoices and payments stay available as records.</P>
+        <P>
+          The workspace is read-only and its API keys are refused. Its data is deleted 30 days after
+          cancellation, or sooner if an owner deletes it; invoices, payments and the audit trail are
+          kept as records.
+        </P>
       </EmailLayout>
     ),
   }),

@@ -1,0 +1,206 @@
+import { and, eq, sql } from "drizzle-orm";
+
+import { auditLog, billingAdjustments, creditPeriods, tiers, workspaces } from "@/drizzle/schema";
+import { prorate, prorateTierChange } from "@/server/billing/proration";
+import { ALLOWANCE_PRIORITY } from "@/server/credits/periods";
+import { grantCredits } from "@/server/credits/ledger";
+import type { Tx } from "@/server/db/client";
+import { formatMoney } from "@/server/money";
+import type { CronHandler, ReactionHandler } from "@/server/events/reactions";
+
+import { deleteExpiredWorkspaces, refundOfCancellation } from "./lifecycle";
+import { purgeWorkspaceData } from "./purge";
+
+/**
+ * The side effects of a workspace's lifecycle events, one per reaction, each
+ * idempotent on its own: grants carry the event id in their key, billing
+ * adjustments are unique per (event, kind), and the purge deletes what is
+ * still there.
+ */
+
+async function tierOf(tx: Tx, tierId: string) {
+  const [tier] = await tx.select().from(tiers).where(eq(tiers.id, tierId));
+  if (!tier) throw new Error(`Tier ${tierId} not found`);
+
+  return tier;
+}
+
+const day = (at: Date) => at.toISOString().slice(0, 10);
+
+/**
+ * workspace/tier-changed (an upgrade within a period) → the prorated
+ * difference of the monthly allowances, granted now as tier allowance that
+ * expires with the period. It joins the period's allowance, so the period's
+ * rollover counts it. A downgrade takes nothing back.
+ */
+export const grantUpgradeCredits: ReactionHandler<"workspace/tier-changed"> = async ({
+  tx,
+  event,
+  deps,
+}) => {
+  const data = event.data;
+  if (!data.prorated || data.direction !== "upgrade") return;
+  const [from, to] = [await tierOf(tx, data.fromTierId), await tierOf(tx, data.toTierId)];
+  const window = {
+    periodStart: new Date(data.periodStart),
+    periodEnd: new Date(data.periodEnd),
+    at: new Date(data.effectiveAt),
+  };
+  const credits = prorate(Math.max(0, to.monthlyCredits - from.monthlyCredits), window);
+  if (credits <= 0) return;
+
+  const [period] = await tx
+    .select()
+    .from(creditPeriods)
+    .where(
+      and(
+        eq(creditPeriods.workspaceId, data.workspaceId),
+        eq(creditPeriods.startsAt, window.periodStart),
+        eq(creditPeriods.status, "open"),
+      ),
+    );
+  const grant = await grantCredits(tx, deps.clock, {
+    workspaceId: data.workspaceId,
+    source: "tier_allocation",
+    amount: credits,
+    idempotencyKey: `tier-upgrade:${event.id}`,
+    reason: `Upgrade from ${from.name} to ${to.name}: the rest of this period's allowance`,
+    actor: { type: "system", reason: "tier upgrade" },
+    priority: ALLOWANCE_PRIORITY,
+    expiresAt: window.periodEnd,
+    periodId: period?.id ?? null,
+    lowBalanceThreshold: to.lowBalanceThreshold,
+  });
+  if (grant.created && period) {
+    await tx
+      .update(creditPeriods)
+      .set({ allowance: sql`${creditPeriods.allowance} + ${credits}` })
+      .where(eq(creditPeriods.id, period.id));
+  }
+
+  return grant.events;
+};
+
+/**
+ * workspace/tier-changed (within a period) → two billing adjustments: the
+ * unused time on the old tier credited, the rest of the period on the new
+ * one charged. An upgrade's net is due on the next invoice; an immediate
+ * downgrade's net credit stays as the customer's credit balance until an
+ * invoice takes it up.
+ */
+export const recordTierChangeProration: ReactionHandler<"workspace/tier-changed"> = async ({
+  tx,
+  event,
+}) => {
+  const data = event.data;
+  if (!data.prorated) return;
+  const [from, to] = [await tierOf(tx, data.fromTierId), await tierOf(tx, data.toTierId)];
+  const periodStart = new Date(data.periodStart);
+  const periodEnd = new Date(data.periodEnd);
+  const at = new Date(data.effectiveAt);
+  const lines = prorateTierChange(from.monthlyPriceMinor, to.monthlyPriceMinor, {
+    periodStart,
+    periodEnd,
+    at,
+  });
+  const span = `${day(at)} to ${day(periodEnd)}`;
+  const rows = [
+    {
+      kind: "proration_credit" as const,
+      amountMinor: lines.creditMinor,
+      description: `Unused time on ${from.name}, ${span}`,
+    },
+    {
+      kind: "proration_charge" as const,
+      amountMinor: lines.chargeMinor,
+      description: `Remaining time on ${to.name}, ${span}`,
+    },
+  ].filter((line) => line.amountMinor !== 0);
+  if (rows.length === 0) return;
+
+  await tx
+    .insert(billingAdjustments)
+    .values(
+      rows.map((line) => ({
+        ...line,
+        workspaceId: data.workspaceId,
+        currency: to.currency,
+        periodStart,
+        periodEnd,
+        sourceEventId: event.id,
+      })),
+    )
+    .onConflictDoNothing();
+};
+
+/**
+ * workspace/cancelled (now) → the unused part of the base fee as a negative
+ * billing adjustment.
+ *
+ * TODO: pay the refund back at the payment gateway once subscriptions and
+ * their payments exist (the payments issue); until then it is recorded here
+ * for the next invoice, or for support to refund by hand.
+ */
+export const recordCancellationRefund: ReactionHandler<"workspace/cancelled"> = async ({
+  tx,
+  event,
+  log,
+}) => {
+  const data = event.data;
+  if (!data.immediate) return;
+  const [row] = await tx
+    .select({ tier: tiers })
+    .from(workspaces)
+    .innerJoin(tiers, eq(tiers.id, workspaces.tierId))
+    .where(eq(workspaces.id, data.workspaceId));
+  if (!row) throw new Error(`Workspace ${data.workspaceId} not found`);
+  const period = { startsAt: new Date(data.periodStart), endsAt: new Date(data.periodEnd) };
+  const at = new Date(data.effectiveAt);
+  const refund = refundOfCancellation(row.tier, period, at);
+  if (refund === 0) return;
+
+  await tx
+    .insert(billingAdjustments)
+    .values({
+      workspaceId: data.workspaceId,
+      currency: row.tier.currency,
+      amountMinor: refund,
+      kind: "cancellation_refund",
+      description:
+        `Refund of the unused ${row.tier.name} fee, ${day(at)} to ${day(period.endsAt)} ` +
+        `(${formatMoney(-refund, row.tier.currency)})`,
+      periodStart: period.startsAt,
+      periodEnd: period.endsAt,
+      sourceEventId: event.id,
+    })
+    .onConflictDoNothing();
+  log.info({ workspaceId: data.workspaceId, refundMinor: refund }, "cancellation refund recorded");
+};
+
+/** workspace/deleted → purge its data; the purge's own audit entry says what went. */
+export const purgeDeletedWorkspace: ReactionHandler<"workspace/deleted"> = async ({
+  tx,
+  event,
+  deps,
+  log,
+}) => {
+  const removed = await purgeWorkspaceData(tx, event.data.workspaceId);
+  await tx.insert(auditLog).values({
+    workspaceId: event.data.workspaceId,
+    actorType: "system",
+    actorId: "workspace purge",
+    command: "workspaces.purge",
+    summary: { slug: event.data.slug, eventId: event.id, removed },
+    requestId: null,
+    occurredAt: deps.clock.now(),
+  });
+  log.info({ workspaceId: event.data.workspaceId, removed }, "workspace data purged");
+};
+
+/** Every hour: deletes cancelled workspaces past their purge date (then purged as above). */
+export const deleteExpiredCancelledWorkspaces: CronHandler = async ({ tx, deps, log }) => {
+  const events = await deleteExpiredWorkspaces(tx, deps.clock.now());
+  if (events.length > 0) log.info({ workspaces: events.length }, "deleted expired workspaces");
+
+  return events;
+};
