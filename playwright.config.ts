@@ -62,7 +62,8 @@ export default defineConfig({
     ? undefined
     : {
         // npm start's server: the metering API on node:http in front of Next, as in production.
-        command: `node --import tsx server/serve.ts start --port ${PORT}`,
+        // Loopback only: the journeys' server has demo accounts and an open dev mailbox.
+        command: `node --import tsx server/serve.ts start --port ${PORT} --hostname 127.0.0.1`,
         url: `${baseURL}/sign-in`,
         reuseExistingServer: false,
         timeout: 180_000,
