@@ -1,5 +1,6 @@
 import { prunePendingSignUps, sendSignUpConfirmation } from "@/server/auth/commands";
 import { setUpBillingCustomer } from "@/server/billing/reactions";
+import { recordSeatCount } from "@/server/billing/seats";
 import { expireHolds } from "@/server/credits/holds";
 import { rollPeriods } from "@/server/credits/periods";
 import { runAutoTopUp } from "@/server/credits/auto-top-up";
@@ -12,6 +13,7 @@ import { notificationTypes } from "@/server/notifications/types";
 import { pruneEventTables } from "@/server/events/retention";
 import { processStripeEvent, redeliverSimulatedEvents } from "@/server/payments/reactions";
 import { countConsumption, countSignup } from "@/server/usage/reactions";
+import { sendInvitation } from "@/server/workspaces/members";
 
 import { onCron, onEvent, type Reaction } from "./reaction";
 
@@ -48,6 +50,21 @@ export const bus: readonly Reaction[] = [
     description: "Count the new workspace in daily metrics",
     handle: countSignup,
     concurrency: "none",
+  }),
+  onEvent("workspace/collaborator-invited", {
+    id: "workspace-send-invitation",
+    description: "Email the invited address a one-time link to join the workspace",
+    handle: sendInvitation,
+  }),
+  onEvent("workspace/collaborator-added", {
+    id: "billing-seats-on-add",
+    description: "Record the workspace's seat count for billing after someone joins",
+    handle: recordSeatCount,
+  }),
+  onEvent("workspace/collaborator-removed", {
+    id: "billing-seats-on-remove",
+    description: "Record the workspace's seat count for billing after someone leaves",
+    handle: recordSeatCount,
   }),
   onEvent("credits/top-up-due", {
     id: "credits-auto-top-up",

@@ -248,6 +248,12 @@ export const catalogue = {
     z.object({ workspaceId }),
     (d) => ({ type: "workspace", id: d.workspaceId }),
   ),
+  "workspace/collaborator-invited": define(
+    1,
+    "Someone was invited to the workspace by email. → the invitation email with its link",
+    z.object({ workspaceId, inviteId: id, role: z.string() }),
+    (d) => ({ type: "invitation", id: d.inviteId }),
+  ),
   "workspace/collaborator-added": define(
     1,
     "Someone joined the workspace. → permission sync, seat count on billing, audit entry",

@@ -14,12 +14,88 @@ import { API_KEY_SCOPES, createApiKey, listApiKeys, revokeApiKey } from "./api-k
 import {
   createWorkspace,
   createWorkspaceInput,
+  renameWorkspace,
+  renameWorkspaceInput,
   reactivateWorkspace,
   reactivateWorkspaceInput,
   suspendWorkspace,
   suspendWorkspaceInput,
 } from "./commands";
+import {
+  acceptInvite,
+  changeMemberRole,
+  changeRoleInput,
+  inviteCollaborator,
+  inviteInput,
+  inviteTokenSchema,
+  leaveWorkspace,
+  listMembers,
+  listPendingInvites,
+  previewInvite,
+  removeMember,
+  revokeInvite,
+  transferOwnership,
+} from "./members";
 import { findWorkspaceBySlug, listTiers, listWorkspacesForUser, searchWorkspaces } from "./queries";
+
+/**
+ * Collaborators. The builders admit callers by role; the rules between two
+ * people (whom an admin may change, which roles they may give) are in the
+ * commands, server/workspaces/members.ts. Taking access away (remove, leave,
+ * withdrawing an invitation) works in a read-only workspace too.
+ */
+const membersRouter = router({
+  // queries
+  list: workspaceProcedure("viewer").query(({ ctx }) =>
+    listMembers(ctx.runtime.db, ctx.workspace.workspaceId),
+  ),
+  invites: workspaceProcedure("admin").query(({ ctx }) =>
+    listPendingInvites(ctx.runtime.db, ctx.workspace.workspaceId, ctx.runtime.clock.now()),
+  ),
+  /** The invitation page: whoever holds the link sees what it is for. */
+  preview: publicProcedure
+    .input(z.object({ token: inviteTokenSchema }))
+    .query(({ ctx, input }) => previewInvite(ctx.runtime.db, input.token, ctx.runtime.clock.now())),
+
+  // commands
+  invite: workspaceProcedure("admin", { writes: true })
+    .input(inviteInput.omit({ workspaceId: true }))
+    .mutation(({ ctx, input }) =>
+      runCommand(ctx, inviteCollaborator, { ...input, workspaceId: ctx.workspace.workspaceId }),
+    ),
+  revokeInvite: workspaceProcedure("admin", {
+    writes: true,
+    allowedWhile: ["suspended", "cancelled"],
+  })
+    .input(z.object({ inviteId: z.uuid() }))
+    .mutation(({ ctx, input }) => runCommand(ctx, revokeInvite, input)),
+  accept: signedInProcedure
+    .meta({
+      access: {
+        kind: "signed_in",
+        scope: "the invited address, holding the emailed link",
+      },
+    })
+    .input(z.object({ token: inviteTokenSchema }))
+    .mutation(({ ctx, input }) => runCommand(ctx, acceptInvite, input)),
+  changeRole: workspaceProcedure("admin", { writes: true })
+    .input(changeRoleInput.omit({ workspaceId: true }))
+    .mutation(({ ctx, input }) =>
+      runCommand(ctx, changeMemberRole, { ...input, workspaceId: ctx.workspace.workspaceId }),
+    ),
+  remove: workspaceProcedure("admin", { writes: true, allowedWhile: ["suspended", "cancelled"] })
+    .input(z.object({ userId: z.uuid() }))
+    .mutation(({ ctx, input }) => runCommand(ctx, removeMember, input)),
+  leave: workspaceProcedure("viewer", {
+    writes: true,
+    allowedWhile: ["suspended", "cancelled"],
+  }).mutation(({ ctx }) =>
+    runCommand(ctx, leaveWorkspace, { workspaceId: ctx.workspace.workspaceId }),
+  ),
+  transferOwnership: workspaceProcedure("owner", { writes: true })
+    .input(z.object({ userId: z.uuid() }))
+    .mutation(({ ctx, input }) => runCommand(ctx, transferOwnership, input)),
+});
 
 /** Platform admins: find any workspace, suspend and reactivate it. */
 const adminRouter = router({
@@ -63,6 +139,9 @@ export const workspacesRouter = router({
   create: signedInProcedure
     .input(createWorkspaceInput)
     .mutation(({ ctx, input }) => runCommand(ctx, createWorkspace, input)),
+  rename: workspaceProcedure("admin", { writes: true })
+    .input(renameWorkspaceInput)
+    .mutation(({ ctx, input }) => runCommand(ctx, renameWorkspace, input)),
   createApiKey: workspaceProcedure("admin", { writes: true })
     .input(z.object({ name: z.string(), scopes: z.array(z.enum(API_KEY_SCOPES)).optional() }))
     .mutation(({ ctx, input }) => runCommand(ctx, createApiKey, input)),
@@ -74,5 +153,6 @@ export const workspacesRouter = router({
     .input(z.object({ apiKeyId: z.uuid() }))
     .mutation(({ ctx, input }) => runCommand(ctx, revokeApiKey, input)),
 
+  members: membersRouter,
   admin: adminRouter,
 });
