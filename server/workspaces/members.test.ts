@@ -334,7 +334,7 @@ describe("roles, removing, leaving and ownership", () => {
       refusal("forbidden", /Nobody can remove the owner/),
     );
     await expect(owner.workspaces.members.leave({ workspaceId })).rejects.toEqual(
-      refusal("forbidden", /transfer ownership/),
+      refusal("conflict", /transfer ownership/),
     );
     await expect(
       member.caller.workspaces.members.remove({ workspaceId, userId: viewer.id }),

@@ -588,9 +588,10 @@ export const leaveWorkspace = defineCommand({
     const workspace = await lockWorkspace(tx, input.workspaceId);
     const userId = userOf(actor);
     const role = await callerRole(tx, input.workspaceId, actor);
+    // conflict, not forbidden: the owner may leave once ownership is transferred.
     if (role === "owner") {
       throw new AppError(
-        "forbidden",
+        "conflict",
         `You own ${workspace.name}: transfer ownership to another member before leaving`,
       );
     }
