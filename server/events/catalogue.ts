@@ -478,7 +478,11 @@ export const catalogue = {
   "auth/sign-up-requested": define(
     1,
     "Someone signed up with email and password. → confirmation email with a one-time link",
-    z.object({ pendingSignUpId: id }),
+    z.object({
+      pendingSignUpId: id,
+      /** A path on this site to return to after signing in (an invitation page). */
+      callbackUrl: z.string().optional(),
+    }),
     (d) => ({ type: "pending_sign_up", id: d.pendingSignUpId }),
   ),
 
