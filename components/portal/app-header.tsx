@@ -9,6 +9,7 @@ import { useState } from "react";
 import { Brand } from "@/components/brand";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
+import { humanize } from "@/components/lib/format";
 import { isWorkspaceAdmin } from "@/components/lib/roles";
 import { useTRPC } from "@/components/lib/trpc";
 
@@ -49,9 +50,11 @@ export function AppHeader({ user }: { user: HeaderUser }) {
           { href: `/w/${current}`, label: "Dashboard", active: pathname === `/w/${current}` },
           section("credits", "Credits"),
           section("api-keys", "API keys"),
+          section("members", "Members"),
           ...(manages
             ? [section("webhooks", "Webhooks"), section("notifications", "Notifications")]
             : []),
+          section("settings", "Settings"),
         ]
       : []),
     ...(user.isPlatformAdmin
@@ -75,7 +78,7 @@ export function AppHeader({ user }: { user: HeaderUser }) {
           <select
             id="workspace-switcher"
             className={cn(
-              "h-9 max-w-44 rounded-md border-0 bg-slate-50 pr-8 pl-3 text-sm font-medium",
+              "h-9 max-w-64 rounded-md border-0 bg-slate-50 pr-8 pl-3 text-sm font-medium",
               "text-slate-800 ring-1 ring-slate-200 ring-inset focus:ring-2 focus:ring-indigo-600",
             )}
             value={selected}
@@ -91,7 +94,7 @@ export function AppHeader({ user }: { user: HeaderUser }) {
             )}
             {list.map((workspace) => (
               <option key={workspace.workspaceId} value={workspace.slug}>
-                {workspace.name}
+                {`${workspace.name} · ${humanize(workspace.role)} · ${workspace.tierName}`}
               </option>
             ))}
             <option value={NEW_WORKSPACE}>+ New workspace</option>

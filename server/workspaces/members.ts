@@ -6,7 +6,7 @@ import { z } from "zod";
 import { tiers, users, workspaceInvites, workspaceMembers, workspaces } from "@/drizzle/schema";
 import type { Actor } from "@/server/actor";
 import { emailSchema } from "@/server/auth/commands";
-import { roleAtLeast, type WorkspaceRole } from "@/server/auth/roles";
+import { canGrant, canManage, type WorkspaceRole } from "@/server/auth/roles";
 import { defineCommand } from "@/server/commands";
 import type { Db, Tx } from "@/server/db/client";
 import { AppError } from "@/server/errors";
@@ -18,7 +18,8 @@ import { createNotification } from "@/server/notifications/notify";
  * Collaborators: invitations by email, accepting them, roles, removing,
  * leaving and transferring ownership. The procedures admit the caller by
  * role (server/trpc/init.ts); the commands here apply the rules between two
- * people, which need the other person's role:
+ * people, which need the other person's role (canGrant and canManage in
+ * server/auth/roles.ts, which the pages read too):
  *
  * - You may give a role up to your own, never owner: ownership moves only by
  *   transfer.
@@ -37,16 +38,6 @@ const grantableRole = z.enum(["admin", "billing", "member", "viewer"], {
 
 export function hashInviteToken(token: string): string {
   return createHash("sha256").update(token).digest("hex");
-}
-
-/** Whether someone with `actorRole` may give `role` to another person. */
-export function canGrant(actorRole: WorkspaceRole, role: WorkspaceRole): boolean {
-  return role !== "owner" && roleAtLeast(actorRole, role);
-}
-
-/** Whether someone with `actorRole` may change or remove a member whose role is `targetRole`. */
-export function canManage(actorRole: WorkspaceRole, targetRole: WorkspaceRole): boolean {
-  return actorRole !== targetRole && roleAtLeast(actorRole, targetRole);
 }
 
 /** Members now, the owner included: what a workspace is billed seats for. */

@@ -46,8 +46,11 @@ import { findWorkspaceBySlug, listTiers, listWorkspacesForUser, searchWorkspaces
  */
 const membersRouter = router({
   // queries
-  list: workspaceProcedure("viewer").query(({ ctx }) =>
-    listMembers(ctx.runtime.db, ctx.workspace.workspaceId),
+  list: workspaceProcedure("viewer").query(async ({ ctx }) =>
+    (await listMembers(ctx.runtime.db, ctx.workspace.workspaceId)).map((member) => ({
+      ...member,
+      isMe: member.userId === ctx.user.id,
+    })),
   ),
   invites: workspaceProcedure("admin").query(({ ctx }) =>
     listPendingInvites(ctx.runtime.db, ctx.workspace.workspaceId, ctx.runtime.clock.now()),
