@@ -137,6 +137,15 @@ test("invite a collaborator who signs up from the link and joins the workspace",
     await expect(page.getByTestId("invite-row").filter({ hasText: guestEmail })).toHaveCount(0);
     await snap(page, testInfo, "members-after-accept");
 
+    await page.getByTestId("workspace-switcher").click();
+    const menu = page.getByRole("list", { name: "Your workspaces" });
+    await expect(menu.getByRole("link", { name: /Demo Workspace/ })).toContainText(
+      "Owner · Pro tier",
+    );
+    await expect(page.getByRole("link", { name: "+ New workspace" })).toBeVisible();
+    await snap(page, testInfo, "workspace-switcher");
+    await page.keyboard.press("Escape");
+
     await page
       .getByRole("navigation", { name: "Main" })
       .getByRole("link", { name: "Settings" })
