@@ -144,12 +144,7 @@ test("invite a collaborator who signs up from the link and joins the workspace",
     );
     await expect(page.getByRole("link", { name: "+ New workspace" })).toBeVisible();
     await snap(page, testInfo, "workspace-switcher");
-    await page.keyboard.press("Escape");
-
-    await page
-      .getByRole("navigation", { name: "Main" })
-      .getByRole("link", { name: "Settings" })
-      .click();
+    await page.getByRole("link", { name: "Settings of Demo Workspace" }).click();
     await expect(page).toHaveURL(/\/w\/demo\/settings$/);
     await expect(page.getByLabel("Name")).not.toBeEmpty();
     await snap(page, testInfo, "settings");

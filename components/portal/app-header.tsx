@@ -51,7 +51,6 @@ export function AppHeader({ user }: { user: HeaderUser }) {
           ...(manages
             ? [section("webhooks", "Webhooks"), section("notifications", "Notifications")]
             : []),
-          section("settings", "Settings"),
         ]
       : []),
     ...(user.isPlatformAdmin

@@ -11,7 +11,8 @@ type Entry = RouterOutputs["workspaces"]["list"][number];
 
 /**
  * The header's workspace menu: the current workspace, and on opening every
- * workspace of the user with their role and its tier, then "New workspace".
+ * workspace of the user with their role and its tier, then the current
+ * workspace's settings and "New workspace".
  * Escape, a click outside or choosing an entry closes it.
  */
 export function WorkspaceSwitcher({
@@ -101,6 +102,15 @@ export function WorkspaceSwitcher({
             ))}
           </ul>
           <div className="border-t border-slate-100 pt-1">
+            {current && (
+              <Link
+                href={`/w/${current.slug}/settings`}
+                className="block px-3 py-2 text-sm text-slate-700 hover:bg-slate-50"
+                onClick={() => setOpen(false)}
+              >
+                Settings of {current.name}
+              </Link>
+            )}
             <Link
               href="/workspaces/new"
               className="block px-3 py-2 text-sm font-medium text-indigo-700 hover:bg-slate-50"
