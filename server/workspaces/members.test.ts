@@ -8,7 +8,10 @@ import {
   workspaceInvites,
   workspaceMembers,
 } from "@/drizzle/schema";
+import { recordSeatCount } from "@/server/billing/seats";
 import { ManualClock } from "@/server/clock";
+import type { EventEnvelope } from "@/server/events/catalogue";
+import type { ReactionDeps } from "@/server/events/reactions";
 import type { Runtime } from "@/server/runtime";
 import { eventsNamed, makeTier } from "@/test/support/tiers";
 import {
@@ -271,6 +274,64 @@ describe("inviting and accepting", () => {
     await expect(
       owner.workspaces.members.invite({ workspaceId, email: `b-${uniqueSuffix()}@example.com` }),
     ).resolves.toBeTruthy();
+  });
+});
+
+describe("seats", () => {
+  it("lets only one of two concurrent invitations take the last seat", async () => {
+    const tier = await makeTier(runtime, { maxSeats: 2, name: "Pair" });
+    const { workspaceId, owner } = await owned(tier.code);
+
+    const results = await Promise.allSettled(
+      ["one", "two"].map((who) =>
+        owner.workspaces.members.invite({
+          workspaceId,
+          email: `${who}-${uniqueSuffix()}@example.com`,
+        }),
+      ),
+    );
+    expect(results.map((result) => result.status).sort()).toEqual(["fulfilled", "rejected"]);
+    const rejected = results.find((result) => result.status === "rejected");
+    expect(rejected?.reason).toEqual(refusal("seat_limit_reached"));
+    expect(await owner.workspaces.members.invites({ workspaceId })).toHaveLength(1);
+  });
+
+  it("records one seat count per event, however often the event is delivered", async () => {
+    const { workspaceId, userId } = await owned();
+    const delivered: EventEnvelope<"workspace/collaborator-added"> = {
+      id: crypto.randomUUID(),
+      name: "workspace/collaborator-added",
+      version: 1,
+      workspaceId,
+      streamSeq: 1,
+      object: { type: "workspace_member", id: `${workspaceId}:${userId}` },
+      occurredAt: clock.now(),
+      causationId: null,
+      data: { workspaceId, userId, role: "owner" },
+    };
+    for (let delivery = 0; delivery < 2; delivery++) {
+      await runtime.db.transaction((tx) =>
+        recordSeatCount({
+          tx,
+          event: delivered,
+          deps: {
+            clock,
+            gateway: runtime.gateway,
+            notifier: runtime.notifier,
+            appUrl: runtime.env.APP_URL,
+          } satisfies ReactionDeps,
+          log: runtime.logger,
+        }),
+      );
+    }
+
+    const rows = await runtime.db
+      .select()
+      .from(seatChanges)
+      .where(eq(seatChanges.workspaceId, workspaceId));
+    expect(rows).toEqual([
+      expect.objectContaining({ seats: 1, occurredAt: clock.now(), sourceEventId: delivered.id }),
+    ]);
   });
 });
 
