@@ -1,5 +1,6 @@
 import { prunePendingSignUps, sendSignUpConfirmation } from "@/server/auth/commands";
 import { setUpBillingCustomer } from "@/server/billing/reactions";
+import { recordSeatCount } from "@/server/billing/seats";
 import { expireHolds } from "@/server/credits/holds";
 import { rollPeriods } from "@/server/credits/periods";
 import { runAutoTopUp } from "@/server/credits/auto-top-up";
@@ -19,6 +20,7 @@ import {
   recordCancellationRefund,
   recordTierChangeProration,
 } from "@/server/workspaces/reactions";
+import { sendInvitation } from "@/server/workspaces/members";
 
 import { onCron, onEvent, type Reaction } from "./reaction";
 
@@ -76,6 +78,21 @@ export const bus: readonly Reaction[] = [
     description: "Purge a deleted workspace's data, keeping legal records",
     handle: purgeDeletedWorkspace,
     retries: 6,
+  }),
+  onEvent("workspace/collaborator-invited", {
+    id: "workspace-send-invitation",
+    description: "Email the invited address a one-time link to join the workspace",
+    handle: sendInvitation,
+  }),
+  onEvent("workspace/collaborator-added", {
+    id: "billing-seats-on-add",
+    description: "Record the workspace's seat count for billing after someone joins",
+    handle: recordSeatCount,
+  }),
+  onEvent("workspace/collaborator-removed", {
+    id: "billing-seats-on-remove",
+    description: "Record the workspace's seat count for billing after someone leaves",
+    handle: recordSeatCount,
   }),
   onEvent("credits/top-up-due", {
     id: "credits-auto-top-up",

@@ -17,6 +17,8 @@ export const errorCodes = {
   not_found: { http: 404, trpc: "NOT_FOUND" },
   method_not_allowed: { http: 405, trpc: "METHOD_NOT_SUPPORTED" },
   conflict: { http: 409, trpc: "CONFLICT" },
+  /** Members and open invitations would exceed the tier's max_seats; a higher tier allows more. */
+  seat_limit_reached: { http: 409, trpc: "CONFLICT" },
   idempotency_conflict: { http: 409, trpc: "CONFLICT" },
   payload_too_large: { http: 413, trpc: "PAYLOAD_TOO_LARGE" },
   rate_limited: { http: 429, trpc: "TOO_MANY_REQUESTS" },

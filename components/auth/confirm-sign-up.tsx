@@ -20,7 +20,7 @@ const fields = ["password", "token"] as const;
  * page load: mail scanners open links on their own, and someone else may
  * have signed up with the same address.
  */
-export function ConfirmSignUp({ token }: { token: string }) {
+export function ConfirmSignUp({ token, callbackUrl }: { token: string; callbackUrl: string }) {
   const trpc = useTRPC();
   const router = useRouter();
   const [errors, setErrors] = useState<FormErrors<(typeof fields)[number]>>(noErrors);
@@ -32,7 +32,8 @@ export function ConfirmSignUp({ token }: { token: string }) {
     const password = String(new FormData(event.currentTarget).get("password") ?? "");
     try {
       const { email } = await confirm.mutateAsync({ token, password });
-      router.replace(`/sign-in?confirmed=1&email=${encodeURIComponent(email)}`);
+      const back = callbackUrl === "/" ? "" : `&callbackUrl=${encodeURIComponent(callbackUrl)}`;
+      router.replace(`/sign-in?confirmed=1&email=${encodeURIComponent(email)}${back}`);
     } catch (error) {
       setErrors(formErrorsOf(error, fields));
     }

@@ -36,7 +36,14 @@ export function SignInForms({
             <h1 className="text-xl font-semibold text-slate-900">Sign in to Tally</h1>
             <p className="mt-1 text-sm text-slate-500">
               New here?{" "}
-              <Link href="/sign-up" className="font-medium text-indigo-600 hover:text-indigo-500">
+              <Link
+                href={
+                  callbackUrl === "/"
+                    ? "/sign-up"
+                    : `/sign-up?callbackUrl=${encodeURIComponent(callbackUrl)}`
+                }
+                className="font-medium text-indigo-600 hover:text-indigo-500"
+              >
                 Create an account
               </Link>
             </p>

@@ -16,7 +16,18 @@ import { useTRPC } from "@/components/lib/trpc";
 const fields = ["name", "email", "password"] as const;
 type SignUpField = (typeof fields)[number];
 
-export function SignUpForm() {
+/**
+ * `callbackUrl` is where to come back to after the emailed link is followed
+ * and the user signs in (an invitation page); the server keeps only same-site
+ * paths.
+ */
+export function SignUpForm({
+  callbackUrl,
+  initialEmail,
+}: {
+  callbackUrl?: string;
+  initialEmail?: string;
+}) {
   const trpc = useTRPC();
   const router = useRouter();
   const signUp = useMutation(trpc.auth.signUp.mutationOptions());
@@ -29,6 +40,7 @@ export function SignUpForm() {
       name: String(form.get("name") ?? ""),
       email: String(form.get("email") ?? ""),
       password: String(form.get("password") ?? ""),
+      callbackUrl,
     };
     setErrors(noErrors);
     try {
@@ -49,7 +61,12 @@ export function SignUpForm() {
           <h1 className="text-xl font-semibold text-slate-900">Create your Tally account</h1>
           <p className="mt-1 text-sm text-slate-500">
             Already have one?{" "}
-            <Link href="/sign-in" className="font-medium text-indigo-600 hover:text-indigo-500">
+            <Link
+              href={
+                callbackUrl ? `/sign-in?callbackUrl=${encodeURIComponent(callbackUrl)}` : "/sign-in"
+              }
+              className="font-medium text-indigo-600 hover:text-indigo-500"
+            >
               Sign in
             </Link>
           </p>
@@ -71,6 +88,7 @@ export function SignUpForm() {
               name="email"
               type="email"
               autoComplete="email"
+              defaultValue={initialEmail}
               invalid={Boolean(errors.fields.email)}
               aria-describedby={describedBy("sign-up-email", errors.fields.email)}
             />

@@ -2,17 +2,19 @@
 
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
-import { useParams, usePathname, useRouter } from "next/navigation";
+import { useParams, usePathname } from "next/navigation";
 import { signOut } from "next-auth/react";
 import { useState } from "react";
 
 import { Brand } from "@/components/brand";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
+import { humanize } from "@/components/lib/format";
 import { isWorkspaceAdmin } from "@/components/lib/roles";
 import { useTRPC } from "@/components/lib/trpc";
 
 import { NotificationBell } from "./notification-bell";
+import { WorkspaceSwitcher } from "./workspace-switcher";
 
 interface HeaderUser {
   name: string | null;
@@ -20,11 +22,8 @@ interface HeaderUser {
   isPlatformAdmin: boolean;
 }
 
-const NEW_WORKSPACE = "__new__";
-
 export function AppHeader({ user }: { user: HeaderUser }) {
   const trpc = useTRPC();
-  const router = useRouter();
   const pathname = usePathname();
   const params = useParams<{ slug?: string }>();
   const workspaces = useQuery(trpc.workspaces.list.queryOptions());
@@ -33,7 +32,6 @@ export function AppHeader({ user }: { user: HeaderUser }) {
   const known = list.some((workspace) => workspace.slug === params.slug) ? params.slug : undefined;
   const current = workspaces.isPending ? params.slug : (known ?? list[0]?.slug);
   const onNewPage = pathname === "/workspaces/new";
-  const selected = known ?? (onNewPage ? NEW_WORKSPACE : "");
 
   const role = list.find((workspace) => workspace.slug === current)?.role;
   const manages = role !== undefined && isWorkspaceAdmin(role);
@@ -50,6 +48,7 @@ export function AppHeader({ user }: { user: HeaderUser }) {
           section("credits", "Credits"),
           section("plans", "Plans"),
           section("api-keys", "API keys"),
+          section("members", "Members"),
           ...(manages
             ? [section("webhooks", "Webhooks"), section("notifications", "Notifications")]
             : []),
@@ -70,35 +69,11 @@ export function AppHeader({ user }: { user: HeaderUser }) {
         )}
       >
         <Brand href={current ? `/w/${current}` : "/"} />
-        <div className="flex items-center">
-          <label htmlFor="workspace-switcher" className="sr-only">
-            Workspace
-          </label>
-          <select
-            id="workspace-switcher"
-            className={cn(
-              "h-9 max-w-44 rounded-md border-0 bg-slate-50 pr-8 pl-3 text-sm font-medium",
-              "text-slate-800 ring-1 ring-slate-200 ring-inset focus:ring-2 focus:ring-indigo-600",
-            )}
-            value={selected}
-            onChange={(event) => {
-              const value = event.target.value;
-              router.push(value === NEW_WORKSPACE ? "/workspaces/new" : `/w/${value}`);
-            }}
-          >
-            {selected === "" && (
-              <option value="" disabled>
-                {workspaces.isPending ? "Loading…" : "Choose a workspace"}
-              </option>
-            )}
-            {list.map((workspace) => (
-              <option key={workspace.workspaceId} value={workspace.slug}>
-                {workspace.name}
-              </option>
-            ))}
-            <option value={NEW_WORKSPACE}>+ New workspace</option>
-          </select>
-        </div>
+        <WorkspaceSwitcher
+          workspaces={list}
+          currentSlug={onNewPage ? undefined : current}
+          pending={workspaces.isPending}
+        />
         <nav aria-label="Main" className="flex flex-wrap items-center gap-1">
           {nav.map((item) => (
             <Link

@@ -14,21 +14,19 @@ import type { Workspace } from "@/components/lib/router-types";
 import { useTRPC } from "@/components/lib/trpc";
 
 import { NeedsAdmin } from "./needs-admin";
-import { useWorkspace } from "./use-workspace";
 
 /** /w/[slug]/settings: cancelling (at the period's end or now), withdrawing it, deleting. */
-export function SettingsPanel({ slug }: { slug: string }) {
-  const workspace = useWorkspace(slug);
-  if (!workspace.data) return null;
-  if (workspace.data.role !== "owner") {
+/** Cancel and delete, for the owner; the settings page shows it below the general settings. */
+export function DangerZoneCard({ workspace }: { workspace: Workspace }) {
+  if (workspace.role !== "owner") {
     return (
       <NeedsAdmin title="Only owners cancel or delete a workspace">
-        Ask an owner of {workspace.data.name} if it should be cancelled or deleted.
+        Ask an owner of {workspace.name} if it should be cancelled or deleted.
       </NeedsAdmin>
     );
   }
 
-  return <DangerZone workspace={workspace.data} />;
+  return <DangerZone workspace={workspace} />;
 }
 
 function DangerZone({ workspace }: { workspace: Workspace }) {

@@ -12,6 +12,9 @@ const meteredByTheirOwnRows =
 const holdRows =
   "A metering API call: the hold row (key, amount, status, final amount) and the ledger entries " +
   "of its draw and settlement, which name the actor, are its record.";
+const noChange =
+  "Only a call that changes nothing (the same values again) skips the entry: there is no change " +
+  "to record.";
 const replayOnly =
   "Only a replay of the same idempotency key skips the entry: the first call wrote it, and the " +
   "replay changed nothing.";
@@ -29,6 +32,8 @@ export const auditExemptions: Readonly<Record<string, string>> = {
   "payments.receiveStripeEvent":
     "Only a duplicate delivery skips the entry: the event is stored once by its Stripe id, and " +
     "the first delivery wrote the entry.",
+  "workspaces.rename": noChange,
+  "workspaces.members.changeRole": noChange,
   "notifications.markRead":
     "Marking one's own notices read changes only the reader's view of them; the read time is on " +
     "the delivery rows.",

@@ -27,10 +27,22 @@ export const passwordSchema = z
   .min(8, "Use at least 8 characters")
   .max(200, "Use at most 200 characters");
 
+/**
+ * Where to go after signing in, when a page sent the visitor to sign up (an
+ * invitation): a path on this site, or nothing. Anything else is dropped, not
+ * refused, so a bad link never blocks signing up.
+ */
+const returnPath = z
+  .string()
+  .max(500)
+  .optional()
+  .transform((path) => (path && /^\/(?![\/\\])[\x21-\x7e]*$/.test(path) ? path : undefined));
+
 export const signUpInput = z.object({
   name: z.string().trim().min(1, "Tell us your name").max(100, "Names are at most 100 characters"),
   email: emailSchema,
   password: passwordSchema,
+  callbackUrl: returnPath,
 });
 
 /** How long a confirmation link works. */
@@ -91,7 +103,12 @@ export const signUp = defineCommand({
 
     return {
       result: { email: input.email },
-      events: [event("auth/sign-up-requested", { pendingSignUpId: pending.id })],
+      events: [
+        event("auth/sign-up-requested", {
+          pendingSignUpId: pending.id,
+          ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
+        }),
+      ],
       audit: { pendingSignUpId: pending.id, email: input.email },
     };
   },
@@ -125,13 +142,20 @@ export const sendSignUpConfirmation: ReactionHandler<"auth/sign-up-requested"> =
   const { events } = await createNotification(tx, deps, {
     type: "account.sign_up_confirmation",
     workspaceId: null,
-    data: { url: `${deps.appUrl}/sign-up/confirm?token=${token}` },
+    data: { url: confirmationUrl(deps.appUrl, token, event.data.callbackUrl) },
     to: pending.email,
     dedupeKey: `account.sign_up_confirmation:${event.id}`,
   });
 
   return events;
 };
+
+/** The emailed link; it carries the page to come back to after signing in, if any. */
+function confirmationUrl(appUrl: string, token: string, callbackUrl: string | undefined): string {
+  const url = `${appUrl}/sign-up/confirm?token=${token}`;
+
+  return callbackUrl ? `${url}&callbackUrl=${encodeURIComponent(callbackUrl)}` : url;
+}
 
 export const confirmSignUpInput = z.object({
   token: z.string().min(1).max(200),

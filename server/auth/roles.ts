@@ -30,3 +30,19 @@ export function rolesAtLeast(minimum: WorkspaceRole): WorkspaceRole[] {
 
 /** Roles that receive billing notices (low balance, invoices, payment failures). */
 export const billingRecipients: readonly WorkspaceRole[] = rolesAtLeast("billing");
+
+/**
+ * Between two people in a workspace: you may give a role up to your own,
+ * never owner (ownership moves only by transfer), and change or remove only
+ * someone ranked below you, so only the owner manages admins. The commands in
+ * server/workspaces/members.ts enforce it; pages use it to offer only what
+ * would be allowed.
+ */
+export function canGrant(actorRole: WorkspaceRole, role: WorkspaceRole): boolean {
+  return role !== "owner" && roleAtLeast(actorRole, role);
+}
+
+/** Whether someone with `actorRole` may change or remove a member whose role is `targetRole`. */
+export function canManage(actorRole: WorkspaceRole, targetRole: WorkspaceRole): boolean {
+  return actorRole !== targetRole && roleAtLeast(actorRole, targetRole);
+}

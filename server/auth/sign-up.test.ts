@@ -81,6 +81,40 @@ describe("signing up with email and password", () => {
     });
   });
 
+  it("carries a same-site page to return to in the link, and drops any other", async () => {
+    const anonymous = await callerFor(runtime, null);
+    const mailOf = async (email: string) => {
+      await drain(runtime);
+      const mailbox = await anonymous.notifications.mailbox({ to: email });
+
+      return mailbox.find((m) => m.type === "account.sign_up_confirmation")?.text ?? "";
+    };
+
+    const invited = `invited-${uniqueSuffix()}@example.com`;
+    await anonymous.auth.signUp({
+      name: "Invited",
+      email: invited,
+      password: "a long password",
+      callbackUrl: "/invite/abc_DEF-123",
+    });
+    expect(await mailOf(invited)).toMatch(
+      /\/sign-up\/confirm\?token=[\w-]+&callbackUrl=%2Finvite%2Fabc_DEF-123/,
+    );
+
+    for (const elsewhere of ["https://evil.example/", "//evil.example", "/\\evil.example"]) {
+      const email = `other-${uniqueSuffix()}@example.com`;
+      await anonymous.auth.signUp({
+        name: "Other",
+        email,
+        password: "a long password",
+        callbackUrl: elsewhere,
+      });
+      const text = await mailOf(email);
+      expect(text).toMatch(/\/sign-up\/confirm\?token=/);
+      expect(text).not.toContain("callbackUrl");
+    }
+  });
+
   it("refuses a link older than a day", async () => {
     const email = `late-${uniqueSuffix()}@example.com`;
     const anonymous = await callerFor(runtime, null);

@@ -271,6 +271,12 @@ export const catalogue = {
     z.object({ workspaceId, slug: z.string() }),
     (d) => ({ type: "workspace", id: d.workspaceId }),
   ),
+  "workspace/collaborator-invited": define(
+    1,
+    "Someone was invited to the workspace by email. → the invitation email with its link",
+    z.object({ workspaceId, inviteId: id, role: z.string() }),
+    (d) => ({ type: "invitation", id: d.inviteId }),
+  ),
   "workspace/collaborator-added": define(
     1,
     "Someone joined the workspace. → permission sync, seat count on billing, audit entry",
@@ -495,7 +501,11 @@ export const catalogue = {
   "auth/sign-up-requested": define(
     1,
     "Someone signed up with email and password. → confirmation email with a one-time link",
-    z.object({ pendingSignUpId: id }),
+    z.object({
+      pendingSignUpId: id,
+      /** A path on this site to return to after signing in (an invitation page). */
+      callbackUrl: z.string().optional(),
+    }),
     (d) => ({ type: "pending_sign_up", id: d.pendingSignUpId }),
   ),
 

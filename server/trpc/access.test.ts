@@ -63,11 +63,31 @@ async function outcome(promise: Promise<unknown>): Promise<string> {
   }
 }
 
+/**
+ * Puts the active workspace's team back as it was: a procedure admitted with
+ * only the workspace id may really change it (leaving takes nothing else).
+ */
+async function restoreTeam() {
+  for (const role of workspaceRoles) {
+    await runtime.db
+      .insert(workspaceMembers)
+      .values({ workspaceId: active.workspaceId, userId: active.userIds[role], role })
+      .onConflictDoUpdate({
+        target: [workspaceMembers.workspaceId, workspaceMembers.userId],
+        set: { role },
+      });
+  }
+}
+
 /** The codes the builders refuse with; anything else means the builder let the call through. */
 const refusals = ["unauthenticated", "not_found", "forbidden", "workspace_read_only"];
 
 let runtime: Runtime;
-let active: { workspaceId: string; callers: Record<WorkspaceRole, Caller> };
+let active: {
+  workspaceId: string;
+  callers: Record<WorkspaceRole, Caller>;
+  userIds: Record<WorkspaceRole, string>;
+};
 const readOnly = {} as Record<ReadOnlyStatus, { workspaceId: string; owner: Caller }>;
 let anonymous: Caller;
 let stranger: Caller;
@@ -77,12 +97,14 @@ beforeAll(async () => {
   runtime = await testRuntime();
   const { workspaceId, userId } = await makeWorkspace(runtime);
   const callers = { owner: await callerFor(runtime, userId) } as Record<WorkspaceRole, Caller>;
+  const userIds = { owner: userId } as Record<WorkspaceRole, string>;
   for (const role of workspaceRoles.filter((role) => role !== "owner")) {
     const user = await makeUser(runtime);
     await runtime.db.insert(workspaceMembers).values({ workspaceId, userId: user.id, role });
     callers[role] = await callerFor(runtime, user.id);
+    userIds[role] = user.id;
   }
-  active = { workspaceId, callers };
+  active = { workspaceId, callers, userIds };
 
   const suspended = await makeWorkspace(runtime);
   await execute(
@@ -166,6 +188,7 @@ describe.each(workspaceScoped.map((entry) => [entry.path, entry] as const))(
           call(active.callers[role], procedurePath, { workspaceId: active.workspaceId }),
         );
         expect(refusals, `${role}: ${result}`).not.toContain(result);
+        await restoreTeam();
       }
     });
 

@@ -231,3 +231,67 @@ export const reactivateWorkspace = defineCommand({
     };
   },
 });
+
+export const renameWorkspaceInput = z.object({
+  workspaceId: z.uuid(),
+  name: createWorkspaceInput.shape.name,
+  slug: slugSchema,
+});
+
+/**
+ * Changes a workspace's name and address. The old address stops working at
+ * once: links to /w/<old slug> show "not found", so nobody else can take it
+ * over unnoticed while bookmarks still point there.
+ */
+export const renameWorkspace = defineCommand({
+  name: "workspaces.rename",
+  input: renameWorkspaceInput,
+  async run({ tx }, input) {
+    const [before] = await tx
+      .select({ name: workspaces.name, slug: workspaces.slug })
+      .from(workspaces)
+      .where(eq(workspaces.id, input.workspaceId))
+      .for("no key update");
+    if (!before) throw new AppError("not_found", "Workspace not found");
+    if (input.slug !== before.slug) {
+      const [taken] = await tx
+        .select({ id: workspaces.id })
+        .from(workspaces)
+        .where(eq(workspaces.slug, input.slug));
+      if (taken) {
+        throw new AppError("conflict", `The address "${input.slug}" is taken; choose another`, {
+          field: "slug",
+        });
+      }
+    }
+    try {
+      await tx
+        .update(workspaces)
+        .set({ name: input.name, slug: input.slug })
+        .where(eq(workspaces.id, input.workspaceId));
+    } catch (error) {
+      // A workspace created with this address after the check above, before this update.
+      if (isUniqueViolation(error)) {
+        throw new AppError("conflict", `The address "${input.slug}" is taken; choose another`, {
+          field: "slug",
+        });
+      }
+      throw error;
+    }
+    const unchanged = before.name === input.name && before.slug === input.slug;
+
+    return {
+      result: { workspaceId: input.workspaceId, name: input.name, slug: input.slug },
+      workspaceId: input.workspaceId,
+      audit: unchanged ? false : { from: before, to: { name: input.name, slug: input.slug } },
+    };
+  },
+});
+
+function isUniqueViolation(error: unknown): boolean {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    if ((cause as { code?: unknown }).code === "23505") return true;
+  }
+
+  return false;
+}

@@ -15,6 +15,8 @@ import { API_KEY_SCOPES, createApiKey, listApiKeys, revokeApiKey } from "./api-k
 import {
   createWorkspace,
   createWorkspaceInput,
+  renameWorkspace,
+  renameWorkspaceInput,
   reactivateWorkspace,
   reactivateWorkspaceInput,
   suspendWorkspace,
@@ -36,7 +38,84 @@ import {
   withdrawCancellation,
   workspacePlans,
 } from "./lifecycle";
+import {
+  acceptInvite,
+  changeMemberRole,
+  changeRoleInput,
+  inviteCollaborator,
+  inviteInput,
+  inviteTokenSchema,
+  leaveWorkspace,
+  listMembers,
+  listPendingInvites,
+  previewInvite,
+  removeMember,
+  revokeInvite,
+  transferOwnership,
+} from "./members";
 import { findWorkspaceBySlug, listTiers, listWorkspacesForUser, workspaceDetails } from "./queries";
+
+/**
+ * Collaborators. The builders admit callers by role; the rules between two
+ * people (whom an admin may change, which roles they may give) are in the
+ * commands, server/workspaces/members.ts. Taking access away (remove, leave,
+ * withdrawing an invitation) works in a read-only workspace too.
+ */
+const membersRouter = router({
+  // queries
+  list: workspaceProcedure("viewer").query(async ({ ctx }) =>
+    (await listMembers(ctx.runtime.db, ctx.workspace.workspaceId)).map((member) => ({
+      ...member,
+      isMe: member.userId === ctx.user.id,
+    })),
+  ),
+  invites: workspaceProcedure("admin").query(({ ctx }) =>
+    listPendingInvites(ctx.runtime.db, ctx.workspace.workspaceId, ctx.runtime.clock.now()),
+  ),
+  /** The invitation page: whoever holds the link sees what it is for. */
+  preview: publicProcedure
+    .input(z.object({ token: inviteTokenSchema }))
+    .query(({ ctx, input }) => previewInvite(ctx.runtime.db, input.token, ctx.runtime.clock.now())),
+
+  // commands
+  invite: workspaceProcedure("admin", { writes: true })
+    .input(inviteInput.omit({ workspaceId: true }))
+    .mutation(({ ctx, input }) =>
+      runCommand(ctx, inviteCollaborator, { ...input, workspaceId: ctx.workspace.workspaceId }),
+    ),
+  revokeInvite: workspaceProcedure("admin", {
+    writes: true,
+    allowedWhile: ["suspended", "cancelled"],
+  })
+    .input(z.object({ inviteId: z.uuid() }))
+    .mutation(({ ctx, input }) => runCommand(ctx, revokeInvite, input)),
+  accept: signedInProcedure
+    .meta({
+      access: {
+        kind: "signed_in",
+        scope: "the invited address, holding the emailed link",
+      },
+    })
+    .input(z.object({ token: inviteTokenSchema }))
+    .mutation(({ ctx, input }) => runCommand(ctx, acceptInvite, input)),
+  changeRole: workspaceProcedure("admin", { writes: true })
+    .input(changeRoleInput.omit({ workspaceId: true }))
+    .mutation(({ ctx, input }) =>
+      runCommand(ctx, changeMemberRole, { ...input, workspaceId: ctx.workspace.workspaceId }),
+    ),
+  remove: workspaceProcedure("admin", { writes: true, allowedWhile: ["suspended", "cancelled"] })
+    .input(z.object({ userId: z.uuid() }))
+    .mutation(({ ctx, input }) => runCommand(ctx, removeMember, input)),
+  leave: workspaceProcedure("viewer", {
+    writes: true,
+    allowedWhile: ["suspended", "cancelled"],
+  }).mutation(({ ctx }) =>
+    runCommand(ctx, leaveWorkspace, { workspaceId: ctx.workspace.workspaceId }),
+  ),
+  transferOwnership: workspaceProcedure("owner", { writes: true })
+    .input(z.object({ userId: z.uuid() }))
+    .mutation(({ ctx, input }) => runCommand(ctx, transferOwnership, input)),
+});
 
 /** Platform admins: list, search and inspect any workspace; suspend and reactivate it. */
 const adminRouter = router({
@@ -93,6 +172,9 @@ export const workspacesRouter = router({
   create: signedInProcedure
     .input(createWorkspaceInput)
     .mutation(({ ctx, input }) => runCommand(ctx, createWorkspace, input)),
+  rename: workspaceProcedure("admin", { writes: true })
+    .input(renameWorkspaceInput)
+    .mutation(({ ctx, input }) => runCommand(ctx, renameWorkspace, input)),
   createApiKey: workspaceProcedure("admin", { writes: true })
     .input(z.object({ name: z.string(), scopes: z.array(z.enum(API_KEY_SCOPES)).optional() }))
     .mutation(({ ctx, input }) => runCommand(ctx, createApiKey, input)),
@@ -122,5 +204,6 @@ export const workspacesRouter = router({
     .input(deleteWorkspaceInput)
     .mutation(({ ctx, input }) => runCommand(ctx, deleteWorkspace, input)),
 
+  members: membersRouter,
   admin: adminRouter,
 });

@@ -221,12 +221,12 @@ export const collaboratorInvite = defineNotification({
     workspaceName: "Acme Labs",
     inviterName: "Ada Lovelace",
     role: "member",
-    acceptUrl: "http://localhost:3000/invitations/accept?token=sample",
+    acceptUrl: "http://localhost:3000/invite/sample-token",
     expiresAt: "2027-03-08T09:00:00.000Z",
     invitationId: "c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f",
   },
   secretFields: ["acceptUrl"],
-  // TODO: collaborator invitations send this; until they exist it is only previewed.
+  // Sent by the reaction that makes the link (server/workspaces/members.ts sendInvitation).
   object: (data) => ({ type: "invitation", id: data.invitationId }),
   inApp: (data) => ({
     title: `Invitation to ${data.workspaceName}`,

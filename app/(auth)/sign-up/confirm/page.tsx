@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 
 import { ConfirmSignUp } from "@/components/auth/confirm-sign-up";
+import { safeCallbackUrl } from "@/components/lib/callback-url";
 
 export const metadata: Metadata = { title: "Confirm your email" };
 
@@ -11,5 +12,10 @@ export default async function ConfirmSignUpPage({
 }) {
   const params = await searchParams;
 
-  return <ConfirmSignUp token={typeof params.token === "string" ? params.token : ""} />;
+  return (
+    <ConfirmSignUp
+      token={typeof params.token === "string" ? params.token : ""}
+      callbackUrl={safeCallbackUrl(params.callbackUrl)}
+    />
+  );
 }

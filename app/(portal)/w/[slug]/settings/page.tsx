@@ -1,10 +1,14 @@
 import type { Metadata } from "next";
 
-import { SettingsPanel } from "@/components/workspaces/danger-zone";
+import { SettingsPanel } from "@/components/workspaces/settings-panel";
 
-export const metadata: Metadata = { title: "Settings" };
+export const metadata: Metadata = { title: "Workspace settings" };
 
-export default async function SettingsPage({ params }: { params: Promise<{ slug: string }> }) {
+export default async function WorkspaceSettingsPage({
+  params,
+}: {
+  params: Promise<{ slug: string }>;
+}) {
   const { slug } = await params;
 
   return <SettingsPanel slug={slug} />;
