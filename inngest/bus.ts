@@ -12,6 +12,7 @@ import { notificationTypes } from "@/server/notifications/types";
 import { pruneEventTables } from "@/server/events/retention";
 import { processStripeEvent, redeliverSimulatedEvents } from "@/server/payments/reactions";
 import { countConsumption, countSignup } from "@/server/usage/reactions";
+import { checkQuotas } from "@/server/workspaces/tiers";
 
 import { onCron, onEvent, type Reaction } from "./reaction";
 
@@ -65,6 +66,11 @@ export const bus: readonly Reaction[] = [
     description: "Add consumed credits to daily metrics",
     handle: countConsumption,
     concurrency: "none",
+  }),
+  onEvent("credits/consumed", {
+    id: "usage-check-quotas",
+    description: "Emit usage/quota-exceeded once per period when a feature goes over its quota",
+    handle: checkQuotas,
   }),
   // One reaction per notification type that an event triggers (server/notifications/types/):
   // e.g. notify-credits.low_balance on credits/low-balance, notify-account.welcome on

@@ -5,8 +5,6 @@ import { readOnlyNotice, type WorkspaceStatus } from "@/server/auth/access";
 import type { WorkspaceRole } from "@/server/auth/roles";
 import type { Db } from "@/server/db/client";
 
-import { selfServe } from "./commands";
-
 export interface Membership {
   workspaceId: string;
   slug: string;
@@ -78,23 +76,6 @@ export async function findWorkspaceBySlug(db: Db, userId: string, slug: string) 
     .where(and(eq(workspaceMembers.userId, userId), eq(workspaces.slug, slug)));
 
   return row && { ...row, readOnly: readOnlyNotice(row) };
-}
-
-export async function listTiers(db: Db) {
-  const rows = await db
-    .select({
-      code: tiers.code,
-      name: tiers.name,
-      version: tiers.version,
-      currency: tiers.currency,
-      monthlyPriceMinor: tiers.monthlyPriceMinor,
-      monthlyCredits: tiers.monthlyCredits,
-      signupBonusCredits: tiers.signupBonusCredits,
-    })
-    .from(tiers)
-    .orderBy(asc(tiers.monthlyPriceMinor), asc(tiers.code));
-
-  return rows.map((tier) => ({ ...tier, selfServe: selfServe(tier) }));
 }
 
 /**

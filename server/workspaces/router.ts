@@ -3,7 +3,6 @@ import { z } from "zod";
 import { AppError } from "@/server/errors";
 import {
   platformAdminProcedure,
-  publicProcedure,
   router,
   runCommand,
   signedInProcedure,
@@ -19,7 +18,7 @@ import {
   suspendWorkspace,
   suspendWorkspaceInput,
 } from "./commands";
-import { findWorkspaceBySlug, listTiers, listWorkspacesForUser, searchWorkspaces } from "./queries";
+import { findWorkspaceBySlug, listWorkspacesForUser, searchWorkspaces } from "./queries";
 
 /** Platform admins: find any workspace, suspend and reactivate it. */
 const adminRouter = router({
@@ -54,7 +53,6 @@ export const workspacesRouter = router({
 
       return workspace;
     }),
-  tiers: publicProcedure.query(({ ctx }) => listTiers(ctx.runtime.db)),
   apiKeys: workspaceProcedure("admin").query(({ ctx }) =>
     listApiKeys(ctx.runtime.db, ctx.workspace.workspaceId),
   ),

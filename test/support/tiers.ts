@@ -2,6 +2,7 @@ import { and, eq } from "drizzle-orm";
 
 import { outbox, tiers } from "@/drizzle/schema";
 import type { Runtime } from "@/server/runtime";
+import { TIER_FEATURES } from "@/server/workspaces/tiers";
 
 import { uniqueSuffix } from "./runtime";
 
@@ -10,7 +11,8 @@ type TierRow = typeof tiers.$inferInsert;
 /**
  * A self-serve tier of the test's own, priced like the seeded free tier
  * ("summarize" costs 1 credit plus 1 per started KiB) unless overridden, so
- * rollover, overage and threshold rules can be set per test.
+ * rollover, overage and threshold rules can be set per test. It has every
+ * feature flag and the server's default API rate unless overridden.
  */
 export async function makeTier(
   runtime: Runtime,
@@ -31,6 +33,8 @@ export async function makeTier(
       signupBonusCredits: 0,
       lowBalanceThreshold: 100,
       priceTable: free.priceTable,
+      // Every feature, so rule tests are not refused for a feature; pass `features` to narrow.
+      features: [...TIER_FEATURES],
       ...overrides,
     })
     .returning({ id: tiers.id });
