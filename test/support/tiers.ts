@@ -51,3 +51,23 @@ export async function eventsNamed(runtime: Runtime, workspaceId: string, name: s
     .where(and(eq(outbox.workspaceId, workspaceId), eq(outbox.name, name)))
     .orderBy(outbox.seq);
 }
+
+/**
+ * The seeded Free tier's terms (allowance, bonus, prices, quotas) with every
+ * feature flag on and the server's default API rate: for tests of webhooks,
+ * transfers, auto top-up and holds that were written against Free before
+ * Free lost those features, so their numbers stay what they were.
+ */
+export async function freeWithEveryFeature(runtime: Runtime): Promise<{ code: string; id: string }> {
+  const [free] = await runtime.db.select().from(tiers).where(eq(tiers.code, "free"));
+  if (!free) throw new Error("the seeded free tier is missing");
+  const { id: _id, code: _code, version: _version, createdAt: _createdAt, ...terms } = free;
+
+  return makeTier(runtime, {
+    ...terms,
+    name: "Free with every feature",
+    features: [...TIER_FEATURES],
+    apiRatePerSecond: null,
+    apiRateBurst: null,
+  });
+}
