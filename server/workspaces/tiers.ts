@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, lt, lte, sql } from "drizzle-orm";
 import { z } from "zod";
 
 import {
@@ -109,100 +109,103 @@ export const tierPriceSchema = z.object({
  * version: nothing is copied from the previous version implicitly.
  */
 const tierFields = z.object({
-    name: z
-      .string({ error: "Name the tier" })
-      .trim()
-      .min(1, "Name the tier")
-      .max(60, "Names are at most 60 characters"),
-    currency: currencyCode,
-    monthlyPriceMinor: whole("the monthly price"),
-    monthlyCredits: whole("the monthly credits"),
-    signupBonusCredits: whole("the signup bonus"),
-    lowBalanceThreshold: whole("the low-balance threshold"),
-    overagePolicy: z.enum(["hard_stop", "soft_cap", "auto_top_up"], {
-      error: "Choose hard stop, soft cap or auto top-up",
-    }),
-    overageCapCredits: whole("the overage cap"),
-    overageUnitCredits: whole("the overage unit", 1),
-    overageUnitPriceMinor: whole("the overage price"),
-    rolloverCapCredits: whole("the rollover cap").nullable(),
-    rolloverCapPercent: z
-      .number({ error: "Enter a percentage from 0 to 100" })
-      .int("Enter a percentage from 0 to 100")
-      .min(0, "Enter a percentage from 0 to 100")
-      .max(100, "Enter a percentage from 0 to 100")
-      .nullable(),
-    rolloverExpiryPeriods: whole("the rollover expiry", 1),
-    priceTable: z
-      .array(featurePriceSchema)
-      .min(1, "Price at least one feature")
-      .max(100, "At most 100 features"),
-    includedSeats: whole("the included seats", 1),
-    seatPriceMinor: whole("the price per extra seat"),
-    maxSeats: whole("the most seats", 1).nullable(),
-    otherPrices: z.array(tierPriceSchema).max(20, "At most 20 other currencies"),
-    quotas: z.array(featureQuotaSchema).max(100, "At most 100 quotas"),
-    features: z
-      .array(z.enum(TIER_FEATURES, { error: `Features are ${TIER_FEATURES.join(", ")}` }))
-      .transform((chosen) => TIER_FEATURES.filter((feature) => chosen.includes(feature))),
-    apiRatePerSecond: whole("the requests per second", 1).nullable(),
-    apiRateBurst: whole("the burst", 1).nullable(),
+  name: z
+    .string({ error: "Name the tier" })
+    .trim()
+    .min(1, "Name the tier")
+    .max(60, "Names are at most 60 characters"),
+  currency: currencyCode,
+  monthlyPriceMinor: whole("the monthly price"),
+  monthlyCredits: whole("the monthly credits"),
+  signupBonusCredits: whole("the signup bonus"),
+  lowBalanceThreshold: whole("the low-balance threshold"),
+  overagePolicy: z.enum(["hard_stop", "soft_cap", "auto_top_up"], {
+    error: "Choose hard stop, soft cap or auto top-up",
+  }),
+  overageCapCredits: whole("the overage cap"),
+  overageUnitCredits: whole("the overage unit", 1),
+  overageUnitPriceMinor: whole("the overage price"),
+  rolloverCapCredits: whole("the rollover cap").nullable(),
+  rolloverCapPercent: z
+    .number({ error: "Enter a percentage from 0 to 100" })
+    .int("Enter a percentage from 0 to 100")
+    .min(0, "Enter a percentage from 0 to 100")
+    .max(100, "Enter a percentage from 0 to 100")
+    .nullable(),
+  rolloverExpiryPeriods: whole("the rollover expiry", 1),
+  priceTable: z
+    .array(featurePriceSchema)
+    .min(1, "Price at least one feature")
+    .max(100, "At most 100 features"),
+  includedSeats: whole("the included seats", 1),
+  seatPriceMinor: whole("the price per extra seat"),
+  maxSeats: whole("the most seats", 1).nullable(),
+  otherPrices: z.array(tierPriceSchema).max(20, "At most 20 other currencies"),
+  quotas: z.array(featureQuotaSchema).max(100, "At most 100 quotas"),
+  features: z
+    .array(z.enum(TIER_FEATURES, { error: `Features are ${TIER_FEATURES.join(", ")}` }))
+    .transform((chosen) => TIER_FEATURES.filter((feature) => chosen.includes(feature))),
+  apiRatePerSecond: whole("the requests per second", 1).nullable(),
+  apiRateBurst: whole("the burst", 1).nullable(),
 });
 
 /** The rules between fields; each issue names the field a form shows it beside. */
 function checkTier(tier: z.output<typeof tierFields>, ctx: z.RefinementCtx): void {
-    const issue = (path: (string | number)[], message: string) =>
-      ctx.addIssue({ code: "custom", path, message });
+  const issue = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: "custom", path, message });
 
-    const priced = new Set<string>();
-    tier.priceTable.forEach((row, index) => {
-      if (priced.has(row.featureCode)) {
-        issue(["priceTable", index, "featureCode"], `${row.featureCode} is priced twice`);
-      }
-      priced.add(row.featureCode);
-    });
+  const priced = new Set<string>();
+  tier.priceTable.forEach((row, index) => {
+    if (priced.has(row.featureCode)) {
+      issue(["priceTable", index, "featureCode"], `${row.featureCode} is priced twice`);
+    }
+    priced.add(row.featureCode);
+  });
 
-    const quotaKeys = new Set<string>();
-    tier.quotas.forEach((quota, index) => {
-      if (!priced.has(quota.featureCode)) {
-        issue(
-          ["quotas", index, "featureCode"],
-          `${quota.featureCode} is not in the price table; a quota needs a priced feature`,
-        );
-      }
-      const key = `${quota.featureCode}:${quota.period}`;
-      if (quotaKeys.has(key)) {
-        issue(["quotas", index, "period"], `${quota.featureCode} already has a ${quota.period} quota`);
-      }
-      quotaKeys.add(key);
-    });
-
-    const currencies = new Set<string>([tier.currency]);
-    tier.otherPrices.forEach((price, index) => {
-      if (currencies.has(price.currency)) {
-        issue(["otherPrices", index, "currency"], `The tier is already priced in ${price.currency}`);
-      }
-      currencies.add(price.currency);
-    });
-
-    if (tier.rolloverCapCredits !== null && tier.rolloverCapPercent !== null) {
-      issue(["rolloverCapPercent"], "Give the rollover cap in credits or as a percentage, not both");
-    }
-    if (tier.overagePolicy === "soft_cap" && tier.overageCapCredits < 1) {
-      issue(["overageCapCredits"], "A soft cap needs a cap of at least 1 credit");
-    }
-    if (tier.overagePolicy === "auto_top_up" && !tier.features.includes("auto_top_up")) {
-      issue(["features"], "The auto top-up overage policy needs the auto top-up feature");
-    }
-    if (tier.maxSeats !== null && tier.maxSeats < tier.includedSeats) {
-      issue(["maxSeats"], `The most seats cannot be below the ${tier.includedSeats} included`);
-    }
-    if ((tier.apiRatePerSecond === null) !== (tier.apiRateBurst === null)) {
+  const quotaKeys = new Set<string>();
+  tier.quotas.forEach((quota, index) => {
+    if (!priced.has(quota.featureCode)) {
       issue(
-        [tier.apiRatePerSecond === null ? "apiRatePerSecond" : "apiRateBurst"],
-        "Set both the rate and the burst, or neither for the server's default",
+        ["quotas", index, "featureCode"],
+        `${quota.featureCode} is not in the price table; a quota needs a priced feature`,
       );
     }
+    const key = `${quota.featureCode}:${quota.period}`;
+    if (quotaKeys.has(key)) {
+      issue(
+        ["quotas", index, "period"],
+        `${quota.featureCode} already has a ${quota.period} quota`,
+      );
+    }
+    quotaKeys.add(key);
+  });
+
+  const currencies = new Set<string>([tier.currency]);
+  tier.otherPrices.forEach((price, index) => {
+    if (currencies.has(price.currency)) {
+      issue(["otherPrices", index, "currency"], `The tier is already priced in ${price.currency}`);
+    }
+    currencies.add(price.currency);
+  });
+
+  if (tier.rolloverCapCredits !== null && tier.rolloverCapPercent !== null) {
+    issue(["rolloverCapPercent"], "Give the rollover cap in credits or as a percentage, not both");
+  }
+  if (tier.overagePolicy === "soft_cap" && tier.overageCapCredits < 1) {
+    issue(["overageCapCredits"], "A soft cap needs a cap of at least 1 credit");
+  }
+  if (tier.overagePolicy === "auto_top_up" && !tier.features.includes("auto_top_up")) {
+    issue(["features"], "The auto top-up overage policy needs the auto top-up feature");
+  }
+  if (tier.maxSeats !== null && tier.maxSeats < tier.includedSeats) {
+    issue(["maxSeats"], `The most seats cannot be below the ${tier.includedSeats} included`);
+  }
+  if ((tier.apiRatePerSecond === null) !== (tier.apiRateBurst === null)) {
+    issue(
+      [tier.apiRatePerSecond === null ? "apiRatePerSecond" : "apiRateBurst"],
+      "Set both the rate and the burst, or neither for the server's default",
+    );
+  }
 }
 
 export const tierDefinitionSchema = tierFields.superRefine(checkTier);
@@ -229,7 +232,12 @@ export function tierPrice(
     | "otherPrices"
   >,
   currency: string,
-): { currency: string; monthlyPriceMinor: number; seatPriceMinor: number; overageUnitPriceMinor: number } {
+): {
+  currency: string;
+  monthlyPriceMinor: number;
+  seatPriceMinor: number;
+  overageUnitPriceMinor: number;
+} {
   const wanted = currency.trim().toUpperCase();
   if (wanted === tier.currency) {
     return {
@@ -347,13 +355,17 @@ export async function tierCatalogue(db: DbOrTx) {
   const rows = await db
     .select({
       tier: tiers,
-      workspaceCount: sql<number>`(SELECT count(*)::int FROM ${workspaces} w
-        WHERE w.tier_id = ${tiers.id} AND w.status <> 'deleted')`,
+      // Spelled out: drizzle leaves the column of a one-table query unqualified.
+      workspaceCount: sql<number>`(SELECT count(*)::int FROM workspaces w
+        WHERE w.tier_id = "tiers"."id" AND w.status <> 'deleted')`,
     })
     .from(tiers)
     .orderBy(asc(tiers.code), desc(tiers.version));
 
-  const codes = new Map<string, { code: string; versions: (TierRow & { workspaceCount: number })[] }>();
+  const codes = new Map<
+    string,
+    { code: string; versions: (TierRow & { workspaceCount: number })[] }
+  >();
   for (const { tier, workspaceCount } of rows) {
     const entry = codes.get(tier.code) ?? { code: tier.code, versions: [] };
     entry.versions.push({ ...tier, workspaceCount });
@@ -427,20 +439,21 @@ export const createTier = defineCommand({
  * The next version of an existing tier, from the whole definition the editor
  * sends. No tier row is changed: workspaces on earlier versions keep them,
  * and new workspaces get this one. Two admins publishing at once both get a
- * version: the latest row is locked while the next number is taken.
+ * version: a lock per code is held while the next number is taken.
  */
 export const publishTierVersion = defineCommand({
   name: "tiers.publishVersion",
   input: publishTierVersionInput,
   async run({ tx, actor, clock }, input) {
     const { code, ...definition } = input;
+    // Serialises publishers of one code; the query after it sees the version the last one wrote.
+    await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`tiers:${code}`}))`);
     const [latest] = await tx
       .select({ version: tiers.version })
       .from(tiers)
       .where(eq(tiers.code, code))
       .orderBy(desc(tiers.version))
-      .limit(1)
-      .for("update");
+      .limit(1);
     if (!latest) {
       throw new AppError("not_found", `There is no tier "${code}" to publish a version of`, {
         field: "code",
@@ -524,7 +537,7 @@ async function quotaPeriod(
   const [credit] = await db
     .select({ start: creditPeriods.startsAt, end: creditPeriods.endsAt })
     .from(creditPeriods)
-    .where(and(eq(creditPeriods.workspaceId, workspaceId), sql`${creditPeriods.startsAt} <= ${at}`))
+    .where(and(eq(creditPeriods.workspaceId, workspaceId), lte(creditPeriods.startsAt, at)))
     .orderBy(desc(creditPeriods.sequence))
     .limit(1);
   if (credit) return credit;
@@ -605,10 +618,7 @@ export async function quotaUsage(
  * period kind and period start makes that once per period and quota, however
  * many consumptions race past it and however often this runs.
  */
-export const checkQuotas: ReactionHandler<"credits/consumed"> = async ({
-  tx,
-  event: consumed,
-}) => {
+export const checkQuotas: ReactionHandler<"credits/consumed"> = async ({ tx, event: consumed }) => {
   const workspaceId = consumed.data.workspaceId;
   const [tier] = await tx
     .select({ quotas: tiers.quotas })

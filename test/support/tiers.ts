@@ -58,7 +58,9 @@ export async function eventsNamed(runtime: Runtime, workspaceId: string, name: s
  * transfers, auto top-up and holds that were written against Free before
  * Free lost those features, so their numbers stay what they were.
  */
-export async function freeWithEveryFeature(runtime: Runtime): Promise<{ code: string; id: string }> {
+export async function freeWithEveryFeature(
+  runtime: Runtime,
+): Promise<{ code: string; id: string }> {
   const [free] = await runtime.db.select().from(tiers).where(eq(tiers.code, "free"));
   if (!free) throw new Error("the seeded free tier is missing");
   const { id: _id, code: _code, version: _version, createdAt: _createdAt, ...terms } = free;
