@@ -1,4 +1,10 @@
-import { platformAdminProcedure, router, runCommand, signedInProcedure } from "@/server/trpc/init";
+import {
+  platformAdminProcedure,
+  router,
+  runCommand,
+  signedInProcedure,
+  workspaceProcedure,
+} from "@/server/trpc/init";
 
 import { selfServe } from "./commands";
 import {
@@ -9,12 +15,17 @@ import {
   offeredTiers,
   publishTierVersion,
   publishTierVersionInput,
+  quotaUsage,
   tierCatalogue,
 } from "./tiers";
 
 /** Pricing tiers: what is offered to new workspaces, and the platform admins' editor. */
 export const tiersRouter = router({
   // queries
+  /** Calls used against each quota of the workspace's tier, this period. */
+  quotaUsage: workspaceProcedure("viewer").query(({ ctx }) =>
+    quotaUsage(ctx.runtime.db, ctx.workspace.workspaceId, ctx.runtime.clock.now()),
+  ),
   offered: signedInProcedure.query(async ({ ctx }) =>
     (await offeredTiers(ctx.runtime.db)).map((tier) => ({
       id: tier.id,
