@@ -44,7 +44,7 @@ test("an admin publishes a new version of Pro, fixing a field the server refused
   const form = page.getByRole("form", { name: "New version of pro" });
   await test.step("open the editor prefilled from the latest version", async () => {
     await pro.getByRole("button", { name: "New version" }).click();
-    await expect(form.getByLabel("Name")).toHaveValue("Pro");
+    await expect(form.getByLabel("Name", { exact: true })).toHaveValue("Pro");
     await expect(form.getByLabel("Credits per month")).toHaveValue("25000");
     await expect(form.getByTestId("priceTable-row")).toHaveCount(3);
     await expect(form.getByLabel("Webhook endpoints")).toBeChecked();

@@ -3,13 +3,7 @@ import { randomUUID } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import type { z } from "zod";
 
-import {
-  creditBalances,
-  creditHolds,
-  tiers,
-  workspaces,
-  type TierFeature,
-} from "@/drizzle/schema";
+import { creditBalances, creditHolds, tiers, workspaces, type TierFeature } from "@/drizzle/schema";
 import type { Actor } from "@/server/actor";
 import { execute } from "@/server/commands";
 import type { ConsumeResult } from "@/server/credits/consume";
