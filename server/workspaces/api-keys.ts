@@ -69,8 +69,10 @@ export const API_KEY_REVOKED_CHANNEL = "tally_api_key_revoked";
 
 /**
  * The NOTIFY channel that tells every server process a workspace was
- * suspended, reactivated or cancelled (payload: the workspace's id), so
- * caches drop its keys and the next call reads the new status.
+ * suspended, reactivated or cancelled, or moved to another tier (payload: the
+ * workspace's id), so caches drop its keys and the next call reads the new
+ * status, features and rate limit. Publishing or archiving a tier version
+ * needs no notice: no workspace's version changes.
  */
 export const WORKSPACE_STATUS_CHANNEL = "tally_workspace_status";
 

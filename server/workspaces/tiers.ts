@@ -137,6 +137,7 @@ const tierFields = z.object({
     .array(featurePriceSchema)
     .min(1, "Price at least one feature")
     .max(100, "At most 100 features"),
+  // TODO: seats are priced and limited here, but nothing counts or bills them yet.
   includedSeats: whole("the included seats", 1),
   seatPriceMinor: whole("the price per extra seat"),
   maxSeats: whole("the most seats", 1).nullable(),
@@ -302,6 +303,9 @@ function listOf(names: string[]): string {
  * feature_not_in_tier unless the workspace's tier has it. The metering API
  * checks the features cached with the key instead (server/api/metering.ts),
  * so its hot path makes no query.
+ *
+ * TODO: the portal's pages do not yet disable the buttons of features the
+ * workspace's tier lacks; the refusal shows as the form's error instead.
  */
 export async function requireTierFeature(
   tx: DbOrTx,
