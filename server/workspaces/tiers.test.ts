@@ -512,6 +512,26 @@ describe("quotas", () => {
 });
 
 describe("creating a tier through the command", () => {
+  it("takes a seeded tier's row as a new tier's definition, as the benchmark does", async () => {
+    const [free] = await runtime.db.select().from(tiers).where(eq(tiers.code, "free"));
+    const code = `copy-${randomUUID().slice(0, 8)}`;
+    const row = await execute(
+      runtime,
+      createTier,
+      { ...free!, code, apiRatePerSecond: null, apiRateBurst: null },
+      { actor: { type: "system", reason: "test" } },
+    );
+    const [stored] = await runtime.db.select().from(tiers).where(eq(tiers.id, row.id));
+    expect(stored).toMatchObject({
+      code,
+      version: 1,
+      monthlyCredits: free!.monthlyCredits,
+      quotas: free!.quotas,
+      priceTable: free!.priceTable,
+      apiRatePerSecond: null,
+    });
+  });
+
   it("records who created it", async () => {
     const admin = await makeUser(runtime, { isPlatformAdmin: true });
     const code = `cmd-${randomUUID().slice(0, 8)}`;
