@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+
 import { expect, test, type Page, type TestInfo } from "@playwright/test";
 
 /**
@@ -7,6 +9,16 @@ import { expect, test, type Page, type TestInfo } from "@playwright/test";
  */
 
 const admin = { email: "admin@example.com", password: "tally-admin" };
+const customer = { email: "customer@example.com", password: "tally-demo" };
+
+async function signIn(page: Page, account: { email: string; password: string }): Promise<void> {
+  await page.goto("/sign-in");
+  await expect(page.getByRole("button", { name: "Sign in", exact: true })).toBeEnabled();
+  await page.getByLabel("Email", { exact: true }).fill(account.email);
+  await page.getByLabel("Password").fill(account.password);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await expect(page).not.toHaveURL(/\/sign-in/);
+}
 
 async function snap(page: Page, testInfo: TestInfo, name: string): Promise<void> {
   const file = testInfo.outputPath(
@@ -19,12 +31,7 @@ async function snap(page: Page, testInfo: TestInfo, name: string): Promise<void>
 test("an admin publishes a new version of Pro, fixing a field the server refused", async ({
   page,
 }, testInfo) => {
-  await page.goto("/sign-in");
-  await expect(page.getByRole("button", { name: "Sign in", exact: true })).toBeEnabled();
-  await page.getByLabel("Email", { exact: true }).fill(admin.email);
-  await page.getByLabel("Password").fill(admin.password);
-  await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await expect(page).not.toHaveURL(/\/sign-in/);
+  await signIn(page, admin);
 
   const pro = page.locator('[data-testid="tier-row"][data-code="pro"]');
   const versions = await test.step("open the tiers page from the admin tabs", async () => {
@@ -74,5 +81,32 @@ test("an admin publishes a new version of Pro, fixing a field the server refused
     await expect(newest).toContainText("Offered");
     await expect(newest).toContainText("30,000 credits");
     await snap(page, testInfo, "tier-published");
+  });
+});
+
+test("a Free workspace's owner sees that webhooks are not part of their tier", async ({
+  page,
+}, testInfo) => {
+  await signIn(page, customer);
+  const slug = `free-${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
+
+  await test.step("create a workspace on Free", async () => {
+    await page.goto("/workspaces/new");
+    await expect(page.getByRole("button", { name: "Create workspace" })).toBeEnabled();
+    await page.getByLabel("Workspace name").fill(`Free ${slug}`);
+    await page.getByLabel("Address").fill(slug);
+    await expect(page.getByRole("radio", { name: /Free/ })).toBeChecked();
+    await page.getByRole("button", { name: "Create workspace" }).click();
+    await expect(page).toHaveURL(new RegExp(`/w/${slug}$`));
+  });
+
+  await test.step("adding an endpoint is disabled, with the reason beside it", async () => {
+    await page.goto(`/w/${slug}/webhooks`);
+    const add = page.getByRole("button", { name: "Add endpoint", exact: true });
+    await expect(add).toBeDisabled();
+    await expect(add).toHaveAccessibleDescription(
+      "Webhook endpoints are not part of the Free tier.",
+    );
+    await snap(page, testInfo, "webhooks-not-in-tier");
   });
 });

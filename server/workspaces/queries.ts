@@ -66,6 +66,7 @@ export async function findWorkspaceBySlug(db: Db, userId: string, slug: string) 
         signupBonusCredits: tiers.signupBonusCredits,
         lowBalanceThreshold: tiers.lowBalanceThreshold,
         priceTable: tiers.priceTable,
+        features: tiers.features,
       },
       gatewayCustomerId: billingCustomers.customerId,
     })

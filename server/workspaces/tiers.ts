@@ -302,10 +302,8 @@ function listOf(names: string[]): string {
  * The one check of a tier feature for portal commands: throws
  * feature_not_in_tier unless the workspace's tier has it. The metering API
  * checks the features cached with the key instead (server/api/metering.ts),
- * so its hot path makes no query.
- *
- * TODO: the portal's pages do not yet disable the buttons of features the
- * workspace's tier lacks; the refusal shows as the form's error instead.
+ * so its hot path makes no query. The portal's pages disable the same
+ * actions beforehand (components/workspaces/read-only.tsx tierFeatureReason).
  */
 export async function requireTierFeature(
   tx: DbOrTx,
