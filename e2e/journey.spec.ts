@@ -251,29 +251,26 @@ async function startReceiver(secret: () => string) {
 }
 
 test("a webhook endpoint receives a signed test event", async ({ page }, testInfo) => {
-  const id = uniqueId();
-  const workspaceName = `Hooks ${id}`;
   let secret = "";
   const receiver = await startReceiver(() => secret);
 
   try {
-    await test.step("sign up and create a workspace", async () => {
-      await signUpAndConfirm(page, testInfo, {
-        name: "Webhook Tester",
-        email: `hooks-${id}@example.com`,
-        password: "correct horse battery",
-      });
-      await expect(page.getByRole("button", { name: "Create workspace" })).toBeEnabled();
-      await page.getByLabel("Workspace name").fill(workspaceName);
-      await expect(page.getByLabel("Address")).toHaveValue(`hooks-${id}`);
-      await page.getByRole("button", { name: "Create workspace" }).click();
-      await expect(page).toHaveURL(new RegExp(`/w/hooks-${id}$`));
+    // Webhooks are a tier feature: Free (the tier users sign up on) lacks it, so this journey
+    // uses the demo customer's Pro workspace, and removes its endpoint at the end.
+    await test.step("sign in as the demo customer", async () => {
+      await page.goto("/sign-in");
+      await expect(page.getByRole("button", { name: "Sign in", exact: true })).toBeEnabled();
+      await page.getByLabel("Email", { exact: true }).fill("customer@example.com");
+      await page.getByLabel("Password").fill("tally-demo");
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
+      await expect(page).not.toHaveURL(/\/sign-in/);
+      await page.goto("/w/demo");
     });
 
     const endpoint = await test.step("add an endpoint for all events", async () => {
       const nav = page.getByRole("navigation", { name: "Main" });
       await nav.getByRole("link", { name: "Webhooks" }).click();
-      await expect(page).toHaveURL(new RegExp(`/w/hooks-${id}/webhooks$`));
+      await expect(page).toHaveURL(/\/w\/demo\/webhooks$/);
       await expect(page.getByRole("heading", { name: "How to verify" })).toBeVisible();
       const add = page.getByRole("button", { name: "Add endpoint", exact: true });
       await expect(add).toBeEnabled();
@@ -315,6 +312,12 @@ test("a webhook endpoint receives a signed test event", async ({ page }, testInf
         type: "webhooks.test",
         data: { message: "This is a test event from Tally." },
       });
+    });
+
+    await test.step("delete the endpoint", async () => {
+      page.once("dialog", (dialog) => void dialog.accept());
+      await endpoint.getByRole("button", { name: "Delete", exact: true }).click();
+      await expect(endpoint).toHaveCount(0);
     });
   } finally {
     await receiver.close();

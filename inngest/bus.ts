@@ -21,6 +21,7 @@ import {
   recordTierChangeProration,
 } from "@/server/workspaces/reactions";
 import { sendInvitation } from "@/server/workspaces/members";
+import { checkQuotas } from "@/server/workspaces/tiers";
 
 import { onCron, onEvent, type Reaction } from "./reaction";
 
@@ -110,6 +111,11 @@ export const bus: readonly Reaction[] = [
     description: "Add consumed credits to daily metrics",
     handle: countConsumption,
     concurrency: "none",
+  }),
+  onEvent("credits/consumed", {
+    id: "usage-check-quotas",
+    description: "Emit usage/quota-exceeded once per period when a feature goes over its quota",
+    handle: checkQuotas,
   }),
   // One reaction per notification type that an event triggers (server/notifications/types/):
   // e.g. notify-credits.low_balance on credits/low-balance, notify-account.welcome on

@@ -14,6 +14,8 @@ export const errorCodes = {
   /** The portal refuses a change to a suspended or cancelled workspace. */
   workspace_read_only: { http: 403, trpc: "FORBIDDEN" },
   insufficient_scope: { http: 403, trpc: "FORBIDDEN" },
+  /** The workspace's tier does not include the feature (webhooks, transfers, holds...). */
+  feature_not_in_tier: { http: 403, trpc: "FORBIDDEN" },
   not_found: { http: 404, trpc: "NOT_FOUND" },
   method_not_allowed: { http: 405, trpc: "METHOD_NOT_SUPPORTED" },
   conflict: { http: 409, trpc: "CONFLICT" },

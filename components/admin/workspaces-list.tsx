@@ -109,8 +109,9 @@ export function WorkspacesList() {
   const list = useQuery(
     trpc.workspaces.admin.find.queryOptions(input, { placeholderData: (previous) => previous }),
   );
-  const tiers = useQuery(trpc.workspaces.tiers.queryOptions());
-  const tierOptions = [...new Map((tiers.data ?? []).map((tier) => [tier.code, tier])).values()];
+  const tiers = useQuery(trpc.tiers.all.queryOptions());
+  // Every code, archived or not, named as its latest version is.
+  const tierOptions = (tiers.data ?? []).map(({ code, latest }) => ({ code, name: latest.name }));
   const rows = list.data?.rows ?? [];
 
   function sortBy(key: SortKey) {

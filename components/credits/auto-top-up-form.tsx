@@ -13,7 +13,11 @@ import { formatCredits, formatMoney } from "@/components/lib/format";
 import { formErrorsOf, noErrors, type FormErrors } from "@/components/lib/form-errors";
 import type { RouterOutputs, Workspace } from "@/components/lib/router-types";
 import { useTRPC } from "@/components/lib/trpc";
-import { DisabledReason, readOnlyReason } from "@/components/workspaces/read-only";
+import {
+  DisabledReason,
+  readOnlyReason,
+  tierFeatureReason,
+} from "@/components/workspaces/read-only";
 
 import { parseWholeCredits } from "./describe";
 
@@ -73,7 +77,10 @@ function TopUpForm({
   const [monthlyLimit, setMonthlyLimit] = useState(String(settings.monthlyLimit ?? 3));
   const [errors, setErrors] = useState<FormErrors<TopUpField>>(noErrors);
   const [saved, setSaved] = useState<string>();
-  const unavailable = readOnlyReason(workspace, "Changing auto top-up is");
+  // Turning it off stays possible on a tier without it.
+  const unavailable =
+    readOnlyReason(workspace, "Changing auto top-up is") ??
+    (enabled ? tierFeatureReason(workspace, "auto_top_up", "Auto top-up is") : undefined);
   const save = useMutation(
     trpc.credits.autoTopUp.set.mutationOptions({
       onSettled: () => queryClient.invalidateQueries(trpc.credits.pathFilter()),

@@ -14,6 +14,7 @@ import { BalanceOverview, GrantBreakdown, PeriodOutlook } from "./balance-panel"
 import { BuyCredits, PurchaseReturn } from "./buy-credits";
 import { HistoryTable } from "./history-table";
 import { PurchasesTable } from "./purchases-table";
+import { QuotaTable } from "./quota-table";
 import { TransferForm } from "./transfer-form";
 import { UsageChart } from "./usage-chart";
 
@@ -91,6 +92,7 @@ function Credits({
         </div>
       </div>
       <UsageChart workspace={workspace} />
+      <QuotaTable workspace={workspace} />
       {billing ? (
         <>
           <div className="grid gap-6 lg:grid-cols-3">

@@ -12,7 +12,11 @@ import { formatCredits } from "@/components/lib/format";
 import { formErrorsOf, noErrors, type FormErrors } from "@/components/lib/form-errors";
 import type { Workspace } from "@/components/lib/router-types";
 import { useTRPC } from "@/components/lib/trpc";
-import { DisabledReason, readOnlyReason } from "@/components/workspaces/read-only";
+import {
+  DisabledReason,
+  readOnlyReason,
+  tierFeatureReason,
+} from "@/components/workspaces/read-only";
 
 import { parseWholeCredits } from "./describe";
 
@@ -53,7 +57,9 @@ function Transfer({
   const [reason, setReason] = useState("");
   const [errors, setErrors] = useState<FormErrors<TransferField>>(noErrors);
   const [done, setDone] = useState<string>();
-  const unavailable = readOnlyReason(workspace, "Transferring credits is");
+  const unavailable =
+    readOnlyReason(workspace, "Transferring credits is") ??
+    tierFeatureReason(workspace, "transfers", "Credit transfers are");
   const transfer = useMutation(
     trpc.credits.transfer.mutationOptions({
       onSettled: () => queryClient.invalidateQueries(trpc.credits.pathFilter()),

@@ -13,7 +13,11 @@ import type { Workspace } from "@/components/lib/router-types";
 import { isWorkspaceAdmin } from "@/components/lib/roles";
 import { useTRPC } from "@/components/lib/trpc";
 import { NeedsAdmin } from "@/components/workspaces/needs-admin";
-import { DisabledReason, readOnlyReason } from "@/components/workspaces/read-only";
+import {
+  DisabledReason,
+  readOnlyReason,
+  tierFeatureReason,
+} from "@/components/workspaces/read-only";
 import { useWorkspace } from "@/components/workspaces/use-workspace";
 
 import { EndpointCard } from "./endpoint-card";
@@ -57,7 +61,9 @@ function Webhooks({ workspace }: { workspace: Workspace }) {
   }
 
   const list = endpoints.data ?? [];
-  const unavailable = readOnlyReason(workspace, "Changing endpoints is");
+  const unavailable =
+    readOnlyReason(workspace, "Changing endpoints is") ??
+    tierFeatureReason(workspace, "webhooks", "Webhook endpoints are");
   const formOpen = !unavailable && (adding || (endpoints.isSuccess && list.length === 0));
 
   return (

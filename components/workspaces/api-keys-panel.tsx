@@ -20,7 +20,7 @@ import type { RouterOutputs, Workspace } from "@/components/lib/router-types";
 import { useTRPC } from "@/components/lib/trpc";
 
 import { NeedsAdmin } from "./needs-admin";
-import { DisabledReason, readOnlyReason } from "./read-only";
+import { DisabledReason, readOnlyReason, tierFeatureReason } from "./read-only";
 import { useWorkspace } from "./use-workspace";
 
 type CreatedKey = RouterOutputs["workspaces"]["createApiKey"];
@@ -180,7 +180,9 @@ function CreateKeyForm({
 }) {
   const trpc = useTRPC();
   const create = useMutation(trpc.workspaces.createApiKey.mutationOptions());
-  const unavailable = readOnlyReason(workspace, "Creating keys is");
+  const unavailable =
+    readOnlyReason(workspace, "Creating keys is") ??
+    tierFeatureReason(workspace, "api_keys", "API keys are");
   const [name, setName] = useState("");
   const [scopes, setScopes] = useState<Scope[]>(scopeChoices.map((choice) => choice.scope));
   const [errors, setErrors] = useState<FormErrors<"name" | "scopes">>(noErrors);

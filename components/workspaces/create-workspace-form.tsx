@@ -23,7 +23,7 @@ export function CreateWorkspaceForm() {
   const trpc = useTRPC();
   const router = useRouter();
   const queryClient = useQueryClient();
-  const tiers = useQuery(trpc.workspaces.tiers.queryOptions());
+  const tiers = useQuery(trpc.tiers.offered.queryOptions());
   const create = useMutation(trpc.workspaces.create.mutationOptions());
   const [name, setName] = useState("");
   const [slug, setSlug] = useState("");

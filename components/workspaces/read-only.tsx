@@ -1,5 +1,6 @@
 import type { Workspace } from "@/components/lib/router-types";
 import { cn } from "@/components/ui/cn";
+import type { TierFeature } from "@/drizzle/schema";
 
 /**
  * Why a change is unavailable while the workspace is suspended or cancelled,
@@ -12,6 +13,21 @@ export function readOnlyReason(workspace: Workspace, what = "This is"): string |
     ? `${what} unavailable while the workspace is ${workspace.readOnly.status}; see the notice ` +
         `at the top.`
     : undefined;
+}
+
+/**
+ * Why a change is unavailable on the workspace's tier, naming the feature;
+ * undefined when the tier includes it. The server refuses the same changes
+ * (feature_not_in_tier, whose message names the tiers that include it).
+ */
+export function tierFeatureReason(
+  workspace: Workspace,
+  feature: TierFeature,
+  what: string,
+): string | undefined {
+  return workspace.tier.features.includes(feature)
+    ? undefined
+    : `${what} not part of the ${workspace.tier.name} tier.`;
 }
 
 /** The reason a control beside it is disabled, or nothing. */

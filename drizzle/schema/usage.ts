@@ -11,7 +11,7 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 
-import { createdAt } from "./columns";
+import { createdAt, timestamptz } from "./columns";
 import { workspaces } from "./workspaces";
 
 export const usageOutcome = pgEnum("usage_outcome", ["consumed", "rejected"]);
@@ -61,4 +61,32 @@ export const dailyMetrics = pgTable(
     value: bigint("value", { mode: "number" }).notNull().default(0),
   },
   (table) => [primaryKey({ columns: [table.day, table.metric] })],
+);
+
+/**
+ * A feature quota a workspace went over in one period: at most one row per
+ * workspace, feature, period kind and period start, so usage/quota-exceeded
+ * is emitted once per period and quota however many checks race past it.
+ */
+export const quotaExceedances = pgTable(
+  "quota_exceedances",
+  {
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    featureCode: text("feature_code").notNull(),
+    period: text("period").$type<"day" | "month">().notNull(),
+    periodStart: timestamptz("period_start").notNull(),
+    /** The quota and the calls counted when it was found exceeded. */
+    maxCalls: integer("max_calls").notNull(),
+    used: integer("used").notNull(),
+    /** The credits/consumed event whose check found it. */
+    eventId: text("event_id").notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    primaryKey({
+      columns: [table.workspaceId, table.featureCode, table.period, table.periodStart],
+    }),
+  ],
 );

@@ -28,10 +28,14 @@ import {
   usageRefusal,
   usageResult,
 } from "./schemas";
+import { freeWithEveryFeature } from "@/test/support/tiers";
 
 let runtime: Runtime;
+/** A tier on Free's terms with every feature; see test/support/tiers.ts. */
+let everyFeature: string;
 beforeAll(async () => {
   runtime = await testRuntime({ pool: 12 });
+  everyFeature = (await freeWithEveryFeature(runtime)).code;
 });
 afterAll(async () => {
   await runtime.stop();
@@ -74,7 +78,8 @@ function conforms<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
 }
 
 async function keyed(scopes?: ("usage:write" | "balance:read")[]) {
-  const workspace = await makeWorkspace(runtime);
+  // Holds are a tier feature that Free lacks.
+  const workspace = await makeWorkspace(runtime, { tierCode: everyFeature });
   const { key } = await execute(
     runtime,
     createApiKey,

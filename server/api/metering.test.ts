@@ -10,10 +10,14 @@ import { apiKeyFor, bytesCosting, consume } from "@/test/support/credits";
 import { drain, expectLedgerInvariant, makeWorkspace, testRuntime } from "@/test/support/runtime";
 
 import { handleMeteringRequest } from "./metering";
+import { freeWithEveryFeature } from "@/test/support/tiers";
 
 let runtime: Runtime;
+/** A tier on Free's terms with every feature; see test/support/tiers.ts. */
+let everyFeature: string;
 beforeAll(async () => {
   runtime = await testRuntime({ pool: 12 });
+  everyFeature = (await freeWithEveryFeature(runtime)).code;
 });
 afterAll(async () => {
   await runtime.stop();
@@ -48,7 +52,8 @@ async function call({ key, idempotencyKey, body, method = "POST", path = "/api/v
 }
 
 async function workspaceWithKey() {
-  const workspace = await makeWorkspace(runtime);
+  // Free's own rate limit (a burst of 20) would refuse the bursts of calls these tests make.
+  const workspace = await makeWorkspace(runtime, { tierCode: everyFeature });
   const key = await apiKeyFor(runtime, workspace.workspaceId, workspace.userId);
 
   return { ...workspace, key };

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import type { z } from "zod";
 
-import { creditBalances, creditHolds, tiers, workspaces } from "@/drizzle/schema";
+import { creditBalances, creditHolds, tiers, workspaces, type TierFeature } from "@/drizzle/schema";
 import type { Actor } from "@/server/actor";
 import { execute } from "@/server/commands";
 import type { ConsumeResult } from "@/server/credits/consume";
@@ -21,6 +21,7 @@ import type { Logger } from "@/server/logger";
 import type { Runtime } from "@/server/runtime";
 import { findUnstorableText } from "@/server/text";
 import { ApiKeyCache, type ApiKeyPrincipal } from "@/server/workspaces/api-keys";
+import { featureNotInTier, tierHasFeature } from "@/server/workspaces/tiers";
 
 import { readText } from "./http";
 import { openApiDocument } from "./openapi";
@@ -88,6 +89,8 @@ type Handler = (api: MeteringApi, call: Call) => Promise<ApiResponse>;
 interface Operation {
   /** The scope the key needs; null for the public document. */
   scope: ApiScope | null;
+  /** The tier feature the endpoint belongs to, checked against the key's cached tier. */
+  feature?: TierFeature;
   run: Handler;
 }
 
@@ -465,14 +468,17 @@ const routes: Route[] = [
   { pattern: /^\/usage$/, methods: { POST: { scope: "usage:write", run: postUsage } } },
   { pattern: /^\/usage\/batch$/, methods: { POST: { scope: "usage:write", run: postBatch } } },
   { pattern: /^\/balance$/, methods: { GET: { scope: "balance:read", run: getBalance } } },
-  { pattern: /^\/holds$/, methods: { POST: { scope: "usage:write", run: postHold } } },
+  {
+    pattern: /^\/holds$/,
+    methods: { POST: { scope: "usage:write", feature: "holds", run: postHold } },
+  },
   {
     pattern: /^\/holds\/([^/]+)\/finalize$/,
-    methods: { POST: { scope: "usage:write", run: postFinalize } },
+    methods: { POST: { scope: "usage:write", feature: "holds", run: postFinalize } },
   },
   {
     pattern: /^\/holds\/([^/]+)\/release$/,
-    methods: { POST: { scope: "usage:write", run: postRelease } },
+    methods: { POST: { scope: "usage:write", feature: "holds", run: postRelease } },
   },
 ];
 
@@ -572,7 +578,7 @@ export class MeteringApi {
         );
       }
       if (this.rateLimiter) {
-        const decision = this.rateLimiter.take(principal.apiKeyId);
+        const decision = this.rateLimiter.take(principal.apiKeyId, principal.tier.rateLimit);
         if (!decision.allowed) {
           const seconds = decision.retryAfterSeconds;
           return errorResponse(
@@ -585,6 +591,9 @@ export class MeteringApi {
             { "retry-after": String(seconds) },
           );
         }
+      }
+      if (operation.feature && !tierHasFeature(principal.tier, operation.feature)) {
+        throw await featureNotInTier(this.runtime.db, principal.tier.name, operation.feature);
       }
       const actor: Actor = { type: "api_key", apiKeyId: principal.apiKeyId };
 

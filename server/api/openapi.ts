@@ -277,7 +277,11 @@ export const endpoints: Endpoint[] = [
 export const errorStatusText: Record<number, string> = {
   400: "invalid_request: a missing header, a body that is not JSON, a bad field.",
   401: "unauthenticated: no key, or an unknown or revoked one.",
-  403: "workspace_suspended (the workspace is suspended), workspace_cancelled (it is cancelled) or insufficient_scope (the key lacks the scope).",
+  403:
+    "workspace_suspended (the workspace is suspended), workspace_cancelled (it is cancelled), " +
+    "insufficient_scope (the key lacks the scope) or, on the holds endpoints, " +
+    "feature_not_in_tier (the workspace's tier does not include holds; details.includedIn names " +
+    "the tiers that do).",
   404: "not_found: no such hold in this workspace.",
   409: "idempotency_conflict (a key reused with other parameters) or conflict (a hold already settled).",
   413: "payload_too_large: the body is over the limit.",

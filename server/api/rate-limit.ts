@@ -31,6 +31,7 @@ export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
   private lastSweep: number;
 
+  /** `limit` is the default, for keys whose tier sets none. */
   constructor(
     private readonly limit: RateLimit,
     private readonly clock: Clock,
@@ -41,16 +42,18 @@ export class RateLimiter {
     this.lastSweep = clock.now().getTime();
   }
 
-  take(key: string): RateDecision {
+  /**
+   * Takes a token from `key`'s bucket under `limit` (the key's tier's), or
+   * under the limiter's own, the default, when it is null or missing.
+   */
+  take(key: string, limit: RateLimit | null = null): RateDecision {
+    const { perSecond, burst } = limit ?? this.limit;
     const now = this.clock.now().getTime();
     this.sweep(now);
-    const bucket = this.buckets.get(key) ?? { tokens: this.limit.burst, at: now };
+    const bucket = this.buckets.get(key) ?? { tokens: burst, at: now };
     // A clock moved backwards refills nothing rather than draining the bucket.
     const elapsed = Math.max(0, now - bucket.at);
-    bucket.tokens = Math.min(
-      this.limit.burst,
-      bucket.tokens + (elapsed * this.limit.perSecond) / 1000,
-    );
+    bucket.tokens = Math.min(burst, bucket.tokens + (elapsed * perSecond) / 1000);
     bucket.at = Math.max(now, bucket.at);
     this.buckets.set(key, bucket);
 
@@ -59,7 +62,7 @@ export class RateLimiter {
 
       return { allowed: true, remaining: Math.floor(bucket.tokens) };
     }
-    const waitMs = ((1 - bucket.tokens) * 1000) / this.limit.perSecond;
+    const waitMs = ((1 - bucket.tokens) * 1000) / perSecond;
 
     return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
   }

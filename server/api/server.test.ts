@@ -10,6 +10,7 @@ import { expectLedgerInvariant, makeWorkspace, testRuntime } from "@/test/suppor
 import { meteringApiFor } from "./metering";
 import { usageResult } from "./schemas";
 import { isApiPath, listen, type RunningServer } from "./server";
+import { freeWithEveryFeature } from "@/test/support/tiers";
 
 /** The lean node:http server, over real sockets on 127.0.0.1. */
 let runtime: Runtime;
@@ -29,7 +30,10 @@ beforeAll(async () => {
       res.end("the portal");
     },
   });
-  const workspace = await makeWorkspace(runtime);
+  // Holds are a tier feature that Free lacks.
+  const workspace = await makeWorkspace(runtime, {
+    tierCode: (await freeWithEveryFeature(runtime)).code,
+  });
   workspaceId = workspace.workspaceId;
   key = await apiKeyFor(runtime, workspace.workspaceId, workspace.userId);
 });

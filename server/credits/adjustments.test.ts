@@ -14,13 +14,17 @@ import {
 } from "@/test/support/runtime";
 
 import { balanceSummary } from "./queries";
+import { freeWithEveryFeature } from "@/test/support/tiers";
 
 const clock = new ManualClock("2027-01-10T09:00:00Z");
 let runtime: Runtime;
+/** A tier on Free's terms with every feature; see test/support/tiers.ts. */
+let everyFeature: string;
 const touched = new Set<string>();
 
 beforeAll(async () => {
   runtime = await testRuntime({ clock });
+  everyFeature = (await freeWithEveryFeature(runtime)).code;
 });
 afterEach(async () => {
   for (const workspaceId of touched) await expectLedgerInvariant(runtime, workspaceId);
@@ -31,7 +35,8 @@ afterAll(async () => {
 });
 
 async function workspace(userId?: string) {
-  const made = await makeWorkspace(runtime, { tierCode: "free", userId });
+  // Free's terms with transfers, which Free itself lacks.
+  const made = await makeWorkspace(runtime, { tierCode: everyFeature, userId });
   touched.add(made.workspaceId);
 
   return made;

@@ -9,6 +9,7 @@ import type { Tx } from "@/server/db/client";
 import { inactiveWorkspaceError } from "@/server/auth/access";
 import { AppError } from "@/server/errors";
 import { event, type EventDraft } from "@/server/events/catalogue";
+import { requireTierFeature } from "@/server/workspaces/tiers";
 
 import {
   drawCredits,
@@ -247,6 +248,7 @@ export const transferCredits = defineCommand({
     }
     const from = await requireWorkspace(tx, input.fromWorkspaceId, true);
     const to = await requireWorkspace(tx, input.toWorkspaceId, true);
+    await requireTierFeature(tx, input.fromWorkspaceId, "transfers");
     for (const workspaceId of [input.fromWorkspaceId, input.toWorkspaceId].sort()) {
       await lockBalance(tx, workspaceId);
     }

@@ -30,15 +30,19 @@ import {
 } from "@/test/support/runtime";
 
 import { monthStart } from "./auto-top-up";
+import { freeWithEveryFeature } from "@/test/support/tiers";
 
 // Late on the last day of a month, so a test can reach the next month in a few hours.
 const clock = new ManualClock("2027-05-31T20:00:00Z");
 const STARTER = seedPacks[0];
 let runtime: Runtime;
+/** A tier on Free's terms with every feature; see test/support/tiers.ts. */
+let everyFeature: string;
 const touched = new Set<string>();
 
 beforeAll(async () => {
   runtime = await testRuntime({ clock });
+  everyFeature = (await freeWithEveryFeature(runtime)).code;
 });
 afterEach(async () => {
   for (const workspaceId of touched) await expectLedgerInvariant(runtime, workspaceId);
@@ -48,9 +52,9 @@ afterAll(async () => {
   await runtime.stop();
 });
 
-/** A Free workspace: 1,250 credits. */
+/** A workspace on Free's terms (1,250 credits) with auto top-up, which Free itself lacks. */
 async function workspace() {
-  const created = await makeWorkspace(runtime);
+  const created = await makeWorkspace(runtime, { tierCode: everyFeature });
   touched.add(created.workspaceId);
 
   return { ...created, caller: await callerFor(runtime, created.userId) };

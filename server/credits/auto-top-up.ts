@@ -12,6 +12,7 @@ import {
 import { defineCommand } from "@/server/commands";
 import type { Db, DbOrTx } from "@/server/db/client";
 import { AppError } from "@/server/errors";
+import { requireTierFeature } from "@/server/workspaces/tiers";
 import { event, type EventDraft } from "@/server/events/catalogue";
 import type { ReactionHandler } from "@/server/events/reactions";
 
@@ -60,6 +61,8 @@ export const setAutoTopUp = defineCommand({
   name: "credits.setAutoTopUp",
   input: autoTopUpInput,
   async run({ tx, clock }, input) {
+    // Turning it off is always possible, e.g. after a move to a tier without it.
+    if (input.enabled) await requireTierFeature(tx, input.workspaceId, "auto_top_up");
     const [pack] = await tx.select().from(creditPacks).where(eq(creditPacks.id, input.packId));
     if (!pack || (pack.archivedAt && input.enabled)) {
       throw new AppError("invalid_request", "This pack is no longer offered; choose another", {

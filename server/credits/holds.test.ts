@@ -21,7 +21,7 @@ import {
   runCron,
   testRuntime,
 } from "@/test/support/runtime";
-import { eventsNamed } from "@/test/support/tiers";
+import { eventsNamed, freeWithEveryFeature } from "@/test/support/tiers";
 
 import { transferCredits } from "./adjustments";
 import { expireHolds, finalizeHold, placeHold, releaseHold } from "./holds";
@@ -508,9 +508,11 @@ describe("the hold sweep beside transfers", () => {
   it("never deadlocks with transfers between two workspaces of its run", async () => {
     const owner = await makeUser(runtime);
     const actor: Actor = { type: "user", userId: owner.id };
+    // Transfers are a tier feature that Free lacks.
+    const { code: tierCode } = await freeWithEveryFeature(runtime);
     const made = [
-      await makeWorkspace(runtime, { userId: owner.id }),
-      await makeWorkspace(runtime, { userId: owner.id }),
+      await makeWorkspace(runtime, { userId: owner.id, tierCode }),
+      await makeWorkspace(runtime, { userId: owner.id, tierCode }),
     ];
     for (const { workspaceId } of made) touched.add(workspaceId);
     const [low, high] = made.map((workspace) => workspace.workspaceId).sort() as [string, string];

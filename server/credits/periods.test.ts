@@ -20,7 +20,7 @@ import {
   runCron,
   testRuntime,
 } from "@/test/support/runtime";
-import { eventsNamed, makeTier } from "@/test/support/tiers";
+import { eventsNamed, makeTier, freeWithEveryFeature } from "@/test/support/tiers";
 
 import { transferCredits } from "./adjustments";
 import { placeHold, releaseHold } from "./holds";
@@ -462,12 +462,14 @@ describe("the period sweep", () => {
     const actor = { type: "user", userId: owner.id } as const;
     // The higher id's periods end a second earlier, so a sweep taking them by end would lock
     // its balance first: the opposite of a transfer, which locks the lower id first.
-    const high = (await makeWorkspace(runtime, { userId: owner.id })).workspaceId;
+    // Transfers are a tier feature that Free lacks.
+    const { code: tierCode } = await freeWithEveryFeature(runtime);
+    const high = (await makeWorkspace(runtime, { userId: owner.id, tierCode })).workspaceId;
     touched.add(high);
     let low = high;
     while (low >= high) {
       clock.set("2028-04-09T09:00:01Z");
-      low = (await makeWorkspace(runtime, { userId: owner.id })).workspaceId;
+      low = (await makeWorkspace(runtime, { userId: owner.id, tierCode })).workspaceId;
       touched.add(low);
     }
 

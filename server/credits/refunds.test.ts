@@ -29,6 +29,7 @@ import {
 } from "@/test/support/runtime";
 
 import { placeHold } from "./holds";
+import { freeWithEveryFeature } from "@/test/support/tiers";
 
 const clock = new ManualClock("2027-04-05T10:00:00Z");
 const STARTER = seedPacks[0];
@@ -46,9 +47,14 @@ afterAll(async () => {
   await runtime.stop();
 });
 
-/** A Free workspace (1,000 allowance + 250 bonus) that bought the Starter pack (5,000 for $9). */
+/**
+ * A workspace on Free's terms (1,000 allowance + 250 bonus) that bought the Starter pack (5,000
+ * for $9); its tier has auto top-up, which Free itself lacks.
+ */
 async function withPurchase(packId: string = STARTER.id) {
-  const workspace = await makeWorkspace(runtime);
+  const workspace = await makeWorkspace(runtime, {
+    tierCode: (await freeWithEveryFeature(runtime)).code,
+  });
   touched.add(workspace.workspaceId);
   const purchase = await buyPaidPack(runtime, workspace, packId);
 

@@ -27,13 +27,17 @@ import { startWebhookReceiver, type WebhookReceiver } from "@/test/support/webho
 import { sendNotification } from "./commands";
 import { DISABLE_ENDPOINT_AFTER, retrySchedule } from "./retry";
 import { isInternalAddress, postWebhook } from "./webhooks/sender";
+import { freeWithEveryFeature } from "@/test/support/tiers";
 
 const clock = new ManualClock("2027-06-07T08:00:00Z");
 let runtime: Runtime;
+/** A tier on Free's terms with every feature; see test/support/tiers.ts. */
+let everyFeature: string;
 let receiver: WebhookReceiver;
 beforeAll(async () => {
   receiver = await startWebhookReceiver();
   runtime = await testRuntime({ clock });
+  everyFeature = (await freeWithEveryFeature(runtime)).code;
 });
 afterAll(async () => {
   await runtime.stop();
@@ -46,7 +50,8 @@ beforeEach(() => {
 
 /** A workspace with an endpoint on the receiver; the receiver learns its secret. */
 async function workspaceWithEndpoint(eventTypes: string[] = ["*"]) {
-  const workspace = await makeWorkspace(runtime);
+  // Webhooks are a tier feature that Free lacks.
+  const workspace = await makeWorkspace(runtime, { tierCode: everyFeature });
   const caller = await callerFor(runtime, workspace.userId);
   const { endpointId } = await caller.webhooks.create({
     workspaceId: workspace.workspaceId,
@@ -363,7 +368,9 @@ describe("webhook targets", () => {
   it("must be https to a public host in production, and carry no credentials", async () => {
     const production = await testRuntime({ env: { TALLY_WEBHOOK_TARGETS: "public" } });
     try {
-      const { workspaceId, userId } = await makeWorkspace(production);
+      const { workspaceId, userId } = await makeWorkspace(production, {
+        tierCode: (await freeWithEveryFeature(production)).code,
+      });
       const caller = await callerFor(production, userId);
       for (const url of [
         "http://hooks.example.com/x",

@@ -17,6 +17,7 @@ import {
 } from "@/test/support/runtime";
 
 import { createStripeClient, STRIPE_API_VERSION, StripeGateway } from "./stripe";
+import { freeWithEveryFeature } from "@/test/support/tiers";
 
 let standIn: StripeStandIn;
 let runtime: Runtime;
@@ -207,7 +208,10 @@ describe("the Stripe gateway's payments", () => {
 
 describe("buying credits in Stripe mode", () => {
   it("completes a purchase from Stripe's own objects, whichever webhook comes first", async () => {
-    const { workspaceId, userId } = await makeWorkspace(runtime);
+    // It turns on auto top-up, a tier feature that Free lacks.
+    const { workspaceId, userId } = await makeWorkspace(runtime, {
+      tierCode: (await freeWithEveryFeature(runtime)).code,
+    });
     const caller = await callerFor(runtime, userId);
     const { purchaseId, checkoutUrl } = await caller.credits.purchases.start({
       workspaceId,

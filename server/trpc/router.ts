@@ -6,12 +6,14 @@ import { notificationsRouter } from "@/server/notifications/router";
 import { webhooksRouter } from "@/server/notifications/webhooks/router";
 import { paymentsRouter } from "@/server/payments/router";
 import { workspacesRouter } from "@/server/workspaces/router";
+import { tiersRouter } from "@/server/workspaces/tiers-router";
 
 import { createCallerFactory, mergeRouters, router } from "./init";
 
 export const appRouter = router({
   auth: authRouter,
   workspaces: workspacesRouter,
+  tiers: tiersRouter,
   credits: mergeRouters(creditsRouter, purchasesRouter),
   notifications: notificationsRouter,
   webhooks: webhooksRouter,

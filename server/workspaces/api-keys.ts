@@ -4,12 +4,15 @@ import { and, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import type { Sql } from "postgres";
 import { z } from "zod";
 
-import { apiKeys, workspaces } from "@/drizzle/schema";
+import { apiKeys, tiers, workspaces, type TierFeature } from "@/drizzle/schema";
+import type { RateLimit } from "@/server/api/rate-limit";
 import type { Clock } from "@/server/clock";
 import { defineCommand } from "@/server/commands";
 import type { Db, Tx } from "@/server/db/client";
 import { inactiveWorkspaceError, type WorkspaceStatus } from "@/server/auth/access";
 import { AppError } from "@/server/errors";
+
+import { requireTierFeature } from "./tiers";
 
 export const API_KEY_PREFIX = "tally_sk_";
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -66,8 +69,10 @@ export const API_KEY_REVOKED_CHANNEL = "tally_api_key_revoked";
 
 /**
  * The NOTIFY channel that tells every server process a workspace was
- * suspended, reactivated or cancelled (payload: the workspace's id), so
- * caches drop its keys and the next call reads the new status.
+ * suspended, reactivated or cancelled, or moved to another tier (payload: the
+ * workspace's id), so caches drop its keys and the next call reads the new
+ * status, features and rate limit. Publishing or archiving a tier version
+ * needs no notice: no workspace's version changes.
  */
 export const WORKSPACE_STATUS_CHANNEL = "tally_workspace_status";
 
@@ -86,6 +91,7 @@ export const createApiKey = defineCommand({
   name: "workspaces.createApiKey",
   input: createApiKeyInput,
   async run({ tx, actor, clock }, input) {
+    await requireTierFeature(tx, input.workspaceId, "api_keys");
     const key = generateApiKey();
     const [row] = await tx
       .insert(apiKeys)
@@ -149,11 +155,23 @@ export async function listApiKeys(db: Db, workspaceId: string) {
     .orderBy(desc(apiKeys.createdAt));
 }
 
+/**
+ * What the metering API needs of the key's tier, cached with the key: its
+ * features and its rate limit (null: the server's default). A tier change
+ * reaches the caches like a status change, through announceWorkspaceStatus.
+ */
+export interface KeyTier {
+  name: string;
+  features: TierFeature[];
+  rateLimit: RateLimit | null;
+}
+
 export interface ApiKeyPrincipal {
   apiKeyId: string;
   workspaceId: string;
   workspaceStatus: WorkspaceStatus;
   scopes: ApiKeyScope[];
+  tier: KeyTier;
 }
 
 interface KeyRow extends ApiKeyPrincipal {
@@ -179,12 +197,27 @@ async function findKey(db: Db, keyHash: string): Promise<KeyRow | undefined> {
       lastUsedAt: apiKeys.lastUsedAt,
       scopes: apiKeys.scopes,
       workspaceStatus: workspaces.status,
+      tierName: tiers.name,
+      features: tiers.features,
+      perSecond: tiers.apiRatePerSecond,
+      burst: tiers.apiRateBurst,
     })
     .from(apiKeys)
     .innerJoin(workspaces, eq(workspaces.id, apiKeys.workspaceId))
+    .innerJoin(tiers, eq(tiers.id, workspaces.tierId))
     .where(eq(apiKeys.keyHash, keyHash));
+  if (!row) return undefined;
+  const { tierName, features, perSecond, burst, ...key } = row;
 
-  return row && { ...row, scopes: row.scopes.filter(isScope) };
+  return {
+    ...key,
+    scopes: row.scopes.filter(isScope),
+    tier: {
+      name: tierName,
+      features,
+      rateLimit: perSecond !== null && burst !== null ? { perSecond, burst } : null,
+    },
+  };
 }
 
 function isScope(scope: string): scope is ApiKeyScope {
@@ -202,6 +235,7 @@ function principalOf(row: KeyRow): ApiKeyPrincipal {
     workspaceId: row.workspaceId,
     workspaceStatus: row.workspaceStatus,
     scopes: row.scopes,
+    tier: row.tier,
   };
 }
 

@@ -1,7 +1,7 @@
-import { desc, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { z } from "zod";
 
-import { creditBalances, tiers, workspaceMembers, workspaces } from "@/drizzle/schema";
+import { creditBalances, workspaceMembers, workspaces } from "@/drizzle/schema";
 import { defineCommand } from "@/server/commands";
 import { takeBalanceLock } from "@/server/credits/ledger";
 import type { Tx } from "@/server/db/client";
@@ -9,6 +9,7 @@ import { AppError } from "@/server/errors";
 import { event } from "@/server/events/catalogue";
 
 import { announceWorkspaceStatus } from "./api-keys";
+import { offeredTier } from "./tiers";
 
 export const slugSchema = z
   .string()
@@ -66,14 +67,10 @@ export const createWorkspace = defineCommand({
       throw new AppError("forbidden", "You can only create workspaces you own");
     }
 
-    const [tier] = await tx
-      .select()
-      .from(tiers)
-      .where(eq(tiers.code, input.tierCode))
-      .orderBy(desc(tiers.version))
-      .limit(1);
+    // The version on offer: workspaces made earlier stay on the version they were made on.
+    const tier = await offeredTier(tx, input.tierCode);
     if (!tier)
-      throw new AppError("invalid_request", `There is no tier "${input.tierCode}"`, {
+      throw new AppError("invalid_request", `There is no tier "${input.tierCode}" on offer`, {
         field: "tierCode",
       });
     if (actor.type === "user" && !selfServe(tier)) {

@@ -75,7 +75,7 @@ describe("choosing a tier", () => {
         tierCode: "business",
       }),
     ).rejects.toMatchObject({ cause: { code: "invalid_request", field: "tierCode" } });
-    expect((await caller.workspaces.tiers()).map((tier) => [tier.code, tier.selfServe])).toEqual([
+    expect((await caller.tiers.offered()).map((tier) => [tier.code, tier.selfServe])).toEqual([
       ["free", true],
       ["pro", false],
       ["business", false],

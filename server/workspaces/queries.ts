@@ -7,8 +7,6 @@ import type { WorkspaceRole } from "@/server/auth/roles";
 import type { Db } from "@/server/db/client";
 import { AppError } from "@/server/errors";
 
-import { selfServe } from "./commands";
-
 export interface Membership {
   workspaceId: string;
   slug: string;
@@ -140,6 +138,7 @@ export async function findWorkspaceBySlug(db: Db, userId: string, slug: string) 
         signupBonusCredits: tiers.signupBonusCredits,
         lowBalanceThreshold: tiers.lowBalanceThreshold,
         priceTable: tiers.priceTable,
+        features: tiers.features,
       },
       gatewayCustomerId: billingCustomers.customerId,
     })
@@ -150,21 +149,4 @@ export async function findWorkspaceBySlug(db: Db, userId: string, slug: string) 
     .where(and(eq(workspaceMembers.userId, userId), eq(workspaces.slug, slug)));
 
   return row && { ...row, readOnly: readOnlyNotice(row) };
-}
-
-export async function listTiers(db: Db) {
-  const rows = await db
-    .select({
-      code: tiers.code,
-      name: tiers.name,
-      version: tiers.version,
-      currency: tiers.currency,
-      monthlyPriceMinor: tiers.monthlyPriceMinor,
-      monthlyCredits: tiers.monthlyCredits,
-      signupBonusCredits: tiers.signupBonusCredits,
-    })
-    .from(tiers)
-    .orderBy(asc(tiers.monthlyPriceMinor), asc(tiers.code));
-
-  return rows.map((tier) => ({ ...tier, selfServe: selfServe(tier) }));
 }

@@ -53,7 +53,7 @@ import {
   revokeInvite,
   transferOwnership,
 } from "./members";
-import { findWorkspaceBySlug, listTiers, listWorkspacesForUser, workspaceDetails } from "./queries";
+import { findWorkspaceBySlug, listWorkspacesForUser, workspaceDetails } from "./queries";
 
 /**
  * Collaborators. The builders admit callers by role; the rules between two
@@ -159,7 +159,6 @@ export const workspacesRouter = router({
   details: workspaceProcedure("viewer").query(({ ctx }) =>
     workspaceDetails(ctx.runtime.db, ctx.workspace),
   ),
-  tiers: publicProcedure.query(({ ctx }) => listTiers(ctx.runtime.db)),
   apiKeys: workspaceProcedure("admin").query(({ ctx }) =>
     listApiKeys(ctx.runtime.db, ctx.workspace.workspaceId),
   ),

@@ -20,7 +20,7 @@ import { seedPacks } from "@/server/db/seed";
 import type { Runtime } from "@/server/runtime";
 import { apiKeyFor } from "@/test/support/credits";
 import { buyPaidPack } from "@/test/support/purchases";
-import { eventsNamed } from "@/test/support/tiers";
+import { eventsNamed, freeWithEveryFeature } from "@/test/support/tiers";
 import { callerFor, drain, makeUser, makeWorkspace, testRuntime } from "@/test/support/runtime";
 
 import { WORKSPACE_STATUS_CHANNEL } from "./api-keys";
@@ -318,7 +318,10 @@ describe("the metering API", () => {
   });
 
   it("hears of a status change made by another process through NOTIFY", async () => {
-    const { workspaceId, userId } = await makeWorkspace(runtime);
+    // Holds are a tier feature that Free lacks; releasing one is what this test calls.
+    const { workspaceId, userId } = await makeWorkspace(runtime, {
+      tierCode: (await freeWithEveryFeature(runtime)).code,
+    });
     const key = await apiKeyFor(runtime, workspaceId, userId);
     const api = new MeteringApi(runtime, { rateLimiter: null });
     await api.start();

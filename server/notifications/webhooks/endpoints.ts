@@ -12,6 +12,7 @@ import {
 import { defineCommand } from "@/server/commands";
 import type { Db } from "@/server/db/client";
 import { AppError } from "@/server/errors";
+import { requireTierFeature } from "@/server/workspaces/tiers";
 
 import { createNotification } from "../notify";
 import { webhookTypes } from "../types";
@@ -72,6 +73,7 @@ export const createEndpoint = defineCommand({
   name: "webhooks.createEndpoint",
   input: endpointInput.extend({ workspaceId: z.uuid() }),
   async run({ tx, actor, clock }, input) {
+    await requireTierFeature(tx, input.workspaceId, "webhooks");
     // Counted under a lock, so concurrent requests cannot pass the limit together.
     await tx.execute(
       sql`SELECT pg_advisory_xact_lock(hashtext(${`webhooks:${input.workspaceId}`}))`,
