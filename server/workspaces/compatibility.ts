@@ -1,4 +1,4 @@
-import { and, count, eq, gte, isNull, lt, sql } from "drizzle-orm";
+import { and, count, eq, isNull } from "drizzle-orm";
 
 import {
   apiKeys,
@@ -7,11 +7,12 @@ import {
   type FeatureQuota,
   type TierFeature,
   tiers,
-  usageRecords,
   webhookEndpoints,
   workspaceMembers,
 } from "@/drizzle/schema";
 import type { DbOrTx } from "@/server/db/client";
+
+import { callsByFeature, tierFeatureLabels } from "./tiers";
 
 /**
  * Whether a workspace may move to a tier, and if not, what stands in the way.
@@ -50,14 +51,6 @@ const featureUse: Record<TierFeature, string> = {
   transfers: "credit transfers",
   auto_top_up: "auto top-up; turn it off first",
   holds: "open credit holds; finalize or release them first",
-};
-
-const featureName: Record<TierFeature, string> = {
-  api_keys: "API keys",
-  webhooks: "webhooks",
-  transfers: "transfers",
-  auto_top_up: "auto top-up",
-  holds: "holds",
 };
 
 /** Every reason the workspace cannot move to `target`; empty when it can. */
@@ -108,7 +101,8 @@ export function tierBlockers(
         code: "feature_in_use",
         featureCode: feature,
         message:
-          `The ${target.name} tier has no ${featureName[feature]}, and this workspace uses ` +
+          `The ${target.name} tier does not include ${tierFeatureLabels[feature].toLowerCase()}, ` +
+          `and this workspace uses ` +
           `${featureUse[feature]}.`,
       });
     }
@@ -127,40 +121,17 @@ function startOfUtcDay(at: Date): Date {
   return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate()));
 }
 
-/**
- * Reads what the compatibility rules measure.
- *
- * TODO: switch the call counts to `quotaUsage(db, workspaceId)` from
- * server/workspaces/tiers.ts once the quotas work lands, so quotas are
- * counted in one place.
- */
+/** Reads what the compatibility rules measure; calls are counted as quotas count them. */
 export async function workspaceUsage(
   db: DbOrTx,
   workspace: { id: string; currency: string },
   window: { periodStart: Date; now: Date },
 ): Promise<WorkspaceUsage> {
-  const dayStart = startOfUtcDay(window.now);
-  const since = dayStart < window.periodStart ? dayStart : window.periodStart;
-  const calls = await db
-    .select({
-      featureCode: usageRecords.featureCode,
-      period: sql<number>`count(*) FILTER (
-        WHERE ${usageRecords.createdAt} >= ${window.periodStart.toISOString()}::timestamptz)::int`,
-      today: sql<number>`count(*) FILTER (
-        WHERE ${usageRecords.createdAt} >= ${dayStart.toISOString()}::timestamptz)::int`,
-    })
-    .from(usageRecords)
-    .where(
-      and(
-        eq(usageRecords.workspaceId, workspace.id),
-        eq(usageRecords.outcome, "consumed"),
-        isNull(usageRecords.holdId),
-        gte(usageRecords.createdAt, since),
-        lt(usageRecords.createdAt, new Date(window.now.getTime() + 1)),
-      ),
-    )
-    .groupBy(usageRecords.featureCode);
-
+  const end = new Date(window.now.getTime() + 1);
+  const [callsThisPeriod, callsToday] = await Promise.all([
+    callsByFeature(db, workspace.id, { start: window.periodStart, end }),
+    callsByFeature(db, workspace.id, { start: startOfUtcDay(window.now), end }),
+  ]);
   const [[seats], [keys], [endpoints], [topUp], [holds]] = await Promise.all([
     db
       .select({ n: count() })
@@ -192,8 +163,8 @@ export async function workspaceUsage(
   return {
     currency: workspace.currency,
     seats: seats?.n ?? 0,
-    callsThisPeriod: Object.fromEntries(calls.map((row) => [row.featureCode, row.period])),
-    callsToday: Object.fromEntries(calls.map((row) => [row.featureCode, row.today])),
+    callsThisPeriod,
+    callsToday,
     featuresInUse,
   };
 }

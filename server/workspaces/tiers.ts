@@ -554,26 +554,31 @@ async function quotaPeriod(
   return { start, end };
 }
 
-async function countCalls(
+/**
+ * Consumed calls per feature of a workspace in [start, end): what quotas
+ * count. Finalized holds are calls too (their usage records are consumed).
+ */
+export async function callsByFeature(
   db: DbOrTx,
   workspaceId: string,
-  featureCode: string,
   period: { start: Date; end: Date },
-): Promise<number> {
-  const [row] = await db
-    .select({ used: sql<number>`count(*)::int` })
+  featureCode?: string,
+): Promise<Record<string, number>> {
+  const rows = await db
+    .select({ featureCode: usageRecords.featureCode, used: sql<number>`count(*)::int` })
     .from(usageRecords)
     .where(
       and(
         eq(usageRecords.workspaceId, workspaceId),
-        eq(usageRecords.featureCode, featureCode),
+        featureCode === undefined ? undefined : eq(usageRecords.featureCode, featureCode),
         eq(usageRecords.outcome, "consumed"),
         gte(usageRecords.createdAt, period.start),
         lt(usageRecords.createdAt, period.end),
       ),
-    );
+    )
+    .groupBy(usageRecords.featureCode);
 
-  return row?.used ?? 0;
+  return Object.fromEntries(rows.map((row) => [row.featureCode, row.used]));
 }
 
 /**
@@ -600,7 +605,8 @@ export async function quotaUsage(
   const usage: QuotaUsage[] = [];
   for (const quota of list) {
     const period = await quotaPeriod(db, workspaceId, quota.period, at);
-    const used = await countCalls(db, workspaceId, quota.featureCode, period);
+    const used =
+      (await callsByFeature(db, workspaceId, period, quota.featureCode))[quota.featureCode] ?? 0;
     usage.push({
       ...quota,
       used,
