@@ -10,6 +10,7 @@ import {
   creditPeriods,
   eventInbox,
   notifications,
+  quotaExceedances,
   reactionRuns,
   workspaceMembers,
   workspaces,
@@ -502,6 +503,16 @@ describe("deleting", () => {
     await apiKeyFor(runtime, workspaceId, ownerId);
     clock.set(halfway);
     await consume(runtime, workspaceId, 3, randomUUID());
+    // A quota crossing of this period, as the quota reaction records one.
+    await runtime.db.insert(quotaExceedances).values({
+      workspaceId,
+      featureCode: "summarize",
+      period: "day",
+      periodStart: new Date("2027-03-16T00:00:00Z"),
+      maxCalls: 0,
+      used: 1,
+      eventId: randomUUID(),
+    });
 
     await expect(owner.workspaces.delete({ workspaceId, confirmSlug: slug })).rejects.toMatchObject(
       { code: "CONFLICT", message: expect.stringContaining("cancelled") },
@@ -540,6 +551,7 @@ describe("deleting", () => {
       "credit_balances",
       "credit_periods",
       "notifications",
+      "quota_exceedances",
     ]) {
       expect([table, await countRows(runtime, table, where)]).toEqual([table, 0]);
     }

@@ -13,6 +13,7 @@ import {
   idempotencyKeys,
   notifications,
   overageRecords,
+  quotaExceedances,
   usageRecords,
   webhookEndpoints,
   workspaceInvites,
@@ -26,8 +27,8 @@ import type { Tx } from "@/server/db/client";
  * tombstone (status deleted, slug freed), so the records kept below still
  * name it:
  *
- * - kept as legal records: the audit log, billing adjustments, credit
- *   purchases and refunds (payments), the gateway customer;
+ * - kept as legal records: the audit log, billing adjustments, seat changes,
+ *   credit purchases and refunds (payments), the gateway customer;
  * - kept for the other side: credit transfers, which the receiving or
  *   sending workspace still lists;
  * - kept as history: the outbox's events and daily metrics (counts only).
@@ -48,6 +49,11 @@ const purged: { name: string; table: PgTable; workspaceId: PgColumn }[] = [
   { name: "idempotencyKeys", table: idempotencyKeys, workspaceId: idempotencyKeys.workspaceId },
   { name: "overage", table: overageRecords, workspaceId: overageRecords.workspaceId },
   { name: "usageRecords", table: usageRecords, workspaceId: usageRecords.workspaceId },
+  {
+    name: "quotaExceedances",
+    table: quotaExceedances,
+    workspaceId: quotaExceedances.workspaceId,
+  },
   { name: "autoTopUp", table: autoTopUps, workspaceId: autoTopUps.workspaceId },
   { name: "apiKeys", table: apiKeys, workspaceId: apiKeys.workspaceId },
   // Their delivery attempts go with them (ON DELETE CASCADE).
