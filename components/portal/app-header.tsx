@@ -50,9 +50,12 @@ export function AppHeader({ user }: { user: HeaderUser }) {
           section("api-keys", "API keys"),
           section("members", "Members"),
           ...(manages
-            ? [section("webhooks", "Webhooks"), section("notifications", "Notifications")]
+            ? [
+                section("webhooks", "Webhooks"),
+                section("notifications", "Notifications"),
+                section("settings", "Workspace settings"),
+              ]
             : []),
-          ...(role === "owner" ? [section("settings", "Workspace settings")] : []),
         ]
       : []),
     ...(user.isPlatformAdmin
@@ -65,7 +68,8 @@ export function AppHeader({ user }: { user: HeaderUser }) {
       <div
         className={cn(
           "mx-auto flex max-w-6xl flex-wrap items-center",
-          "gap-x-4 gap-y-3 px-4 py-3 sm:px-6",
+          "gap-x-4 gap-y-3 px-4 pt-3 sm:px-6",
+          nav.length === 0 && "pb-3",
         )}
       >
         <Brand href={current ? `/w/${current}` : "/"} />
@@ -74,23 +78,6 @@ export function AppHeader({ user }: { user: HeaderUser }) {
           currentSlug={onNewPage ? undefined : current}
           pending={workspaces.isPending}
         />
-        <nav aria-label="Main" className="flex flex-wrap items-center gap-1">
-          {nav.map((item) => (
-            <Link
-              key={item.href}
-              href={item.href}
-              aria-current={item.active ? "page" : undefined}
-              className={cn(
-                "rounded-md px-3 py-1.5 text-sm font-medium whitespace-nowrap",
-                item.active
-                  ? "bg-indigo-50 text-indigo-700"
-                  : "text-slate-600 hover:bg-slate-100 hover:text-slate-900",
-              )}
-            >
-              {item.label}
-            </Link>
-          ))}
-        </nav>
         <div className="ml-auto flex items-center gap-3">
           <NotificationBell
             historyHref={current && manages ? `/w/${current}/notifications` : undefined}
@@ -98,6 +85,29 @@ export function AppHeader({ user }: { user: HeaderUser }) {
           <UserMenu user={user} settingsActive={pathname.startsWith("/settings")} />
         </div>
       </div>
+      {/* The workspace's sections get a row of their own, so adding one never wraps the header. */}
+      {nav.length > 0 && (
+        <nav
+          aria-label="Main"
+          className="mx-auto flex max-w-6xl items-center gap-1 overflow-x-auto px-4 pt-2 sm:px-6"
+        >
+          {nav.map((item) => (
+            <Link
+              key={item.href}
+              href={item.href}
+              aria-current={item.active ? "page" : undefined}
+              className={cn(
+                "border-b-2 px-3 pt-1.5 pb-2 text-sm font-medium whitespace-nowrap",
+                item.active
+                  ? "border-indigo-600 text-indigo-700"
+                  : "border-transparent text-slate-600 hover:border-slate-300 hover:text-slate-900",
+              )}
+            >
+              {item.label}
+            </Link>
+          ))}
+        </nav>
+      )}
     </header>
   );
 }
