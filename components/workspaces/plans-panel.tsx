@@ -328,7 +328,9 @@ function ChangeDialog({
               value={
                 change.now.creditsGranted > 0
                   ? `+${formatCredits(change.now.creditsGranted)} now, until ${formatDay(change.period.endsAt)}`
-                  : "None taken back"
+                  : change.now.creditsTakenBack > 0
+                    ? `−${formatCredits(change.now.creditsTakenBack)} of this period's allowance now (purchased credits stay)`
+                    : "None taken back"
               }
               testId="preview-credits"
             />

@@ -388,7 +388,7 @@ describe("downgrading", () => {
     await expectLedgerInvariant(runtime, workspaceId);
   });
 
-  it("now, when asked: the net credit stays as a customer credit balance and no credits go", async () => {
+  it("now, when asked: the net credit stays as a customer credit balance and the allowance's share goes", async () => {
     const { basic, plus } = await tierPair();
     const { workspaceId, owner } = await workspaceOn(plus.code);
     clock.set(halfway);
@@ -402,7 +402,44 @@ describe("downgrading", () => {
       { kind: "proration_charge", amountMinor: 500, currency: "USD" },
     ]);
     expect((await owner.workspaces.plans({ workspaceId })).pendingMinor).toBe(-500);
+    // Half a period of the difference of allowances (3,000 − 1,000) goes back.
+    expect((await balanceSummary(runtime.db, workspaceId)).balance).toBe(before - 1_000);
+  });
+
+  it("gives no credits away when a workspace moves up and back down again and again", async () => {
+    const { basic, plus } = await tierPair();
+    const { workspaceId, owner } = await workspaceOn(basic.code);
+    clock.set(halfway);
+    const before = (await balanceSummary(runtime.db, workspaceId)).balance;
+
+    for (let round = 0; round < 3; round++) {
+      await owner.workspaces.changeTier({ workspaceId, tierId: plus.id });
+      await drain(runtime);
+      expect((await balanceSummary(runtime.db, workspaceId)).balance).toBe(before + 1_000);
+      await owner.workspaces.changeTier({ workspaceId, tierId: basic.id, timing: "now" });
+      await drain(runtime);
+      expect((await balanceSummary(runtime.db, workspaceId)).balance).toBe(before);
+    }
+    // Money nets out as well: each round charges and credits the same half period.
+    expect((await owner.workspaces.plans({ workspaceId })).pendingMinor).toBe(0);
+  });
+
+  it("waits for the period's end when the period has used more allowance than a downgrade leaves", async () => {
+    const { basic, plus } = await tierPair();
+    const { workspaceId, owner } = await workspaceOn(plus.code);
+    clock.set(halfway);
+    // 2,500 of the 3,000 allowance used: a downgrade now would give back 1,000 of the 500 left.
+    await consume(runtime, workspaceId, 2_500, randomUUID());
+    const before = (await balanceSummary(runtime.db, workspaceId)).balance;
+
+    await expect(
+      owner.workspaces.changeTier({ workspaceId, tierId: basic.id, timing: "now" }),
+    ).rejects.toMatchObject({ code: "CONFLICT", cause: { field: "timing" } });
     expect((await balanceSummary(runtime.db, workspaceId)).balance).toBe(before);
+    expect(await adjustmentsOf(workspaceId)).toEqual([]);
+    expect(
+      await owner.workspaces.changeTier({ workspaceId, tierId: basic.id, timing: "period_end" }),
+    ).toMatchObject({ status: "scheduled" });
   });
 });
 
@@ -525,6 +562,20 @@ describe("deleting", () => {
     await expect(
       owner.workspaces.delete({ workspaceId, confirmSlug: `${slug}x` }),
     ).rejects.toMatchObject({ cause: { code: "invalid_request", field: "confirmSlug" } });
+
+    // Someone holding the address the old tombstones took cannot stand in the way.
+    const squatter = await makeUser(runtime);
+    await execute(
+      runtime,
+      createWorkspace,
+      {
+        name: "Squatter",
+        slug: `deleted-${workspaceId}`,
+        tierCode: "free",
+        ownerUserId: squatter.id,
+      },
+      { actor: { type: "system", reason: "test" } },
+    );
 
     expect(await owner.workspaces.delete({ workspaceId, confirmSlug: slug })).toEqual({
       workspaceId,

@@ -1,14 +1,22 @@
-import { and, asc, desc, eq, isNull, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, isNull, lt, sql } from "drizzle-orm";
 import { z } from "zod";
 
-import { billingAdjustments, tiers, workspaces } from "@/drizzle/schema";
+import {
+  billingAdjustments,
+  creditGrants,
+  creditPeriods,
+  tiers,
+  workspaces,
+} from "@/drizzle/schema";
+import type { Actor } from "@/server/actor";
 import { periodBounds } from "@/server/billing/periods";
 import { prorate, prorateTierChange, cancellationRefund } from "@/server/billing/proration";
 import { defineCommand, type CommandOutcome } from "@/server/commands";
-import { takeBalanceLock } from "@/server/credits/ledger";
+import { drawCredits, lockBalance, takeBalanceLock } from "@/server/credits/ledger";
+import type { Clock } from "@/server/clock";
 import type { DbOrTx, Tx } from "@/server/db/client";
 import { AppError } from "@/server/errors";
-import { event } from "@/server/events/catalogue";
+import { event, type EventDraft } from "@/server/events/catalogue";
 
 import { announceWorkspaceStatus } from "./api-keys";
 import { tierBlockers, workspaceUsage, type Blocker } from "./compatibility";
@@ -97,6 +105,8 @@ export interface ChangePreview {
     netMinor: number;
     /** Credits granted now (an upgrade's prorated allowance difference, expiring at period end). */
     creditsGranted: number;
+    /** Credits an immediate downgrade takes back from this period's allowance. */
+    creditsTakenBack: number;
   };
   /** What the next period brings, for either timing. */
   nextPeriod: { monthlyCredits: number; monthlyPriceMinor: number };
@@ -123,9 +133,12 @@ export function previewChange(
       creditMinor: lines.creditMinor,
       chargeMinor: lines.chargeMinor,
       netMinor: lines.netMinor,
-      // A downgrade takes no credits back; an upgrade adds the rest of the period's difference.
+      // An upgrade adds the rest of the period's difference of allowances; a downgrade now takes
+      // the same share back from this period's allowance (never from purchased credits).
       creditsGranted:
         direction === "upgrade" && creditDifference > 0 ? prorate(creditDifference, window) : 0,
+      creditsTakenBack:
+        direction === "downgrade" && creditDifference < 0 ? prorate(-creditDifference, window) : 0,
     },
     nextPeriod: { monthlyCredits: to.monthlyCredits, monthlyPriceMinor: to.monthlyPriceMinor },
   };
@@ -239,7 +252,7 @@ export const changeTierInput = z.object({
 export const changeTier = defineCommand({
   name: "workspaces.change-tier",
   input: changeTierInput,
-  async run({ tx, clock }, input): Promise<CommandOutcome<ChangeTierResult>> {
+  async run({ tx, clock, actor }, input): Promise<CommandOutcome<ChangeTierResult>> {
     const now = clock.now();
     const { workspace, tier: from } = await lockForLifecycle(tx, input.workspaceId);
     if (workspace.status !== "active") {
@@ -297,18 +310,29 @@ export const changeTier = defineCommand({
       };
     }
 
+    const preview = previewChange(from, to, period, now);
+    const takenBack =
+      preview.now.creditsTakenBack > 0
+        ? await takeBackAllowance(tx, clock, actor, {
+            workspaceId: workspace.id,
+            credits: preview.now.creditsTakenBack,
+            periodStart: period.startsAt,
+            reason: `Downgrade from ${from.name} to ${to.name}: the rest of this period's allowance`,
+            lowBalanceThreshold: to.lowBalanceThreshold,
+          })
+        : [];
     await tx
       .update(workspaces)
       .set({ tierId: to.id, scheduledTierId: null, scheduledTierAt: null })
       .where(eq(workspaces.id, workspace.id));
     // Cached API keys carry the tier's rate limits: make every process read them again.
     await announceWorkspaceStatus(tx, workspace.id);
-    const preview = previewChange(from, to, period, now);
 
     return {
       result: { status: "changed", tierId: to.id, effectiveAt: now },
       workspaceId: workspace.id,
       events: [
+        ...takenBack,
         event("workspace/tier-changed", {
           workspaceId: workspace.id,
           fromTierId: from.id,
@@ -329,10 +353,86 @@ export const changeTier = defineCommand({
         netMinor: preview.now.netMinor,
         currency: preview.now.currency,
         creditsGranted: preview.now.creditsGranted,
+        creditsTakenBack: preview.now.creditsTakenBack,
       },
     };
   },
 });
+
+/**
+ * An immediate downgrade's share of the allowance: the rest of the period's
+ * difference of allowances, taken back from this period's allowance grants
+ * (never from purchased, bonus or transferred credits), so moving up and
+ * back down within a period gives no credits away. When the period has
+ * already used more of its allowance than that leaves, the downgrade waits
+ * for the period's end instead.
+ */
+async function takeBackAllowance(
+  tx: Tx,
+  clock: Clock,
+  actor: Actor,
+  input: {
+    workspaceId: string;
+    credits: number;
+    periodStart: Date;
+    reason: string;
+    lowBalanceThreshold: number;
+  },
+): Promise<EventDraft[]> {
+  await lockBalance(tx, input.workspaceId);
+  const [period] = await tx
+    .select({ id: creditPeriods.id })
+    .from(creditPeriods)
+    .where(
+      and(
+        eq(creditPeriods.workspaceId, input.workspaceId),
+        eq(creditPeriods.startsAt, input.periodStart),
+        eq(creditPeriods.status, "open"),
+      ),
+    );
+  const allowance = period
+    ? await tx
+        .select({ id: creditGrants.id, remaining: creditGrants.remaining })
+        .from(creditGrants)
+        .where(
+          and(
+            eq(creditGrants.workspaceId, input.workspaceId),
+            eq(creditGrants.periodId, period.id),
+            eq(creditGrants.source, "tier_allocation"),
+            gt(creditGrants.remaining, 0),
+          ),
+        )
+    : [];
+  const left = allowance.reduce((sum, grant) => sum + grant.remaining, 0);
+  if (!period || left < input.credits) {
+    throw new AppError(
+      "conflict",
+      `A downgrade now gives back ${input.credits.toLocaleString("en-US")} credits of this ` +
+        `period's allowance, and only ${left.toLocaleString("en-US")} are left unused; ` +
+        `downgrade at the period's end instead.`,
+      { field: "timing" },
+    );
+  }
+  const drawn = await drawCredits(tx, clock, {
+    workspaceId: input.workspaceId,
+    amount: input.credits,
+    actor,
+    reason: input.reason,
+    idempotencyKey: null,
+    usageRecordId: null,
+    lowBalanceThreshold: input.lowBalanceThreshold,
+    kind: "adjustment",
+    grantIds: allowance.map((grant) => grant.id),
+    topUp: false,
+  });
+  if (!drawn.ok) throw new Error("The allowance taken back was counted but could not be drawn");
+  await tx
+    .update(creditPeriods)
+    .set({ allowance: sql`${creditPeriods.allowance} - ${input.credits}` })
+    .where(eq(creditPeriods.id, period.id));
+
+  return drawn.events;
+}
 
 const workspaceOnly = z.object({ workspaceId: z.uuid() });
 
@@ -502,7 +602,9 @@ export const deleteWorkspaceInput = z.object({
 
 /** The slug a deleted workspace keeps, so its old address is free for someone else. */
 export function tombstoneSlug(workspaceId: string): string {
-  return `deleted-${workspaceId}`;
+  // "~" is outside what slugSchema lets anyone choose, so no workspace can take this address
+  // first and make the deletion fail on the unique slug.
+  return `~deleted-${workspaceId}`;
 }
 
 async function markDeleted(tx: Tx, workspace: WorkspaceRow, at: Date) {
