@@ -12,6 +12,7 @@ import {
   notifications,
   quotaExceedances,
   reactionRuns,
+  tiers,
   workspaceMembers,
   workspaces,
 } from "@/drizzle/schema";
@@ -404,6 +405,17 @@ describe("downgrading", () => {
     expect((await owner.workspaces.plans({ workspaceId })).pendingMinor).toBe(-500);
     // Half a period of the difference of allowances (3,000 − 1,000) goes back.
     expect((await balanceSummary(runtime.db, workspaceId)).balance).toBe(before - 1_000);
+  });
+
+  it("refuses a version of a tier that a newer one has replaced", async () => {
+    const { basic, plus } = await tierPair();
+    const { workspaceId, owner } = await workspaceOn(basic.code);
+    const [old] = await runtime.db.select().from(tiers).where(eq(tiers.id, plus.id));
+    await runtime.db.insert(tiers).values({ ...old!, id: randomUUID(), version: 2 });
+
+    await expect(
+      owner.workspaces.changeTier({ workspaceId, tierId: plus.id }),
+    ).rejects.toMatchObject({ code: "CONFLICT", cause: { field: "tierId" } });
   });
 
   it("gives no credits away when a workspace moves up and back down again and again", async () => {

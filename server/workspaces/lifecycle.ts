@@ -20,6 +20,7 @@ import { event, type EventDraft } from "@/server/events/catalogue";
 
 import { announceWorkspaceStatus } from "./api-keys";
 import { tierBlockers, workspaceUsage, type Blocker } from "./compatibility";
+import { offeredTier, offeredTiers } from "./tiers";
 
 /**
  * A workspace's life after creation: changing tier (upgrades now, downgrades
@@ -77,17 +78,6 @@ async function tierById(db: DbOrTx, tierId: string): Promise<Tier> {
   if (!tier) throw new AppError("not_found", "There is no such tier", { field: "tierId" });
 
   return tier;
-}
-
-/** The tiers a workspace may be offered: the newest unarchived version of each code. */
-async function offeredTiers(db: DbOrTx): Promise<Tier[]> {
-  const rows = await db
-    .selectDistinctOn([tiers.code])
-    .from(tiers)
-    .where(isNull(tiers.archivedAt))
-    .orderBy(asc(tiers.code), desc(tiers.version));
-
-  return rows.toSorted((a, b) => a.monthlyPriceMinor - b.monthlyPriceMinor);
 }
 
 export interface ChangePreview {
@@ -270,6 +260,14 @@ export const changeTier = defineCommand({
       throw new AppError("conflict", `${workspace.name} is already on the ${to.name} tier`, {
         field: "tierId",
       });
+    }
+    if ((await offeredTier(tx, to.code))?.id !== to.id && !to.archivedAt) {
+      throw new AppError(
+        "conflict",
+        `Version ${to.version} of the ${to.name} tier has been replaced by a newer one; choose ` +
+          `the ${to.name} tier on the plans page again`,
+        { field: "tierId" },
+      );
     }
     const period = periodAt(workspace.createdAt, now);
     const usage = await workspaceUsage(
