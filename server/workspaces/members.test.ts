@@ -275,6 +275,40 @@ describe("inviting and accepting", () => {
       owner.workspaces.members.invite({ workspaceId, email: `b-${uniqueSuffix()}@example.com` }),
     ).resolves.toBeTruthy();
   });
+
+  it("counts a downgrade scheduled for the period's end against the seat limit now", async () => {
+    const small = await makeTier(runtime, { maxSeats: 2, name: "Tiny", monthlyPriceMinor: 0 });
+    const big = await makeTier(runtime, {
+      maxSeats: null,
+      name: "Roomy",
+      monthlyPriceMinor: 0,
+    });
+    const { workspaceId, owner } = await owned(big.code);
+    await owner.workspaces.changeTier({ workspaceId, tierId: small.id, timing: "period_end" });
+    await owner.workspaces.members.invite({
+      workspaceId,
+      email: `a-${uniqueSuffix()}@example.com`,
+    });
+
+    await expect(
+      owner.workspaces.members.invite({ workspaceId, email: `b-${uniqueSuffix()}@example.com` }),
+    ).rejects.toEqual(refusal("seat_limit_reached", /The Tiny tier allows at most 2 seats/));
+  });
+
+  it("withdraws the open invitations of someone who is removed", async () => {
+    const { workspaceId, owner } = await owned();
+    const admin = await join(workspaceId, "admin");
+    const email = `accomplice-${uniqueSuffix()}@example.com`;
+    await admin.caller.workspaces.members.invite({ workspaceId, email });
+    await drain(runtime);
+    const { token } = await invitationTo(email);
+
+    await owner.workspaces.members.remove({ workspaceId, userId: admin.id });
+    const guest = await callerFor(runtime, (await makeUser(runtime, { email })).id);
+    await expect(guest.workspaces.members.accept({ token })).rejects.toEqual(
+      refusal("conflict", /withdrawn/),
+    );
+  });
 });
 
 describe("seats", () => {

@@ -1,10 +1,12 @@
 import { createHash, randomBytes } from "node:crypto";
 
 import { and, asc, count, eq, gt, isNull, ne, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import { z } from "zod";
 
 import { tiers, users, workspaceInvites, workspaceMembers, workspaces } from "@/drizzle/schema";
 import type { Actor } from "@/server/actor";
+import type { Clock } from "@/server/clock";
 import { emailSchema } from "@/server/auth/commands";
 import { canGrant, canManage, type WorkspaceRole } from "@/server/auth/roles";
 import { defineCommand } from "@/server/commands";
@@ -61,6 +63,13 @@ function userOf(actor: Actor): string {
  * time (seat counts stay true), with the tier's seat limit. FOR NO KEY UPDATE
  * leaves rows that point at the workspace free.
  */
+const scheduledTiers = alias(tiers, "scheduled_tiers");
+
+/**
+ * Locks the workspace row and reads its seat limit: the stricter of its tier
+ * and a downgrade scheduled for the period's end, so no one joins now who
+ * would not fit then.
+ */
 async function lockWorkspace(tx: Tx, workspaceId: string) {
   const [row] = await tx
     .select({
@@ -68,16 +77,23 @@ async function lockWorkspace(tx: Tx, workspaceId: string) {
       name: workspaces.name,
       slug: workspaces.slug,
       status: workspaces.status,
-      maxSeats: tiers.maxSeats,
-      tierName: tiers.name,
+      current: { maxSeats: tiers.maxSeats, name: tiers.name },
+      scheduled: { maxSeats: scheduledTiers.maxSeats, name: scheduledTiers.name },
     })
     .from(workspaces)
     .innerJoin(tiers, eq(tiers.id, workspaces.tierId))
+    .leftJoin(scheduledTiers, eq(scheduledTiers.id, workspaces.scheduledTierId))
     .where(eq(workspaces.id, workspaceId))
     .for("no key update", { of: workspaces });
   if (!row || row.status === "deleted") throw new AppError("not_found", "Workspace not found");
+  const { current, scheduled, ...workspace } = row;
+  const stricter =
+    scheduled?.maxSeats != null &&
+    (current.maxSeats === null || scheduled.maxSeats < current.maxSeats)
+      ? { maxSeats: scheduled.maxSeats, tierName: scheduled.name }
+      : { maxSeats: current.maxSeats, tierName: current.name };
 
-  return row;
+  return { ...workspace, ...stricter };
 }
 
 async function roleOf(tx: Tx, workspaceId: string, userId: string) {
@@ -535,17 +551,32 @@ function refuseUnmanageable(
   }
 }
 
-async function removeMembership(tx: Tx, workspaceId: string, userId: string) {
+/**
+ * Takes someone out, and withdraws the invitations they sent that are still
+ * open: access they handed out goes with theirs.
+ */
+async function removeMembership(tx: Tx, clock: Clock, workspaceId: string, userId: string) {
   await tx
     .delete(workspaceMembers)
     .where(and(eq(workspaceMembers.workspaceId, workspaceId), eq(workspaceMembers.userId, userId)));
+  await tx
+    .update(workspaceInvites)
+    .set({ revokedAt: clock.now() })
+    .where(
+      and(
+        eq(workspaceInvites.workspaceId, workspaceId),
+        eq(workspaceInvites.invitedBy, userId),
+        isNull(workspaceInvites.acceptedAt),
+        isNull(workspaceInvites.revokedAt),
+      ),
+    );
 }
 
 /** Takes someone out of the workspace: they lose access at once. */
 export const removeMember = defineCommand({
   name: "workspaces.members.remove",
   input: z.object({ workspaceId: z.uuid(), userId: z.uuid() }),
-  async run({ tx, actor }, input) {
+  async run({ tx, actor, clock }, input) {
     await lockWorkspace(tx, input.workspaceId);
     if (input.userId === userOf(actor)) {
       throw new AppError("invalid_request", "To take yourself out, leave the workspace", {
@@ -555,7 +586,7 @@ export const removeMember = defineCommand({
     const role = await callerRole(tx, input.workspaceId, actor);
     const target = await memberOf(tx, input.workspaceId, input.userId);
     refuseUnmanageable(role, target, "remove");
-    await removeMembership(tx, input.workspaceId, input.userId);
+    await removeMembership(tx, clock, input.workspaceId, input.userId);
 
     return {
       result: { userId: input.userId },
@@ -575,7 +606,7 @@ export const removeMember = defineCommand({
 export const leaveWorkspace = defineCommand({
   name: "workspaces.members.leave",
   input: z.object({ workspaceId: z.uuid() }),
-  async run({ tx, actor }, input) {
+  async run({ tx, actor, clock }, input) {
     const workspace = await lockWorkspace(tx, input.workspaceId);
     const userId = userOf(actor);
     const role = await callerRole(tx, input.workspaceId, actor);
@@ -586,7 +617,7 @@ export const leaveWorkspace = defineCommand({
         `You own ${workspace.name}: transfer ownership to another member before leaving`,
       );
     }
-    await removeMembership(tx, input.workspaceId, userId);
+    await removeMembership(tx, clock, input.workspaceId, userId);
 
     return {
       result: { workspaceId: input.workspaceId },
