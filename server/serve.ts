@@ -43,6 +43,8 @@ const port = Number(values.port ?? process.env.PORT ?? 3000);
 const hostname =
   values.hostname ??
   (apiOnly ? "127.0.0.1" : production ? (process.env.HOSTNAME ?? "0.0.0.0") : "localhost");
+// Links in emails and redirects come from APP_URL: unset, it follows the port served on.
+env.APP_URL ||= `http://localhost:${port}`;
 
 async function main(): Promise<void> {
   const { logger } = await import("./logger");
