@@ -9,7 +9,7 @@ import { AppError } from "@/server/errors";
 import { event } from "@/server/events/catalogue";
 
 import { announceWorkspaceStatus } from "./api-keys";
-import { offeredTier } from "./tiers";
+import { DEFAULT_TIER_CODE, offeredTier } from "./tiers";
 
 export const slugSchema = z
   .string()
@@ -26,7 +26,7 @@ export const createWorkspaceInput = z.object({
     .min(1, "Give the workspace a name")
     .max(80, "Names are at most 80 characters"),
   slug: slugSchema,
-  tierCode: z.string().trim().min(1).max(40).default("free"),
+  tierCode: z.string().trim().min(1).max(40).default(DEFAULT_TIER_CODE),
 });
 
 /** What the system (the demo seed, admin tooling) may add: an explicit owner. */

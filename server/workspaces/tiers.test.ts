@@ -227,6 +227,13 @@ describe("tier versions", () => {
     expect(await tierOf(afterArchive.workspaceId)).toBe(created.id);
     await caller.tiers.archive({ tierId: v2.id, archived: false });
     expect((await caller.tiers.offered()).find((tier) => tier.code === code)?.version).toBe(2);
+    // The tier new workspaces start on keeps a version on offer.
+    const free = (await caller.tiers.offered()).find((tier) => tier.code === "free");
+    await expect(caller.tiers.archive({ tierId: free!.id, archived: true })).rejects.toMatchObject({
+      code: "CONFLICT",
+      cause: { field: "tierId" },
+    });
+    expect((await caller.tiers.offered()).find((tier) => tier.code === "free")?.id).toBe(free!.id);
 
     const audit = await runtime.db
       .select({ command: auditLog.command })

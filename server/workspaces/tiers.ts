@@ -29,6 +29,9 @@ import type { ReactionHandler } from "@/server/events/reactions";
 /** The largest value an integer column holds. */
 const MAX_INT = 2_147_483_647;
 
+/** The tier a workspace starts on when none is chosen; one version of it is always on offer. */
+export const DEFAULT_TIER_CODE = "free";
+
 export const TIER_FEATURES = [
   "api_keys",
   "webhooks",
@@ -500,6 +503,14 @@ export const archiveTier = defineCommand({
         archivedAt: tiers.archivedAt,
       });
     if (!row) throw new AppError("not_found", "No such tier version", { field: "tierId" });
+    if (row.code === DEFAULT_TIER_CODE && !(await offeredTier(tx, row.code))) {
+      throw new AppError(
+        "conflict",
+        `${row.name} is the tier new workspaces start on: publish another version of it before ` +
+          `archiving this one`,
+        { field: "tierId" },
+      );
+    }
 
     return {
       result: row,
