@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 
-import { expect, test, type Browser, type Page, type TestInfo } from "@playwright/test";
+import { expect, test } from "@playwright/test";
+
+import { admin, customer, signedIn, snap } from "./support";
 
 /**
  * A platform admin finds a workspace in the list (searching as they type),
@@ -8,30 +10,6 @@ import { expect, test, type Browser, type Page, type TestInfo } from "@playwrigh
  * reactivates it, so the other journeys' state is left alone. The workspace
  * is a fresh one of the demo customer (README).
  */
-
-const customer = { email: "customer@example.com", password: "tally-demo" };
-const admin = { email: "admin@example.com", password: "tally-admin" };
-
-async function snap(page: Page, testInfo: TestInfo, name: string): Promise<void> {
-  const file = testInfo.outputPath(
-    `${String(testInfo.attachments.length + 1).padStart(2, "0")}-${name}.png`,
-  );
-  await page.screenshot({ path: file, fullPage: true });
-  await testInfo.attach(name, { path: file, contentType: "image/png" });
-}
-
-async function signedIn(browser: Browser, account: { email: string; password: string }) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto("/sign-in");
-  await expect(page.getByRole("button", { name: "Sign in", exact: true })).toBeEnabled();
-  await page.getByLabel("Email", { exact: true }).fill(account.email);
-  await page.getByLabel("Password").fill(account.password);
-  await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await expect(page).not.toHaveURL(/\/sign-in/);
-
-  return page;
-}
 
 test("an admin searches a workspace, opens its page, suspends it there and sees the audit entry", async ({
   browser,

@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 
-import { expect, test, type Page, type TestInfo } from "@playwright/test";
+import { expect, test } from "@playwright/test";
+
+import { customer, signIn, snap } from "./support";
 
 /**
  * The credits page as the demo customer uses it (README: customer@example.com
@@ -9,31 +11,12 @@ import { expect, test, type Page, type TestInfo } from "@playwright/test";
  * the other journeys in the same database.
  */
 
-const customer = { email: "customer@example.com", password: "tally-demo" };
-
 function uniqueId(): string {
   return `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
 }
 
-async function snap(page: Page, testInfo: TestInfo, name: string): Promise<void> {
-  const file = testInfo.outputPath(
-    `${String(testInfo.attachments.length + 1).padStart(2, "0")}-${name}.png`,
-  );
-  await page.screenshot({ path: file, fullPage: true });
-  await testInfo.attach(name, { path: file, contentType: "image/png" });
-}
-
 function credits(text: string | null): number {
   return Number((text ?? "").replace(/[^0-9-]/g, ""));
-}
-
-async function signIn(page: Page, account: { email: string; password: string }): Promise<void> {
-  await page.goto("/sign-in");
-  await expect(page.getByRole("button", { name: "Sign in", exact: true })).toBeEnabled();
-  await page.getByLabel("Email", { exact: true }).fill(account.email);
-  await page.getByLabel("Password").fill(account.password);
-  await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await expect(page).not.toHaveURL(/\/sign-in/);
 }
 
 test("buy a credit pack through the simulated checkout and see its grant", async ({

@@ -4,18 +4,11 @@ import type { AddressInfo } from "node:net";
 
 import { expect, test, type Page, type TestInfo } from "@playwright/test";
 
+import { snap } from "./support";
+
 /** A fresh identity per test, so no test depends on the seed or on another test's data. */
 function uniqueId(): string {
   return `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
-}
-
-/** A full-page screenshot kept as an artefact of the run and attached to the report. */
-async function snap(page: Page, testInfo: TestInfo, name: string): Promise<void> {
-  const file = testInfo.outputPath(
-    `${String(testInfo.attachments.length + 1).padStart(2, "0")}-${name}.png`,
-  );
-  await page.screenshot({ path: file, fullPage: true });
-  await testInfo.attach(name, { path: file, contentType: "image/png" });
 }
 
 /**

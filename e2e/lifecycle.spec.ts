@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 
-import { expect, test, type Page, type TestInfo } from "@playwright/test";
+import { expect, test } from "@playwright/test";
+
+import { customer, snap } from "./support";
 
 /**
  * The demo customer creates a Free workspace, upgrades it to Pro through the
@@ -9,18 +11,8 @@ import { expect, test, type Page, type TestInfo } from "@playwright/test";
  * period's end and keeps the workspace after all.
  */
 
-const customer = { email: "customer@example.com", password: "tally-demo" };
-
 function uniqueId(): string {
   return `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
-}
-
-async function snap(page: Page, testInfo: TestInfo, name: string): Promise<void> {
-  const file = testInfo.outputPath(
-    `${String(testInfo.attachments.length + 1).padStart(2, "0")}-${name}.png`,
-  );
-  await page.screenshot({ path: file, fullPage: true });
-  await testInfo.attach(name, { path: file, contentType: "image/png" });
 }
 
 test("upgrade with the preview, see the new tier and balance; schedule a downgrade; cancel and keep", async ({

@@ -1,13 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 
-import {
-  expect,
-  test,
-  type APIRequestContext,
-  type Browser,
-  type Page,
-  type TestInfo,
-} from "@playwright/test";
+import { expect, test, type APIRequestContext } from "@playwright/test";
+
+import { admin, customer, signedIn, snap } from "./support";
 
 /**
  * A platform admin suspends a workspace and reactivates it; its owner sees
@@ -16,33 +11,8 @@ import {
  * journeys' workspaces are never suspended.
  */
 
-const customer = { email: "customer@example.com", password: "tally-demo" };
-const admin = { email: "admin@example.com", password: "tally-admin" };
-
 function uniqueId(): string {
   return `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
-}
-
-async function snap(page: Page, testInfo: TestInfo, name: string): Promise<void> {
-  const file = testInfo.outputPath(
-    `${String(testInfo.attachments.length + 1).padStart(2, "0")}-${name}.png`,
-  );
-  await page.screenshot({ path: file, fullPage: true });
-  await testInfo.attach(name, { path: file, contentType: "image/png" });
-}
-
-/** A page in a browser context of its own, signed in: the customer and the admin side by side. */
-async function signedIn(browser: Browser, account: { email: string; password: string }) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto("/sign-in");
-  await expect(page.getByRole("button", { name: "Sign in", exact: true })).toBeEnabled();
-  await page.getByLabel("Email", { exact: true }).fill(account.email);
-  await page.getByLabel("Password").fill(account.password);
-  await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await expect(page).not.toHaveURL(/\/sign-in/);
-
-  return page;
 }
 
 /** One feature call on the metering API with the workspace's key: its status and error code. */

@@ -1,32 +1,14 @@
 import { randomBytes } from "node:crypto";
 
-import { expect, test, type Page, type TestInfo } from "@playwright/test";
+import { expect, test } from "@playwright/test";
+
+import { admin, customer, signIn, snap } from "./support";
 
 /**
  * The tier editor as the demo platform admin uses it (README:
  * admin@example.com). Publishing a version changes only what new workspaces
  * get, so the other journeys, on workspaces that exist already, are untouched.
  */
-
-const admin = { email: "admin@example.com", password: "tally-admin" };
-const customer = { email: "customer@example.com", password: "tally-demo" };
-
-async function signIn(page: Page, account: { email: string; password: string }): Promise<void> {
-  await page.goto("/sign-in");
-  await expect(page.getByRole("button", { name: "Sign in", exact: true })).toBeEnabled();
-  await page.getByLabel("Email", { exact: true }).fill(account.email);
-  await page.getByLabel("Password").fill(account.password);
-  await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await expect(page).not.toHaveURL(/\/sign-in/);
-}
-
-async function snap(page: Page, testInfo: TestInfo, name: string): Promise<void> {
-  const file = testInfo.outputPath(
-    `${String(testInfo.attachments.length + 1).padStart(2, "0")}-${name}.png`,
-  );
-  await page.screenshot({ path: file, fullPage: true });
-  await testInfo.attach(name, { path: file, contentType: "image/png" });
-}
 
 test("an admin publishes a new version of Pro, fixing a field the server refused", async ({
   page,
