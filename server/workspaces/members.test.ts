@@ -295,6 +295,23 @@ describe("inviting and accepting", () => {
     ).rejects.toEqual(refusal("seat_limit_reached", /The Tiny tier allows at most 2 seats/));
   });
 
+  it("sends one address at most three invitations an hour, from every workspace together", async () => {
+    const email = `flooded-${uniqueSuffix()}@example.com`;
+    const first = await owned();
+    const second = await owned();
+    await first.owner.workspaces.members.invite({ workspaceId: first.workspaceId, email });
+    await first.owner.workspaces.members.invite({ workspaceId: first.workspaceId, email });
+    await second.owner.workspaces.members.invite({ workspaceId: second.workspaceId, email });
+
+    await expect(
+      second.owner.workspaces.members.invite({ workspaceId: second.workspaceId, email }),
+    ).rejects.toEqual(refusal("rate_limited", /3 times in the last hour/, "email"));
+    clock.set(new Date(clock.now().getTime() + 3_600_001));
+    await expect(
+      second.owner.workspaces.members.invite({ workspaceId: second.workspaceId, email }),
+    ).resolves.toBeTruthy();
+  });
+
   it("withdraws the open invitations of someone who is removed", async () => {
     const { workspaceId, owner } = await owned();
     const admin = await join(workspaceId, "admin");

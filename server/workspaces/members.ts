@@ -150,6 +150,12 @@ export const inviteInput = z.object({
  * that sends the email (sendInvitation), so the token never sits in the
  * outbox; until then the invite's hash matches no token anyone has.
  */
+/**
+ * Invitations one address may receive in an hour, from every workspace
+ * together: enough for a resend or two, too few to flood its inbox.
+ */
+export const INVITES_PER_ADDRESS_PER_HOUR = 3;
+
 export const inviteCollaborator = defineCommand({
   name: "workspaces.members.invite",
   input: inviteInput,
@@ -178,6 +184,25 @@ export const inviteCollaborator = defineCommand({
       throw new AppError("conflict", `${input.email} is already a member of ${workspace.name}`, {
         field: "email",
       });
+    }
+    // One address at a time, from any workspace, so the hourly limit holds under concurrency.
+    await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`invite:${input.email}`}))`);
+    const [recent] = await tx
+      .select({ count: sql<number>`count(*)::int` })
+      .from(workspaceInvites)
+      .where(
+        and(
+          eq(workspaceInvites.email, input.email),
+          gt(workspaceInvites.createdAt, new Date(now.getTime() - 3_600_000)),
+        ),
+      );
+    if ((recent?.count ?? 0) >= INVITES_PER_ADDRESS_PER_HOUR) {
+      throw new AppError(
+        "rate_limited",
+        `${input.email} was invited ${INVITES_PER_ADDRESS_PER_HOUR} times in the last hour; ` +
+          `the latest link still works, or try again later`,
+        { field: "email" },
+      );
     }
 
     const replaced = await tx
