@@ -293,20 +293,74 @@ export const catalogue = {
   // Billing
   "billing/cycle-started": define(
     1,
-    "A billing period ended and its cycle began. → usage collection",
-    z.object({ workspaceId, subscriptionId: id, periodStart: instant, periodEnd: instant }),
-    (d) => ({ type: "subscription", id: d.subscriptionId }),
+    "A billing period ended and its cycle began; changes due at the period's end are applied. → " +
+      "usage collection",
+    z.object({
+      workspaceId,
+      subscriptionId: id,
+      cycleId: id,
+      periodStart: instant,
+      periodEnd: instant,
+    }),
+    (d) => ({ type: "billing_cycle", id: d.cycleId }),
+  ),
+  "billing/usage-collected": define(
+    1,
+    "The ended period's overage and the next period's seats were collected. → invoice generation",
+    z.object({ workspaceId, subscriptionId: id, cycleId: id, overageCredits: credits }),
+    (d) => ({ type: "billing_cycle", id: d.cycleId }),
   ),
   "billing/cycle-completed": define(
     1,
     "A billing cycle finished. → credit rollover, next allocation",
-    z.object({ workspaceId, subscriptionId: id, periodStart: instant, periodEnd: instant }),
-    (d) => ({ type: "subscription", id: d.subscriptionId }),
+    z.object({
+      workspaceId,
+      subscriptionId: id,
+      cycleId: id,
+      periodStart: instant,
+      periodEnd: instant,
+    }),
+    (d) => ({ type: "billing_cycle", id: d.cycleId }),
   ),
   "billing/invoice-generated": define(
     1,
-    "An invoice was finalized. → invoice email with PDF",
-    z.object({ workspaceId, invoiceId: id, totalMinor: minor, currency }),
+    "An invoice was finalized: it has its number and is open (or paid when nothing is due). → " +
+      "invoice email with PDF, payment request",
+    z.object({
+      workspaceId,
+      invoiceId: id,
+      number: z.string(),
+      kind: z.enum(["subscription", "purchase", "proration"]),
+      /** The cycle it bills, for a subscription invoice. */
+      cycleId: id.nullable(),
+      totalMinor: minor,
+      amountDueMinor: minor,
+      currency,
+    }),
+    (d) => ({ type: "invoice", id: d.invoiceId }),
+  ),
+  "billing/payment-requested": define(
+    1,
+    "An invoice's amount due was handed to collection. → off-session charge at the gateway",
+    z.object({
+      workspaceId,
+      invoiceId: id,
+      cycleId: id.nullable(),
+      amountMinor: minor,
+      currency,
+    }),
+    (d) => ({ type: "invoice", id: d.invoiceId }),
+  ),
+  "billing/invoice-voided": define(
+    1,
+    "An open invoice was voided; nothing more is collected for it. → notification",
+    z.object({ workspaceId, invoiceId: id, number: z.string(), reason: z.string() }),
+    (d) => ({ type: "invoice", id: d.invoiceId }),
+  ),
+  "billing/invoice-uncollectible": define(
+    1,
+    "An open invoice was marked uncollectible: written off, its number kept.",
+    z.object({ workspaceId, invoiceId: id, number: z.string() }),
     (d) => ({ type: "invoice", id: d.invoiceId }),
   ),
   "billing/payment-succeeded": define(

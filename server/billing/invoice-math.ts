@@ -1,0 +1,130 @@
+/**
+ * Invoice arithmetic. Pure: no I/O, integers only. Every line is rounded to
+ * the minor unit on its own and says how; the subtotal is the sum of the
+ * rounded lines, tax is computed once on the subtotal after discounts, and
+ * the total is subtotal + tax. A total below zero is never paid out: the
+ * invoice adds a line that carries the credit to the next invoice, so it
+ * totals zero and the credit is kept as a billing adjustment.
+ */
+import { divideHalfEven } from "./proration";
+
+export type InvoiceLineKind =
+  | "tier_fee"
+  | "seats"
+  | "overage"
+  | "proration"
+  | "purchase"
+  | "discount"
+  | "credit_carried_forward";
+
+/** How a line's amount was rounded, printed on the invoice. */
+export const ROUNDING = {
+  exact: "exact: whole units at a whole price",
+  halfEven: "half-even to the minor unit",
+  prorated: "prorated by the second, half-even to the minor unit",
+} as const;
+
+export interface DraftLine {
+  kind: InvoiceLineKind;
+  description: string;
+  quantity: number;
+  /** Price of one unit, when the line is quantity × unit price. */
+  unitAmountMinor: number | null;
+  /** Signed: charges positive, credits and discounts negative. */
+  amountMinor: number;
+  rounding: string;
+  periodStart?: Date | null;
+  periodEnd?: Date | null;
+  /** The billing adjustment the line takes up. */
+  adjustmentId?: string | null;
+}
+
+export interface InvoiceTotals {
+  /** Sum of every line except discounts and the carried credit. */
+  subtotalMinor: number;
+  /** Sum of the discount lines, zero or negative. */
+  discountMinor: number;
+  taxRateBps: number;
+  taxMinor: number;
+  /** subtotal + discount + tax, before any carried credit; can be negative. */
+  totalMinor: number;
+  /** What the customer pays: the total, or zero when the lines leave a credit. */
+  amountDueMinor: number;
+  /** The credit left for the next invoice, zero or positive. */
+  carriedForwardMinor: number;
+}
+
+const MAX_MINOR = 2_147_483_647;
+
+function checkedSum(values: number[]): number {
+  let sum = 0n;
+  for (const value of values) {
+    if (!Number.isSafeInteger(value)) throw new RangeError(`${value} is not a whole minor amount`);
+    sum += BigInt(value);
+  }
+  if (sum > BigInt(MAX_MINOR) || sum < -BigInt(MAX_MINOR)) {
+    throw new RangeError("An invoice amount is larger than Tally can store");
+  }
+
+  return Number(sum);
+}
+
+/** Tax on `taxableMinor` at `rateBps` basis points, half-even to the minor unit; none on a credit. */
+export function taxOf(taxableMinor: number, rateBps: number): number {
+  if (!Number.isInteger(rateBps) || rateBps < 0 || rateBps > 10_000) {
+    throw new RangeError(`A tax rate of ${rateBps} basis points is out of range`);
+  }
+  if (taxableMinor <= 0 || rateBps === 0) return 0;
+
+  return Number(divideHalfEven(BigInt(taxableMinor) * BigInt(rateBps), 10_000n));
+}
+
+/** quantity × unit price, exact. */
+export function lineAmount(quantity: number, unitAmountMinor: number): number {
+  return checkedSum([Number(BigInt(quantity) * BigInt(unitAmountMinor))]);
+}
+
+/**
+ * `credits` of overage priced at `unitPriceMinor` per `unitCredits` credits:
+ * credits × price / unit, half-even to the minor unit.
+ */
+export function overageAmount(
+  credits: number,
+  unitCredits: number,
+  unitPriceMinor: number,
+): number {
+  if (credits <= 0 || unitPriceMinor <= 0) return 0;
+  if (unitCredits <= 0) throw new RangeError("An overage unit holds at least one credit");
+
+  return Number(divideHalfEven(BigInt(credits) * BigInt(unitPriceMinor), BigInt(unitCredits)));
+}
+
+/** The totals of an invoice's lines (without any carried-credit line) at a tax rate. */
+export function totalsOf(lines: readonly DraftLine[], taxRateBps: number): InvoiceTotals {
+  const charged = lines.filter(
+    (line) => line.kind !== "discount" && line.kind !== "credit_carried_forward",
+  );
+  const subtotalMinor = checkedSum(charged.map((line) => line.amountMinor));
+  const discountMinor = checkedSum(
+    lines.filter((line) => line.kind === "discount").map((line) => line.amountMinor),
+  );
+  const taxMinor = taxOf(subtotalMinor + discountMinor, taxRateBps);
+  const totalMinor = checkedSum([subtotalMinor, discountMinor, taxMinor]);
+
+  return {
+    subtotalMinor,
+    discountMinor,
+    taxRateBps,
+    taxMinor,
+    totalMinor,
+    amountDueMinor: Math.max(0, totalMinor),
+    carriedForwardMinor: Math.max(0, -totalMinor),
+  };
+}
+
+/** INV-2027-000042: the year the invoice left draft, and its number in that year. */
+export function formatInvoiceNumber(year: number, sequence: number): string {
+  if (!Number.isInteger(sequence) || sequence < 1) throw new RangeError("Numbers start at 1");
+
+  return `INV-${year}-${String(sequence).padStart(6, "0")}`;
+}
