@@ -74,6 +74,21 @@ const envSchema = z.object({
   TALLY_API_RATE_BURST: optional
     .pipe(z.coerce.number<string>().int().min(1, "TALLY_API_RATE_BURST is at least 1").optional())
     .transform((value) => value ?? 200),
+
+  /**
+   * Tax added to invoices, per currency, in percent: `EUR=20,GBP=20,USD=0`, up to two decimals
+   * (`7.25`). A currency not listed is invoiced without tax.
+   */
+  TALLY_TAX_RATES: optional,
+  /** The seller printed on invoices: name, postal address lines separated by `|`, email, tax id. */
+  TALLY_SELLER_NAME: z.string().default("Tally"),
+  TALLY_SELLER_ADDRESS: optional,
+  TALLY_SELLER_EMAIL: optional,
+  TALLY_SELLER_TAX_ID: optional,
+  /** Days between an invoice's finalization and its due date. */
+  TALLY_INVOICE_DUE_DAYS: optional
+    .pipe(z.coerce.number<string>().int().min(0).max(365).optional())
+    .transform((value) => value ?? 14),
 });
 
 export type Env = z.infer<typeof envSchema> & {

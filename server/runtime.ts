@@ -5,6 +5,7 @@ import { createInngest, inngestTransport } from "@/inngest/client";
 import { LocalDriver, type LocalDriverOptions } from "@/inngest/local-driver";
 import { executeReaction, type ExecuteDeps } from "@/inngest/reaction";
 
+import { billingConfigFrom, type BillingConfig } from "./billing/config";
 import { systemClock, type Clock } from "./clock";
 import type { CommandRuntime } from "./commands";
 import { connect, redactUrl, type Database, type Db } from "./db/client";
@@ -78,6 +79,8 @@ export interface RuntimeOptions {
   webhookTimeoutMs?: number;
   relay?: RelayOptions;
   driver?: LocalDriverOptions;
+  /** Overrides the invoicing configuration read from the environment (tax rates in tests). */
+  billing?: BillingConfig;
 }
 
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
@@ -133,6 +136,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     gateway,
     notifier,
     appUrl: env.APP_URL,
+    billing: options.billing ?? billingConfigFrom(env),
     wake: () => relay?.wake(),
   };
   const driver = env.inngestEnabled ? null : new LocalDriver(executeDeps, bus, options.driver);

@@ -1,6 +1,6 @@
 CREATE TYPE "public"."billing_cycle_status" AS ENUM('started', 'usage_collected', 'invoiced', 'payment_requested', 'completed');--> statement-breakpoint
 CREATE TYPE "public"."invoice_kind" AS ENUM('subscription', 'purchase', 'proration');--> statement-breakpoint
-CREATE TYPE "public"."invoice_line_kind" AS ENUM('tier_fee', 'seats', 'overage', 'proration', 'purchase', 'discount', 'credit_carried_forward');--> statement-breakpoint
+CREATE TYPE "public"."invoice_line_kind" AS ENUM('tier_fee', 'seats', 'overage', 'proration', 'purchase', 'discount', 'credit_applied', 'credit_carried_forward');--> statement-breakpoint
 CREATE TYPE "public"."invoice_status" AS ENUM('draft', 'open', 'paid', 'void', 'uncollectible');--> statement-breakpoint
 CREATE TYPE "public"."subscription_status" AS ENUM('trialing', 'active', 'past_due', 'suspended', 'cancelled');--> statement-breakpoint
 ALTER TYPE "public"."billing_adjustment_kind" ADD VALUE 'seat_proration';--> statement-breakpoint

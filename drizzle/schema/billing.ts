@@ -277,6 +277,8 @@ export const invoiceLineKind = pgEnum("invoice_line_kind", [
   "proration",
   "purchase",
   "discount",
+  /** A credit balance from an earlier invoice, applied after tax. */
+  "credit_applied",
   "credit_carried_forward",
 ]);
 

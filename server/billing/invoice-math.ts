@@ -4,7 +4,9 @@
  * rounded lines, tax is computed once on the subtotal after discounts, and
  * the total is subtotal + tax. A total below zero is never paid out: the
  * invoice adds a line that carries the credit to the next invoice, so it
- * totals zero and the credit is kept as a billing adjustment.
+ * totals zero and the credit is kept as a billing adjustment. A credit
+ * carried from an earlier invoice is applied after tax, like a customer
+ * balance: it lowers what is due, not what is taxed.
  */
 import { divideHalfEven } from "./proration";
 
@@ -15,6 +17,7 @@ export type InvoiceLineKind =
   | "proration"
   | "purchase"
   | "discount"
+  | "credit_applied"
   | "credit_carried_forward";
 
 /** How a line's amount was rounded, printed on the invoice. */
@@ -40,13 +43,15 @@ export interface DraftLine {
 }
 
 export interface InvoiceTotals {
-  /** Sum of every line except discounts and the carried credit. */
+  /** Sum of the charges and prorations: every line but discounts and credits. */
   subtotalMinor: number;
   /** Sum of the discount lines, zero or negative. */
   discountMinor: number;
   taxRateBps: number;
   taxMinor: number;
-  /** subtotal + discount + tax, before any carried credit; can be negative. */
+  /** Sum of the credit_applied lines, zero or negative. */
+  creditAppliedMinor: number;
+  /** subtotal + discount + tax + credit applied, before any credit carried on; can be negative. */
   totalMinor: number;
   /** What the customer pays: the total, or zero when the lines leave a credit. */
   amountDueMinor: number;
@@ -101,21 +106,23 @@ export function overageAmount(
 
 /** The totals of an invoice's lines (without any carried-credit line) at a tax rate. */
 export function totalsOf(lines: readonly DraftLine[], taxRateBps: number): InvoiceTotals {
-  const charged = lines.filter(
-    (line) => line.kind !== "discount" && line.kind !== "credit_carried_forward",
-  );
-  const subtotalMinor = checkedSum(charged.map((line) => line.amountMinor));
-  const discountMinor = checkedSum(
-    lines.filter((line) => line.kind === "discount").map((line) => line.amountMinor),
-  );
+  const sumOf = (kinds: readonly InvoiceLineKind[]) =>
+    checkedSum(lines.filter((line) => kinds.includes(line.kind)).map((line) => line.amountMinor));
+  const subtotalMinor = sumOf(["tier_fee", "seats", "overage", "proration", "purchase"]);
+  const discountMinor = sumOf(["discount"]);
+  const creditAppliedMinor = sumOf(["credit_applied"]);
+  if (lines.some((line) => line.kind === "credit_carried_forward")) {
+    throw new RangeError("The carried credit is added by totalsOf's caller, not passed in");
+  }
   const taxMinor = taxOf(subtotalMinor + discountMinor, taxRateBps);
-  const totalMinor = checkedSum([subtotalMinor, discountMinor, taxMinor]);
+  const totalMinor = checkedSum([subtotalMinor, discountMinor, taxMinor, creditAppliedMinor]);
 
   return {
     subtotalMinor,
     discountMinor,
     taxRateBps,
     taxMinor,
+    creditAppliedMinor,
     totalMinor,
     amountDueMinor: Math.max(0, totalMinor),
     carriedForwardMinor: Math.max(0, -totalMinor),

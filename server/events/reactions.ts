@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 
 import { eventInbox } from "@/drizzle/schema";
+import type { BillingConfig } from "@/server/billing/config";
 import type { Clock } from "@/server/clock";
 import type { Db, Tx } from "@/server/db/client";
 import type { Logger } from "@/server/logger";
@@ -23,6 +24,8 @@ export interface ReactionDeps {
   /** Sends notification deliveries, each attempt in its own transaction. */
   notifier: Notifier;
   appUrl: string;
+  /** Tax rates, the seller and payment terms for invoices. */
+  billing: BillingConfig;
 }
 
 export interface ReactionContext<N extends EventName> {

@@ -370,6 +370,7 @@ describe("seats", () => {
             gateway: runtime.gateway,
             notifier: runtime.notifier,
             appUrl: runtime.env.APP_URL,
+            billing: runtime.executeDeps.billing,
           } satisfies ReactionDeps,
           log: runtime.logger,
         }),
