@@ -104,8 +104,28 @@ export function overageAmount(
   return Number(divideHalfEven(BigInt(credits) * BigInt(unitPriceMinor), BigInt(unitCredits)));
 }
 
-/** The totals of an invoice's lines (without any carried-credit line) at a tax rate. */
-export function totalsOf(lines: readonly DraftLine[], taxRateBps: number): InvoiceTotals {
+/**
+ * The tax contained in a tax-inclusive amount: amount × rate / (1 + rate),
+ * half-even to the minor unit.
+ */
+export function includedTaxOf(grossMinor: number, rateBps: number): number {
+  taxOf(0, rateBps);
+  if (grossMinor <= 0 || rateBps === 0) return 0;
+
+  return Number(divideHalfEven(BigInt(grossMinor) * BigInt(rateBps), 10_000n + BigInt(rateBps)));
+}
+
+/**
+ * The totals of an invoice's lines (without any carried-credit line) at a tax
+ * rate. Prices are tax-exclusive unless `taxInclusive`: then the lines
+ * already hold the tax (a credit pack's price is what the customer paid), the
+ * tax shown is the part of them that is tax, and the subtotal is the rest.
+ */
+export function totalsOf(
+  lines: readonly DraftLine[],
+  taxRateBps: number,
+  options: { taxInclusive?: boolean } = {},
+): InvoiceTotals {
   const sumOf = (kinds: readonly InvoiceLineKind[]) =>
     checkedSum(lines.filter((line) => kinds.includes(line.kind)).map((line) => line.amountMinor));
   const subtotalMinor = sumOf(["tier_fee", "seats", "overage", "proration", "purchase"]);
@@ -113,6 +133,21 @@ export function totalsOf(lines: readonly DraftLine[], taxRateBps: number): Invoi
   const creditAppliedMinor = sumOf(["credit_applied"]);
   if (lines.some((line) => line.kind === "credit_carried_forward")) {
     throw new RangeError("The carried credit is added by totalsOf's caller, not passed in");
+  }
+  if (options.taxInclusive) {
+    const taxMinor = includedTaxOf(subtotalMinor + discountMinor, taxRateBps);
+    const totalMinor = checkedSum([subtotalMinor, discountMinor, creditAppliedMinor]);
+
+    return {
+      subtotalMinor: subtotalMinor - taxMinor,
+      discountMinor,
+      taxRateBps,
+      taxMinor,
+      creditAppliedMinor,
+      totalMinor,
+      amountDueMinor: Math.max(0, totalMinor),
+      carriedForwardMinor: Math.max(0, -totalMinor),
+    };
   }
   const taxMinor = taxOf(subtotalMinor + discountMinor, taxRateBps);
   const totalMinor = checkedSum([subtotalMinor, discountMinor, taxMinor, creditAppliedMinor]);

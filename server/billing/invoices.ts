@@ -42,6 +42,8 @@ export interface IssueInvoiceInput {
   periodEnd?: Date | null;
   /** Set when the money is already taken (a paid checkout): the invoice is issued paid. */
   paidAt?: Date | null;
+  /** The lines' prices include tax (a credit pack's price is what was paid). */
+  taxInclusive?: boolean;
 }
 
 export interface IssuedInvoice {
@@ -175,7 +177,9 @@ export async function issueInvoice(
   const existing = await existingFor(tx, input);
   if (existing) return { invoice: existing, created: false, events: [] };
 
-  const totals = totalsOf(input.lines, taxRateFor(config, input.currency));
+  const totals = totalsOf(input.lines, taxRateFor(config, input.currency), {
+    taxInclusive: input.taxInclusive ?? false,
+  });
   const lines: DraftLine[] = [...input.lines];
   if (totals.carriedForwardMinor > 0) {
     lines.push({
