@@ -1,5 +1,6 @@
 import { prunePendingSignUps, sendSignUpConfirmation } from "@/server/auth/commands";
 import { setUpBillingCustomer } from "@/server/billing/reactions";
+import { autoPurchaseOnOverage } from "@/server/billing/overage-charges";
 import { issuePurchaseInvoice } from "@/server/billing/purchase-invoices";
 import { recordSeatCount } from "@/server/billing/seats";
 import { expireHolds } from "@/server/credits/holds";
@@ -100,6 +101,11 @@ export const bus: readonly Reaction[] = [
     id: "billing-purchase-invoice",
     description: "Issue the paid invoice of a credit pack purchase",
     handle: issuePurchaseInvoice,
+  }),
+  onEvent("billing/overage-charged", {
+    id: "billing-overage-auto-purchase",
+    description: "Buy the auto top-up pack after overage was charged, when the tier says so",
+    handle: autoPurchaseOnOverage,
   }),
   onEvent("credits/top-up-due", {
     id: "credits-auto-top-up",

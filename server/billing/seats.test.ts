@@ -98,7 +98,7 @@ async function subscribed(tierCode: string) {
 
 /** `count` new members join at once; one collaborator-added event announces the last. */
 async function join(workspaceId: string, count: number) {
-  const users = [];
+  const users: Awaited<ReturnType<typeof makeUser>>[] = [];
   for (let index = 0; index < count; index++) {
     const user = await makeUser(runtime);
     await runtime.db
