@@ -7,7 +7,7 @@ import {
   tiers,
   workspaces,
 } from "@/drizzle/schema";
-import { event, type EventDraft } from "@/server/events/catalogue";
+import { event } from "@/server/events/catalogue";
 import type { ReactionHandler } from "@/server/events/reactions";
 import { seatsInUse } from "@/server/workspaces/members";
 import { tierPrice } from "@/server/workspaces/tiers";
@@ -66,7 +66,10 @@ function describeSeatChange(extraDelta: number, from: Date, to: Date): string {
   return `${count} ${noun} ${verb}, ${day(from)} to ${day(to)}`;
 }
 
-/** `at` moved inside [start, end]: a change recorded late, after a new period began, counts from its start. */
+/**
+ * `at` moved inside [start, end]: a change recorded late, after a new period
+ * began, counts from that period's start.
+ */
 function clampInto(at: Date, start: Date, end: Date): Date {
   return new Date(Math.min(Math.max(at.getTime(), start.getTime()), end.getTime()));
 }
@@ -150,7 +153,7 @@ export const recordSeatCount: ReactionHandler<
     .set({ seats, updatedAt: deps.clock.now() })
     .where(eq(subscriptions.id, subscription.id));
 
-  const events: EventDraft[] = [
+  return [
     event("billing/subscription-updated", {
       workspaceId,
       subscriptionId: subscription.id,
@@ -158,6 +161,4 @@ export const recordSeatCount: ReactionHandler<
       tierId: tier.id,
     }),
   ];
-
-  return events;
 };
