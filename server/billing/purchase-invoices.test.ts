@@ -29,7 +29,7 @@ async function invoicesOf(workspaceId: string) {
 }
 
 describe("credit pack purchase invoices", () => {
-  it("issues one paid invoice per purchase, its total the amount paid with the tax inside", async () => {
+  it("issues one paid invoice per purchase: the amount paid, tax inside", async () => {
     const workspace = await makeWorkspace(runtime);
     const purchase = await buyPaidPack(runtime, workspace, GROWTH!.id);
 
