@@ -56,7 +56,7 @@ describe("prorating a seat change", () => {
     ).toEqual({ extraDelta: -1, amountMinor: -581 });
   });
 
-  it("is nothing when the extra seats stay the same, the seat is free or the period is over", () => {
+  it("is nothing when extra seats stay, seats are free or the period is over", () => {
     const change = { before: 1, after: 2, includedSeats: 2, seatPriceMinor: 1_000 };
     expect(prorateSeatChange(change, at)).toEqual({ extraDelta: 0, amountMinor: 0 });
     expect(prorateSeatChange({ ...change, after: 3, seatPriceMinor: 0 }, at)).toEqual({
