@@ -1,0 +1,121 @@
+/**
+ * How a finalized invoice reads, for its PDF, its email and the portal: the
+ * same dates, percentages and totals everywhere. Pure and free of
+ * dependencies beyond money formatting, so pages may import it too. Nothing
+ * is computed that the invoice does not already hold; the rows only arrange
+ * its stored totals.
+ */
+
+export type InvoiceStatus = "draft" | "open" | "paid" | "void" | "uncollectible";
+
+/** The stored totals of an invoice, as the view needs them. */
+export interface InvoiceAmounts {
+  status: InvoiceStatus;
+  subtotalMinor: number;
+  discountMinor: number;
+  taxRateBps: number;
+  taxMinor: number;
+  totalMinor: number;
+  amountDueMinor: number;
+  amountPaidMinor: number;
+}
+
+/** The lines' kinds and amounts, for the credit rows of the totals. */
+export interface InvoiceLineAmount {
+  kind: string;
+  amountMinor: number;
+}
+
+export interface TotalRow {
+  label: string;
+  amountMinor: number;
+  /** The last row, what is still to pay: printed bold. */
+  emphasis?: boolean;
+}
+
+/** 2000 → "20%", 725 → "7.25%", 1750 → "17.5%": basis points as a percentage, integers only. */
+export function percentOfBps(bps: number): string {
+  const whole = Math.trunc(bps / 100);
+  const fraction = String(bps % 100)
+    .padStart(2, "0")
+    .replace(/0+$/, "");
+
+  return fraction === "" ? `${whole}%` : `${whole}.${fraction}%`;
+}
+
+/** "19 Jan 2027": invoices are read anywhere, so their dates are those of UTC. */
+export function invoiceDate(instant: Date | string): string {
+  return new Date(instant).toLocaleDateString("en-GB", {
+    day: "numeric",
+    month: "short",
+    year: "numeric",
+    timeZone: "UTC",
+  });
+}
+
+/**
+ * A period [start, end) as printed: the last day shown is the one before the
+ * end's instant, so back-to-back periods never seem to share a day.
+ */
+export function invoicePeriod(
+  start: Date | string | null | undefined,
+  end: Date | string | null | undefined,
+): string | null {
+  if (!start || !end) return null;
+  const startMs = new Date(start).getTime();
+  const lastMs = Math.max(startMs, new Date(end).getTime() - 1);
+
+  return `${invoiceDate(new Date(startMs))} – ${invoiceDate(new Date(lastMs))}`;
+}
+
+export const statusLabels: Record<InvoiceStatus, string> = {
+  draft: "Draft",
+  open: "Open",
+  paid: "Paid",
+  void: "Void",
+  uncollectible: "Uncollectible",
+};
+
+/** What is still owed: nothing on a void invoice, the due amount less what was paid otherwise. */
+export function amountRemainingMinor(invoice: InvoiceAmounts): number {
+  if (invoice.status === "void") return 0;
+
+  return Math.max(0, invoice.amountDueMinor - invoice.amountPaidMinor);
+}
+
+/**
+ * The totals block in print order. Subtotal, total and the amount remaining
+ * are always shown; discount, tax, credits and payments when they are not
+ * zero (tax also whenever the currency has a rate). The credit rows come
+ * from the lines, so every row is a sum of printed, rounded amounts.
+ */
+export function totalRows(
+  invoice: InvoiceAmounts,
+  lines: readonly InvoiceLineAmount[],
+): TotalRow[] {
+  const sumOf = (kind: string) =>
+    lines.filter((line) => line.kind === kind).reduce((sum, line) => sum + line.amountMinor, 0);
+  const rows: (TotalRow & { shown: boolean })[] = [
+    { label: "Subtotal", amountMinor: invoice.subtotalMinor, shown: true },
+    { label: "Discount", amountMinor: invoice.discountMinor, shown: invoice.discountMinor !== 0 },
+    {
+      label: `Tax (${percentOfBps(invoice.taxRateBps)})`,
+      amountMinor: invoice.taxMinor,
+      shown: invoice.taxRateBps > 0 || invoice.taxMinor !== 0,
+    },
+    { label: "Credit applied", amountMinor: sumOf("credit_applied"), shown: false },
+    { label: "Credit carried forward", amountMinor: sumOf("credit_carried_forward"), shown: false },
+    { label: "Total", amountMinor: invoice.totalMinor, shown: true },
+    { label: "Amount paid", amountMinor: -invoice.amountPaidMinor, shown: false },
+    {
+      label: "Amount due",
+      amountMinor: amountRemainingMinor(invoice),
+      shown: true,
+      emphasis: true,
+    },
+  ];
+
+  return rows
+    .filter((row) => row.shown || row.amountMinor !== 0)
+    .map(({ shown: _shown, ...row }) => row);
+}
