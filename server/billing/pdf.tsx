@@ -18,7 +18,7 @@ export type InvoiceRow = typeof invoices.$inferSelect;
 export type InvoiceLineRow = typeof invoiceLines.$inferSelect;
 
 export interface PrintableInvoice {
-  invoice: InvoiceRow & { number: string };
+  invoice: InvoiceRow & { number: string; status: Exclude<InvoiceRow["status"], "draft"> };
   lines: InvoiceLineRow[];
 }
 
@@ -29,13 +29,14 @@ export async function printableInvoice(
 ): Promise<PrintableInvoice | undefined> {
   const [invoice] = await db.select().from(invoices).where(eq(invoices.id, invoiceId));
   if (!invoice || invoice.status === "draft" || invoice.number === null) return undefined;
+  const { number, status } = invoice;
   const lines = await db
     .select()
     .from(invoiceLines)
     .where(eq(invoiceLines.invoiceId, invoiceId))
     .orderBy(asc(invoiceLines.position));
 
-  return { invoice: { ...invoice, number: invoice.number }, lines };
+  return { invoice: { ...invoice, number, status }, lines };
 }
 
 export const statusMarks: Record<InvoiceRow["status"], string> = {

@@ -1,4 +1,5 @@
 import { authRouter } from "@/server/auth/router";
+import { billingRouter } from "@/server/billing/router";
 import { purchasesRouter } from "@/server/credits/purchases-router";
 import { creditsRouter } from "@/server/credits/router";
 import { eventsRouter } from "@/server/events/router";
@@ -19,6 +20,7 @@ export const appRouter = router({
   webhooks: webhooksRouter,
   events: eventsRouter,
   payments: paymentsRouter,
+  billing: billingRouter,
 });
 
 export type AppRouter = typeof appRouter;
