@@ -90,7 +90,7 @@ export async function billingSummary(db: DbOrTx, workspaceId: string) {
       cancelAt: row.cancelAt,
     },
     /** Credit owed to the customer, taken off the next invoice: zero or positive minor units. */
-    creditBalanceMinor: -(await customerCreditBalance(db, workspaceId)),
+    creditBalanceMinor: 0 - (await customerCreditBalance(db, workspaceId)),
   };
 }
 
