@@ -43,29 +43,30 @@ export function percentOfBps(bps: number): string {
   return fraction === "" ? `${whole}%` : `${whole}.${fraction}%`;
 }
 
-/** "19 Jan 2027": invoices are read anywhere, so their dates are those of UTC. */
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/**
+ * "19 Jan 2027": invoices are read anywhere, so their dates are those of
+ * UTC, spelled the same whatever the runtime's locale data.
+ */
 export function invoiceDate(instant: Date | string): string {
-  return new Date(instant).toLocaleDateString("en-GB", {
-    day: "numeric",
-    month: "short",
-    year: "numeric",
-    timeZone: "UTC",
-  });
+  const date = new Date(instant);
+
+  return `${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()}`;
 }
 
 /**
- * A period [start, end) as printed: the last day shown is the one before the
- * end's instant, so back-to-back periods never seem to share a day.
+ * A period [start, end) as printed, from the day it starts to the day it
+ * ends. Periods run from an instant to the same instant months later, so
+ * the end's day is also the next period's first.
  */
 export function invoicePeriod(
   start: Date | string | null | undefined,
   end: Date | string | null | undefined,
 ): string | null {
   if (!start || !end) return null;
-  const startMs = new Date(start).getTime();
-  const lastMs = Math.max(startMs, new Date(end).getTime() - 1);
 
-  return `${invoiceDate(new Date(startMs))} – ${invoiceDate(new Date(lastMs))}`;
+  return `${invoiceDate(start)} – ${invoiceDate(end)}`;
 }
 
 export const statusLabels: Record<InvoiceStatus, string> = {

@@ -80,7 +80,8 @@ const styles = StyleSheet.create({
   label: { fontSize: 7.5, color: "#64748b", marginBottom: 3, textTransform: "uppercase" },
   strong: { fontFamily: "Helvetica-Bold" },
   facts: { flexDirection: "row", flexWrap: "wrap", marginBottom: 18 },
-  fact: { width: "20%", marginBottom: 8 },
+  fact: { width: "17%", marginBottom: 8 },
+  wideFact: { width: "32%", marginBottom: 8 },
   tableHead: {
     flexDirection: "row",
     borderBottomWidth: 1,
@@ -133,11 +134,11 @@ function Party({ title, party }: { title: string; party: InvoiceParty | null }) 
   );
 }
 
-function Fact({ label, value }: { label: string; value: string | null }) {
+function Fact({ label, value, wide }: { label: string; value: string | null; wide?: boolean }) {
   if (value === null) return null;
 
   return (
-    <View style={styles.fact}>
+    <View style={wide ? styles.wideFact : styles.fact}>
       <Text style={styles.label}>{label}</Text>
       <Text>{value}</Text>
     </View>
@@ -174,7 +175,7 @@ export function InvoiceDocument({ invoice, lines }: PrintableInvoice) {
           />
           <Fact label="Due" value={invoice.dueAt ? invoiceDate(invoice.dueAt) : null} />
           <Fact label="Paid" value={invoice.paidAt ? invoiceDate(invoice.paidAt) : null} />
-          <Fact label="Period" value={invoicePeriod(invoice.periodStart, invoice.periodEnd)} />
+          <Fact label="Period" value={invoicePeriod(invoice.periodStart, invoice.periodEnd)} wide />
           <Fact label="Currency" value={invoice.currency} />
         </View>
 
