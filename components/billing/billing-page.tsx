@@ -119,7 +119,9 @@ function CurrentPlan({ summary, slug }: { summary: QueryResult<Summary>; slug: s
                 : "—"}
             </Fact>
             <Fact label="Seats">
-              {data.seats.billed ?? "—"} billed, {data.seats.included} included
+              {data.seats.billed === null
+                ? `${data.seats.included} included`
+                : `${data.seats.billed} billed, ${data.seats.included} included`}
               {data.seats.extra > 0 &&
                 `; ${data.seats.extra} extra at ${formatMoney(data.tier.seatPriceMinor, data.tier.currency)}`}
             </Fact>
