@@ -28,7 +28,7 @@ export async function invoicePdfResponse(
   rawInvoiceId: string,
   requestId: string,
 ): Promise<Response> {
-  const notFound = () => errorResponse(new AppError("not_found", "No such invoice"), requestId, {});
+  const notFound = () => errorResponse(new AppError("not_found", "No such invoice"), requestId);
   const parsed = invoiceId.safeParse(rawInvoiceId);
   if (!userId || !parsed.success) return notFound();
 
