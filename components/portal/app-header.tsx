@@ -10,7 +10,7 @@ import { Brand } from "@/components/brand";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
 import { humanize } from "@/components/lib/format";
-import { isWorkspaceAdmin } from "@/components/lib/roles";
+import { canManageBilling, isWorkspaceAdmin } from "@/components/lib/roles";
 import { useTRPC } from "@/components/lib/trpc";
 
 import { NotificationBell } from "./notification-bell";
@@ -35,6 +35,7 @@ export function AppHeader({ user }: { user: HeaderUser }) {
 
   const role = list.find((workspace) => workspace.slug === current)?.role;
   const manages = role !== undefined && isWorkspaceAdmin(role);
+  const billing = role !== undefined && canManageBilling(role);
   const section = (path: string, label: string) => ({
     href: `/w/${current}/${path}`,
     label,
@@ -47,6 +48,7 @@ export function AppHeader({ user }: { user: HeaderUser }) {
           { href: `/w/${current}`, label: "Dashboard", active: pathname === `/w/${current}` },
           section("credits", "Credits"),
           section("plans", "Plans"),
+          ...(billing ? [section("billing", "Billing")] : []),
           section("api-keys", "API keys"),
           section("members", "Members"),
           ...(manages

@@ -167,7 +167,7 @@ describe("the overage forecast query", () => {
     clock.set("2027-01-01T00:30:00Z");
     const { workspaceId, caller } = await subscribedWorkspace();
 
-    expect(await caller.billingForecast.overageForecast({ workspaceId })).toMatchObject({
+    expect(await caller.billing.overageForecast({ workspaceId })).toMatchObject({
       consumedCredits: 0,
       balance: 1_000,
       projection: null,
@@ -179,7 +179,7 @@ describe("the overage forecast query", () => {
     await consume(runtime, workspaceId, 1_200);
     clock.set(day(10));
 
-    expect(await caller.billingForecast.overageForecast({ workspaceId })).toEqual({
+    expect(await caller.billing.overageForecast({ workspaceId })).toEqual({
       currency: "USD",
       ...JANUARY,
       policy: "soft_cap",
@@ -211,7 +211,7 @@ describe("the overage forecast query", () => {
     const other = await makeWorkspace(runtime, { tierCode: softCap });
     const otherCaller = await callerFor(runtime, other.userId);
     expect(
-      await otherCaller.billingForecast.overageForecast({ workspaceId: other.workspaceId }),
+      await otherCaller.billing.overageForecast({ workspaceId: other.workspaceId }),
     ).toBeNull();
 
     const billing = await makeUser(runtime);
@@ -221,13 +221,13 @@ describe("the overage forecast query", () => {
       { workspaceId, userId: member.id, role: "member" },
     ]);
     expect(
-      await (await callerFor(runtime, billing.id)).billingForecast.overageForecast({ workspaceId }),
+      await (await callerFor(runtime, billing.id)).billing.overageForecast({ workspaceId }),
     ).toMatchObject({ balance: 1_000, projection: expect.objectContaining({ creditsPerDay: 0 }) });
     expect(
       await failure(
-        (await callerFor(runtime, member.id)).billingForecast.overageForecast({ workspaceId }),
+        (await callerFor(runtime, member.id)).billing.overageForecast({ workspaceId }),
       ),
     ).toMatchObject({ code: "FORBIDDEN" });
-    expect(await caller.billingForecast.overageForecast({ workspaceId })).not.toBeNull();
+    expect(await caller.billing.overageForecast({ workspaceId })).not.toBeNull();
   });
 });

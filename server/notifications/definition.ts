@@ -1,7 +1,7 @@
 import type { ReactElement } from "react";
 import { z } from "zod";
 
-import type { Tx } from "@/server/db/client";
+import type { DbOrTx, Tx } from "@/server/db/client";
 import type { EventEnvelope, EventName, ObjectRef } from "@/server/events/catalogue";
 
 /**
@@ -70,6 +70,10 @@ export interface Attachment {
   content: Buffer;
 }
 
+export interface AttachmentContext {
+  db: DbOrTx;
+}
+
 export interface NotificationDefinition<
   TData extends Record<string, unknown> = Record<string, unknown>,
 > {
@@ -99,11 +103,10 @@ export interface NotificationDefinition<
   inApp(data: TData): InAppSummary;
   email(data: TData, context: RenderContext): EmailContent;
   /**
-   * Files to attach to the email. The seam for invoice PDFs.
-   *
-   * TODO: no type attaches anything yet; invoices will attach their PDF here.
+   * Files to attach to the email, made when it is sent (an invoice attaches its PDF), read
+   * through the sending transaction.
    */
-  attachments?: (data: TData) => Promise<Attachment[]>;
+  attachments?: (data: TData, context: AttachmentContext) => Promise<Attachment[]>;
 }
 
 export function defineNotification<TData extends Record<string, unknown>>(

@@ -184,7 +184,9 @@ async function sendEmail(
     render(content.element),
     render(content.element, { plainText: true }),
   ]);
-  const attachments = definition.attachments ? await definition.attachments(notification.data) : [];
+  const attachments = definition.attachments
+    ? await definition.attachments(notification.data, { db: tx })
+    : [];
 
   // A savepoint: an SMTP failure takes the mailbox row back with it, so the retry starts clean.
   const result = await tx.transaction((savepoint) =>

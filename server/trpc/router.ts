@@ -1,5 +1,5 @@
 import { authRouter } from "@/server/auth/router";
-import { forecastRouter } from "@/server/billing/forecast-router";
+import { billingRouter } from "@/server/billing/router";
 import { purchasesRouter } from "@/server/credits/purchases-router";
 import { creditsRouter } from "@/server/credits/router";
 import { eventsRouter } from "@/server/events/router";
@@ -20,7 +20,7 @@ export const appRouter = router({
   webhooks: webhooksRouter,
   events: eventsRouter,
   payments: paymentsRouter,
-  billingForecast: forecastRouter,
+  billing: billingRouter,
 });
 
 export type AppRouter = typeof appRouter;

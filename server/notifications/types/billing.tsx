@@ -3,6 +3,8 @@ import { z } from "zod";
 import { currencyCode, defineNotification, triggeredBy } from "../definition";
 import { EmailLayout, Facts, P } from "../email-layout";
 import { money, when, workspaceUrl } from "../format";
+import { invoiceDate } from "@/server/billing/invoice-view";
+import { invoicePdfFilename, printableInvoice, renderInvoicePdf } from "@/server/billing/pdf";
 
 const workspaceFields = { workspaceName: z.string(), workspaceSlug: z.string() };
 const amount = { amountMinor: z.number().int(), currency: currencyCode };
@@ -10,61 +12,112 @@ const amount = { amountMinor: z.number().int(), currency: currencyCode };
 export const invoiceIssued = defineNotification({
   type: "billing.invoice_issued",
   label: "Invoice issued",
-  description: "An invoice was finalized; the email will carry its PDF.",
+  description: "An invoice was finalized; the email carries its PDF.",
   category: "billing",
   audience: "billing",
   channels: ["email", "in_app", "webhook"],
   schema: z.object({
     ...workspaceFields,
     invoiceId: z.string(),
+    number: z.string(),
+    status: z.enum(["open", "paid", "void", "uncollectible"]),
     totalMinor: z.number().int(),
+    amountDueMinor: z.number().int(),
     currency: currencyCode,
+    dueAt: z.iso.datetime({ offset: true }).nullable(),
   }),
   sample: {
     workspaceName: "Acme Labs",
     workspaceSlug: "acme-labs",
     invoiceId: "5a0f6b7e-2c1d-4e9a-8b3f-6d2e1c0b9a87",
+    number: "INV-2027-000001",
+    status: "open",
     totalMinor: 4_900,
+    amountDueMinor: 4_900,
     currency: "USD",
+    dueAt: "2027-01-19T09:00:00.000Z",
   },
-  trigger: triggeredBy("billing/invoice-generated", ({ event, workspace }) =>
-    workspace
-      ? {
-          workspaceName: workspace.name,
-          workspaceSlug: workspace.slug,
-          invoiceId: event.data.invoiceId,
-          totalMinor: event.data.totalMinor,
-          currency: event.data.currency,
-        }
-      : null,
-  ),
+  trigger: triggeredBy("billing/invoice-generated", async ({ tx, event, workspace }) => {
+    if (!workspace) return null;
+    const invoice = await printableInvoice(tx, event.data.invoiceId);
+    if (!invoice) return null;
+
+    return {
+      workspaceName: workspace.name,
+      workspaceSlug: workspace.slug,
+      invoiceId: invoice.invoice.id,
+      number: invoice.invoice.number,
+      status: invoice.invoice.status,
+      totalMinor: invoice.invoice.totalMinor,
+      amountDueMinor: invoice.invoice.amountDueMinor,
+      currency: invoice.invoice.currency,
+      dueAt: invoice.invoice.dueAt?.toISOString() ?? null,
+    };
+  }),
   inApp: (data) => ({
-    title: "New invoice",
-    body:
-      `An invoice of ${money(data.totalMinor, data.currency)} for ${data.workspaceName} is ` +
-      `ready.`,
-    link: `/w/${data.workspaceSlug}`,
+    title: `Invoice ${data.number}`,
+    body: `${invoiceStanding(data)} for ${data.workspaceName}.`,
+    link: `/w/${data.workspaceSlug}/billing`,
   }),
   email: (data, { appUrl }) => ({
-    subject:
-      `Your Tally invoice for ${data.workspaceName}: ` + `${money(data.totalMinor, data.currency)}`,
+    subject: `Invoice ${data.number} — ${invoiceStanding(data)}`,
     element: (
       <EmailLayout
-        preview={`Total ${money(data.totalMinor, data.currency)}`}
-        heading="Your invoice is ready"
-        action={{ label: "View the invoice", url: workspaceUrl(appUrl, data.workspaceSlug) }}
+        preview={`${data.workspaceName}: ${invoiceStanding(data)}`}
+        heading={`Invoice ${data.number}`}
+        action={{
+          label: "Open billing",
+          url: workspaceUrl(appUrl, data.workspaceSlug, "/billing"),
+        }}
       >
-        <P>A new invoice for {data.workspaceName} has been issued.</P>
+        <P>
+          {data.amountDueMinor > 0 && data.status === "open"
+            ? `A new invoice for ${data.workspaceName} is ready; the PDF is attached.`
+            : `A new invoice for ${data.workspaceName} is ready and settled; the PDF is attached.`}
+        </P>
         <Facts
           rows={[
+            ["Invoice", data.number],
             ["Total", money(data.totalMinor, data.currency)],
-            ["Invoice", data.invoiceId],
+            ["Amount due", money(data.status === "open" ? data.amountDueMinor : 0, data.currency)],
+            ...(data.dueAt && data.status === "open" && data.amountDueMinor > 0
+              ? [["Due by", invoiceDate(data.dueAt)] as [string, string]]
+              : []),
           ]}
         />
       </EmailLayout>
     ),
   }),
+  attachments: async (data, { db }) => {
+    const invoice = await printableInvoice(db, data.invoiceId);
+    if (!invoice) return [];
+
+    return [
+      {
+        filename: invoicePdfFilename(invoice.invoice.number),
+        contentType: "application/pdf",
+        content: await renderInvoicePdf(invoice),
+      },
+    ];
+  },
 });
+
+/** "€12.00 due by 19 Jan 2027", or "€12.00 paid" when nothing is left to pay. */
+function invoiceStanding(data: {
+  status: string;
+  totalMinor: number;
+  amountDueMinor: number;
+  currency: string;
+  dueAt: string | null;
+}): string {
+  if (data.status === "open" && data.amountDueMinor > 0) {
+    const due = money(data.amountDueMinor, data.currency);
+
+    return data.dueAt ? `${due} due by ${invoiceDate(data.dueAt)}` : `${due} due`;
+  }
+
+  return `${money(data.totalMinor, data.currency)} ${data.status === "open" ? "paid" : data.status}`;
+}
 
 export const paymentSucceeded = defineNotification({
   type: "billing.payment_succeeded",

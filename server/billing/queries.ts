@@ -1,0 +1,346 @@
+import { and, asc, desc, eq, inArray, isNotNull, isNull, lt, ne, or } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
+import { z } from "zod";
+
+import {
+  creditPacks,
+  creditPurchases,
+  creditRefunds,
+  invoiceLines,
+  invoices,
+  subscriptions,
+  tiers,
+  workspaces,
+} from "@/drizzle/schema";
+import type { DbOrTx } from "@/server/db/client";
+import { AppError } from "@/server/errors";
+import { customerCreditBalance } from "@/server/workspaces/lifecycle";
+
+import { totalRows, type TotalRow } from "./invoice-view";
+
+/**
+ * What a workspace's billing members see of its billing: the plan and
+ * period, its invoices, what it paid, the next invoice. Every query takes
+ * the workspace id the procedure checked and reads nothing outside it.
+ * Drafts are the billing machinery's own business and are never shown.
+ */
+
+const scheduledTiers = alias(tiers, "scheduled_tiers");
+
+/** The plan, the subscription's period and payment method, and what waits for the period's end. */
+export async function billingSummary(db: DbOrTx, workspaceId: string) {
+  const [row] = await db
+    .select({
+      tier: {
+        code: tiers.code,
+        name: tiers.name,
+        currency: tiers.currency,
+        monthlyPriceMinor: tiers.monthlyPriceMinor,
+        monthlyCredits: tiers.monthlyCredits,
+        includedSeats: tiers.includedSeats,
+        seatPriceMinor: tiers.seatPriceMinor,
+        overageUnitCredits: tiers.overageUnitCredits,
+        overageUnitPriceMinor: tiers.overageUnitPriceMinor,
+      },
+      subscription: {
+        id: subscriptions.id,
+        status: subscriptions.status,
+        currency: subscriptions.currency,
+        anchorAt: subscriptions.anchorAt,
+        currentPeriodStart: subscriptions.currentPeriodStart,
+        currentPeriodEnd: subscriptions.currentPeriodEnd,
+        seats: subscriptions.seats,
+        paymentMethodLabel: subscriptions.paymentMethodLabel,
+        trialEndsAt: subscriptions.trialEndsAt,
+      },
+      cancelAt: workspaces.cancelAt,
+      scheduledTierName: scheduledTiers.name,
+      scheduledTierAt: workspaces.scheduledTierAt,
+    })
+    .from(workspaces)
+    .innerJoin(tiers, eq(tiers.id, workspaces.tierId))
+    .leftJoin(subscriptions, eq(subscriptions.workspaceId, workspaces.id))
+    .leftJoin(scheduledTiers, eq(scheduledTiers.id, workspaces.scheduledTierId))
+    .where(eq(workspaces.id, workspaceId));
+  if (!row) throw new AppError("not_found", "Workspace not found");
+
+  const subscription = row.subscription;
+  const extraSeats = subscription ? Math.max(0, subscription.seats - row.tier.includedSeats) : 0;
+
+  return {
+    tier: row.tier,
+    subscription: subscription
+      ? {
+          ...subscription,
+          /** The day of month periods start on; shorter months start on their last day. */
+          anchorDay: subscription.anchorAt.getUTCDate(),
+        }
+      : null,
+    seats: {
+      billed: subscription?.seats ?? null,
+      included: row.tier.includedSeats,
+      extra: extraSeats,
+    },
+    paymentMethodLabel: subscription?.paymentMethodLabel ?? null,
+    scheduled: {
+      tier:
+        row.scheduledTierName && row.scheduledTierAt
+          ? { name: row.scheduledTierName, at: row.scheduledTierAt }
+          : null,
+      cancelAt: row.cancelAt,
+    },
+    /** Credit owed to the customer, taken off the next invoice: zero or positive minor units. */
+    creditBalanceMinor: 0 - (await customerCreditBalance(db, workspaceId)),
+  };
+}
+
+export const invoiceListInput = z.object({
+  limit: z.number().int().min(1).max(100).default(20),
+  /** The `nextCursor` of the previous page. */
+  cursor: z
+    .object({ finalizedAt: z.coerce.date(), id: z.uuid() })
+    .nullish()
+    .transform((cursor) => cursor ?? null),
+});
+export type InvoiceListInput = z.input<typeof invoiceListInput>;
+
+/** The workspace's finalized invoices, newest first, a page at a time. */
+export async function listInvoices(db: DbOrTx, workspaceId: string, input: InvoiceListInput = {}) {
+  const { limit, cursor } = invoiceListInput.parse(input);
+  const rows = await db
+    .select({
+      id: invoices.id,
+      number: invoices.number,
+      kind: invoices.kind,
+      status: invoices.status,
+      currency: invoices.currency,
+      totalMinor: invoices.totalMinor,
+      amountDueMinor: invoices.amountDueMinor,
+      amountPaidMinor: invoices.amountPaidMinor,
+      periodStart: invoices.periodStart,
+      periodEnd: invoices.periodEnd,
+      finalizedAt: invoices.finalizedAt,
+      dueAt: invoices.dueAt,
+      paidAt: invoices.paidAt,
+    })
+    .from(invoices)
+    .where(
+      and(
+        eq(invoices.workspaceId, workspaceId),
+        ne(invoices.status, "draft"),
+        cursor
+          ? or(
+              lt(invoices.finalizedAt, cursor.finalizedAt),
+              and(eq(invoices.finalizedAt, cursor.finalizedAt), lt(invoices.id, cursor.id)),
+            )
+          : undefined,
+      ),
+    )
+    .orderBy(desc(invoices.finalizedAt), desc(invoices.id))
+    .limit(limit + 1);
+
+  const page = rows.slice(0, limit).map((row) => ({
+    ...row,
+    number: row.number ?? "",
+    finalizedAt: row.finalizedAt ?? new Date(0),
+  }));
+  const last = page.at(-1);
+
+  return {
+    invoices: page,
+    nextCursor: rows.length > limit && last ? { finalizedAt: last.finalizedAt, id: last.id } : null,
+  };
+}
+
+/** One finalized invoice of the workspace with its lines and totals rows; not_found otherwise. */
+export async function invoiceDetails(db: DbOrTx, workspaceId: string, invoiceId: string) {
+  const [invoice] = await db
+    .select()
+    .from(invoices)
+    .where(
+      and(
+        eq(invoices.id, invoiceId),
+        eq(invoices.workspaceId, workspaceId),
+        ne(invoices.status, "draft"),
+      ),
+    );
+  if (!invoice) throw new AppError("not_found", "No such invoice in this workspace");
+
+  const lines = await db
+    .select({
+      id: invoiceLines.id,
+      position: invoiceLines.position,
+      kind: invoiceLines.kind,
+      description: invoiceLines.description,
+      quantity: invoiceLines.quantity,
+      unitAmountMinor: invoiceLines.unitAmountMinor,
+      amountMinor: invoiceLines.amountMinor,
+      rounding: invoiceLines.rounding,
+      periodStart: invoiceLines.periodStart,
+      periodEnd: invoiceLines.periodEnd,
+    })
+    .from(invoiceLines)
+    .where(eq(invoiceLines.invoiceId, invoice.id))
+    .orderBy(asc(invoiceLines.position));
+  const totals: TotalRow[] = totalRows(invoice, lines);
+
+  return {
+    id: invoice.id,
+    number: invoice.number ?? "",
+    kind: invoice.kind,
+    status: invoice.status,
+    currency: invoice.currency,
+    periodStart: invoice.periodStart,
+    periodEnd: invoice.periodEnd,
+    finalizedAt: invoice.finalizedAt,
+    dueAt: invoice.dueAt,
+    paidAt: invoice.paidAt,
+    voidedAt: invoice.voidedAt,
+    voidReason: invoice.voidReason,
+    uncollectibleAt: invoice.uncollectibleAt,
+    seller: invoice.seller,
+    buyer: invoice.buyer,
+    subtotalMinor: invoice.subtotalMinor,
+    discountMinor: invoice.discountMinor,
+    taxRateBps: invoice.taxRateBps,
+    taxMinor: invoice.taxMinor,
+    totalMinor: invoice.totalMinor,
+    amountDueMinor: invoice.amountDueMinor,
+    amountPaidMinor: invoice.amountPaidMinor,
+    lines,
+    totals,
+    pdfUrl: `/api/invoices/${invoice.id}/pdf`,
+  };
+}
+
+export interface PaymentHistoryEntry {
+  /** The invoice's id, or the purchase's when it has no invoice. */
+  id: string;
+  kind: "invoice" | "credit_purchase";
+  description: string;
+  invoiceId: string | null;
+  invoiceNumber: string | null;
+  amountMinor: number;
+  currency: string;
+  paidAt: Date;
+  method: string;
+  refunds: { id: string; amountMinor: number; status: string; createdAt: Date }[];
+}
+
+/**
+ * What the workspace paid, newest first: paid invoices and paid credit
+ * purchases (each purchase once, with its invoice's number when it has one),
+ * with the refunds of each purchase.
+ *
+ * TODO: payments do not record the card they were taken from yet; invoices
+ * show the subscription's saved card, purchases the gateway's checkout.
+ */
+export async function paymentHistory(
+  db: DbOrTx,
+  workspaceId: string,
+  options: { limit?: number } = {},
+): Promise<PaymentHistoryEntry[]> {
+  const limit = options.limit ?? 50;
+  const [subscription] = await db
+    .select({ label: subscriptions.paymentMethodLabel })
+    .from(subscriptions)
+    .where(eq(subscriptions.workspaceId, workspaceId));
+
+  const paidInvoices = await db
+    .select({
+      id: invoices.id,
+      number: invoices.number,
+      kind: invoices.kind,
+      amountPaidMinor: invoices.amountPaidMinor,
+      amountDueMinor: invoices.amountDueMinor,
+      currency: invoices.currency,
+      paidAt: invoices.paidAt,
+    })
+    .from(invoices)
+    .where(
+      and(
+        eq(invoices.workspaceId, workspaceId),
+        eq(invoices.status, "paid"),
+        isNull(invoices.purchaseId),
+        isNotNull(invoices.paidAt),
+      ),
+    )
+    .orderBy(desc(invoices.paidAt))
+    .limit(limit);
+
+  const purchases = await db
+    .select({
+      id: creditPurchases.id,
+      packName: creditPacks.name,
+      credits: creditPurchases.credits,
+      amountMinor: creditPurchases.amountMinor,
+      currency: creditPurchases.currency,
+      gateway: creditPurchases.gateway,
+      paidAt: creditPurchases.paidAt,
+      invoiceId: invoices.id,
+      invoiceNumber: invoices.number,
+    })
+    .from(creditPurchases)
+    .innerJoin(creditPacks, eq(creditPacks.id, creditPurchases.packId))
+    .leftJoin(invoices, eq(invoices.purchaseId, creditPurchases.id))
+    .where(
+      and(
+        eq(creditPurchases.workspaceId, workspaceId),
+        eq(creditPurchases.status, "paid"),
+        isNotNull(creditPurchases.paidAt),
+      ),
+    )
+    .orderBy(desc(creditPurchases.paidAt))
+    .limit(limit);
+  const refunds = purchases.length
+    ? await db
+        .select()
+        .from(creditRefunds)
+        .where(
+          inArray(
+            creditRefunds.purchaseId,
+            purchases.map((purchase) => purchase.id),
+          ),
+        )
+        .orderBy(asc(creditRefunds.createdAt))
+    : [];
+
+  const entries: PaymentHistoryEntry[] = [
+    ...paidInvoices.map((invoice) => ({
+      id: invoice.id,
+      kind: "invoice" as const,
+      description: `Invoice ${invoice.number}`,
+      invoiceId: invoice.id,
+      invoiceNumber: invoice.number,
+      amountMinor: invoice.amountPaidMinor || invoice.amountDueMinor,
+      currency: invoice.currency,
+      paidAt: invoice.paidAt!,
+      method:
+        invoice.amountDueMinor === 0
+          ? "Nothing to pay"
+          : (subscription?.label ?? "Saved payment method"),
+      refunds: [],
+    })),
+    ...purchases.map((purchase) => ({
+      id: purchase.id,
+      kind: "credit_purchase" as const,
+      description: `${purchase.packName} (${purchase.credits.toLocaleString("en-US")} credits)`,
+      invoiceId: purchase.invoiceId,
+      invoiceNumber: purchase.invoiceNumber,
+      amountMinor: purchase.amountMinor,
+      currency: purchase.currency,
+      paidAt: purchase.paidAt!,
+      method: purchase.gateway === "stripe" ? "Card, Stripe checkout" : "Card, simulated checkout",
+      refunds: refunds
+        .filter((refund) => refund.purchaseId === purchase.id)
+        .map((refund) => ({
+          id: refund.id,
+          amountMinor: refund.amountMinor,
+          status: refund.status,
+          createdAt: refund.createdAt,
+        })),
+    })),
+  ];
+
+  return entries.sort((a, b) => b.paidAt.getTime() - a.paidAt.getTime()).slice(0, limit);
+}
