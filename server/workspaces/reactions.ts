@@ -1,6 +1,8 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
 
 import { auditLog, billingAdjustments, creditPeriods, tiers, workspaces } from "@/drizzle/schema";
+import { ROUNDING } from "@/server/billing/invoice-math";
+import { issueInvoice } from "@/server/billing/invoices";
 import { prorate, prorateTierChange } from "@/server/billing/proration";
 import { ALLOWANCE_PRIORITY } from "@/server/credits/periods";
 import { grantCredits } from "@/server/credits/ledger";
@@ -84,13 +86,15 @@ export const grantUpgradeCredits: ReactionHandler<"workspace/tier-changed"> = as
 /**
  * workspace/tier-changed (within a period) → two billing adjustments: the
  * unused time on the old tier credited, the rest of the period on the new
- * one charged. An upgrade's net is due on the next invoice; an immediate
- * downgrade's net credit stays as the customer's credit balance until an
- * invoice takes it up.
+ * one charged. An upgrade's net is invoiced at once: a `proration` invoice
+ * (one per event, by its source key) takes up the two lines. An immediate
+ * downgrade's net credit stays as the customer's credit balance until the
+ * next invoice takes it up.
  */
 export const recordTierChangeProration: ReactionHandler<"workspace/tier-changed"> = async ({
   tx,
   event,
+  deps,
 }) => {
   const data = event.data;
   if (!data.prorated) return;
@@ -131,6 +135,37 @@ export const recordTierChangeProration: ReactionHandler<"workspace/tier-changed"
       })),
     )
     .onConflictDoNothing();
+  if (data.direction !== "upgrade") return;
+
+  const recorded = await tx
+    .select()
+    .from(billingAdjustments)
+    .where(
+      and(eq(billingAdjustments.sourceEventId, event.id), isNull(billingAdjustments.invoicedAt)),
+    )
+    .orderBy(asc(billingAdjustments.kind));
+  if (recorded.length === 0) return;
+  const issued = await issueInvoice(tx, deps.clock, deps.billing, {
+    workspaceId: data.workspaceId,
+    kind: "proration",
+    currency: to.currency,
+    lines: recorded.map((line) => ({
+      kind: "proration" as const,
+      description: line.description,
+      quantity: 1,
+      unitAmountMinor: null,
+      amountMinor: line.amountMinor,
+      rounding: ROUNDING.prorated,
+      periodStart: line.periodStart,
+      periodEnd: line.periodEnd,
+      adjustmentId: line.id,
+    })),
+    sourceKey: `tier-change:${event.id}`,
+    periodStart,
+    periodEnd,
+  });
+
+  return issued.events;
 };
 
 /**
