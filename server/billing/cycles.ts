@@ -215,6 +215,12 @@ async function overageOf(db: DbOrTx, workspaceId: string, periodStart: Date): Pr
  * next period (unless cancelled). Does nothing when the period has not ended,
  * the workspace is not active, an earlier cycle is unfinished, or another
  * transaction holds the subscription.
+ *
+ * TODO: a workspace suspended across a period's end is skipped while
+ * suspended and billed for that period (its fee in advance included) once
+ * reactivated; dunning should decide whether a suspension pauses the fee.
+ * TODO: a workspace cancelled now gets no last cycle: its cancellation
+ * refund and the overage of its partial period stay unbilled.
  */
 export async function startCycle(
   tx: Tx,
