@@ -17,7 +17,11 @@ import { execute } from "@/server/commands";
 import type { EventName, EventEnvelope } from "@/server/events/catalogue";
 import type { ReactionHandler } from "@/server/events/reactions";
 import type { Runtime } from "@/server/runtime";
-import { createWorkspace } from "@/server/workspaces/commands";
+import {
+  createWorkspace,
+  reactivateWorkspace,
+  suspendWorkspace,
+} from "@/server/workspaces/commands";
 import { cancelWorkspace, changeTier } from "@/server/workspaces/lifecycle";
 import { sweepCycles } from "@/test/support/billing";
 import { consume } from "@/test/support/credits";
@@ -437,6 +441,26 @@ describe("four months of one workspace", () => {
   });
 });
 
+describe("the subscription", () => {
+  it("follows the workspace's suspension, reactivation and cancellation in the same change", async () => {
+    const { basic } = await tiers();
+    const { workspaceId } = await workspaceOn("2030-05-20T08:00:00Z", basic.code);
+    const system = { actor: { type: "system", reason: "test" } as const };
+    const statusOf = async () => (await subscriptionOf(workspaceId)).status;
+
+    await execute(runtime, suspendWorkspace, { workspaceId, reason: "Payment dispute" }, system);
+    expect(await statusOf()).toBe("suspended");
+    await execute(runtime, reactivateWorkspace, { workspaceId }, system);
+    expect(await statusOf()).toBe("active");
+    await execute(runtime, cancelWorkspace, { workspaceId, timing: "now" }, system);
+    expect(await statusOf()).toBe("cancelled");
+
+    // A cancelled subscription is never swept.
+    await sweepAt("2030-07-01T00:00:00Z");
+    expect(await cyclesOf(workspaceId)).toEqual([]);
+  });
+});
+
 describe("the sweep", () => {
   it("bills a period once when sweeps run at the same time and again later", async () => {
     const { basic } = await tiers();
@@ -465,20 +489,16 @@ describe("the sweep", () => {
     clock.set("2027-11-04T09:00:00Z");
 
     // Each step commits and its events are lost: the process died before the relay ran.
-    await lost(() => runtime.db.transaction((tx) => startDueCycles(tx, clock)));
+    await runtime.db.transaction((tx) => startDueCycles(tx, clock));
     const [cycle] = await cyclesOf(workspaceId);
     expect(cycle).toMatchObject({ status: "started" });
     const ref = { workspaceId, subscriptionId: cycle!.subscriptionId, cycleId: cycle!.id };
-    await lost(() =>
-      runHandler(collectCycleUsage, "billing/cycle-started", {
-        ...ref,
-        periodStart: cycle!.periodStart.toISOString(),
-        periodEnd: cycle!.periodEnd.toISOString(),
-      }),
-    );
-    await lost(() =>
-      runHandler(invoiceCycle, "billing/usage-collected", { ...ref, overageCredits: 0 }),
-    );
+    await runHandler(collectCycleUsage, "billing/cycle-started", {
+      ...ref,
+      periodStart: cycle!.periodStart.toISOString(),
+      periodEnd: cycle!.periodEnd.toISOString(),
+    });
+    await runHandler(invoiceCycle, "billing/usage-collected", { ...ref, overageCredits: 0 });
     expect((await cyclesOf(workspaceId))[0]).toMatchObject({ status: "invoiced" });
 
     // Not yet stalled: a sweep leaves it alone.
@@ -499,7 +519,8 @@ describe("the sweep", () => {
     const { basic } = await tiers();
     const { workspaceId } = await workspaceOn("2027-12-05T09:00:00Z", basic.code);
     clock.set("2028-01-05T09:00:00Z");
-    await lost(() => runtime.db.transaction((tx) => startDueCycles(tx, clock)));
+    // The sweep commits and its events are lost.
+    await runtime.db.transaction((tx) => startDueCycles(tx, clock));
 
     clock.set("2028-01-05T09:11:00Z");
     await sweepCycles(runtime);
@@ -576,12 +597,10 @@ async function allocationsOf(workspaceId: string): Promise<number> {
   return row?.n ?? 0;
 }
 
-/** Runs a step whose events never reach the outbox. */
-async function lost(step: () => Promise<unknown>): Promise<void> {
-  await step();
-}
-
-/** One reaction, outside the inbox, on a made-up delivery of its event. */
+/**
+ * One reaction, outside the inbox, on a made-up delivery of its event; the
+ * events it returns are dropped, as if the process died after its commit.
+ */
 async function runHandler<N extends EventName>(
   handler: ReactionHandler<N>,
   name: N,
