@@ -16,6 +16,7 @@ import { rolloverOf } from "./rollover";
  * anchor rule). A period opens with the tier's allowance, which expires when
  * the period closes; closing first carries unused allowance into the next
  * period as a rollover grant, up to the tier's cap.
+ *
  * Periods are closed by the billing cycle of the same period
  * (billing/cycle-completed), not by a sweep of their own.
  */

@@ -1,8 +1,7 @@
-import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 
 import { auditLog, billingAdjustments, creditPeriods, tiers, workspaces } from "@/drizzle/schema";
-import { ROUNDING } from "@/server/billing/invoice-math";
-import { issueInvoice } from "@/server/billing/invoices";
+import { issueInvoice, openAdjustmentLines } from "@/server/billing/invoices";
 import { prorate, prorateTierChange } from "@/server/billing/proration";
 import { ALLOWANCE_PRIORITY } from "@/server/credits/periods";
 import { grantCredits } from "@/server/credits/ledger";
@@ -137,29 +136,15 @@ export const recordTierChangeProration: ReactionHandler<"workspace/tier-changed"
     .onConflictDoNothing();
   if (data.direction !== "upgrade") return;
 
-  const recorded = await tx
-    .select()
-    .from(billingAdjustments)
-    .where(
-      and(eq(billingAdjustments.sourceEventId, event.id), isNull(billingAdjustments.invoicedAt)),
-    )
-    .orderBy(asc(billingAdjustments.kind));
+  const recorded = await openAdjustmentLines(tx, data.workspaceId, to.currency, {
+    sourceEventId: event.id,
+  });
   if (recorded.length === 0) return;
   const issued = await issueInvoice(tx, deps.clock, deps.billing, {
     workspaceId: data.workspaceId,
     kind: "proration",
     currency: to.currency,
-    lines: recorded.map((line) => ({
-      kind: "proration" as const,
-      description: line.description,
-      quantity: 1,
-      unitAmountMinor: null,
-      amountMinor: line.amountMinor,
-      rounding: ROUNDING.prorated,
-      periodStart: line.periodStart,
-      periodEnd: line.periodEnd,
-      adjustmentId: line.id,
-    })),
+    lines: recorded,
     sourceKey: `tier-change:${event.id}`,
     periodStart,
     periodEnd,
