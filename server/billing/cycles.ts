@@ -54,7 +54,7 @@ type Cycle = typeof billingCycles.$inferSelect;
 /** A cycle not moved on for this long is picked up again by the sweep. */
 export const STALLED_AFTER_MS = 10 * 60_000;
 const SWEEP_BATCH = 50;
-const DAY = (at: Date) => at.toISOString().slice(0, 10);
+const day = (at: Date) => at.toISOString().slice(0, 10);
 
 async function tierById(db: DbOrTx, tierId: string): Promise<Tier> {
   const [tier] = await db.select().from(tiers).where(eq(tiers.id, tierId));
@@ -133,7 +133,7 @@ export async function cycleLines(db: DbOrTx, input: CycleLineInput): Promise<Dra
   const { next, ended } = input;
   if (next) {
     const price = tierPrice(next.tier, input.currency);
-    const span = `${DAY(next.startsAt)} to ${DAY(next.endsAt)}`;
+    const span = `${day(next.startsAt)} to ${day(next.endsAt)}`;
     if (price.monthlyPriceMinor > 0) {
       lines.push({
         kind: "tier_fee",
@@ -176,7 +176,7 @@ export async function cycleLines(db: DbOrTx, input: CycleLineInput): Promise<Dra
           `Overage: ${ended.overageCredits.toLocaleString("en-US")} credits at ` +
           `${price.overageUnitPriceMinor} minor units per ` +
           `${ended.tier.overageUnitCredits.toLocaleString("en-US")} credits, ` +
-          `${DAY(ended.startsAt)} to ${DAY(ended.endsAt)}`,
+          `${day(ended.startsAt)} to ${day(ended.endsAt)}`,
         quantity: ended.overageCredits,
         unitAmountMinor: null,
         amountMinor,
