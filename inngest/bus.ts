@@ -1,10 +1,16 @@
 import { prunePendingSignUps, sendSignUpConfirmation } from "@/server/auth/commands";
+import {
+  closeCycleCredits,
+  collectCycleUsage,
+  invoiceCycle,
+  markCyclePaymentRequested,
+  sweepBillingCycles,
+} from "@/server/billing/cycles";
 import { setUpBillingCustomer } from "@/server/billing/reactions";
 import { autoPurchaseOnOverage } from "@/server/billing/overage-charges";
 import { issuePurchaseInvoice } from "@/server/billing/purchase-invoices";
 import { recordSeatCount } from "@/server/billing/seats";
 import { expireHolds } from "@/server/credits/holds";
-import { rollPeriods } from "@/server/credits/periods";
 import { runAutoTopUp } from "@/server/credits/auto-top-up";
 import { allocateInitialCredits, expireDueGrants } from "@/server/credits/reactions";
 import { sendRefundToGateway } from "@/server/credits/refunds";
@@ -187,10 +193,32 @@ export const bus: readonly Reaction[] = [
     description: "Release holds past their time limit",
     handle: expireHolds,
   }),
+  // A billing cycle is a chain of these five rows (server/billing/cycles.ts); the credits of a
+  // period turn over at its last step, so credits and invoices move together.
   onCron("* * * * *", {
-    id: "credits-roll-periods",
-    description: "Close ended allocation periods: rollover, expiry, next allowance",
-    handle: rollPeriods,
+    id: "billing-start-cycles",
+    description: "Start the billing cycles of ended periods and resume stalled ones",
+    handle: sweepBillingCycles,
+  }),
+  onEvent("billing/cycle-started", {
+    id: "billing-collect-usage",
+    description: "Collect the ended period's overage and the seats onto the cycle",
+    handle: collectCycleUsage,
+  }),
+  onEvent("billing/usage-collected", {
+    id: "billing-invoice-cycle",
+    description: "Issue the cycle's invoice: next period's fee and seats, overage, adjustments",
+    handle: invoiceCycle,
+  }),
+  onEvent("billing/payment-requested", {
+    id: "billing-cycle-payment-requested",
+    description: "Mark the cycle's invoice handed to collection and complete the cycle",
+    handle: markCyclePaymentRequested,
+  }),
+  onEvent("billing/cycle-completed", {
+    id: "billing-close-cycle-credits",
+    description: "Close the cycle's credit period: rollover, expiry, next allowance",
+    handle: closeCycleCredits,
   }),
   onCron("53 * * * *", {
     id: "workspaces-delete-expired",

@@ -315,11 +315,7 @@ function ChangeDialog({
             <Line label={`Remaining time on ${to.name}`} value={money(change.now.chargeMinor)} />
             <Line
               strong
-              label={
-                change.now.netMinor >= 0
-                  ? "Charged on your next invoice"
-                  : "Credited to your next invoice"
-              }
+              label={change.now.netMinor >= 0 ? "Invoiced now" : "Credited to your next invoice"}
               value={money(Math.abs(change.now.netMinor))}
               testId="preview-net"
             />

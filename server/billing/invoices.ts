@@ -270,11 +270,16 @@ export async function issueInvoice(
   return { invoice: finalized.invoice, created: true, events: finalized.events };
 }
 
-/** The uninvoiced adjustments of a workspace in `currency`, oldest first, as invoice lines. */
+/**
+ * The uninvoiced adjustments of a workspace in `currency`, oldest first, as
+ * invoice lines; only those recorded for one event when `sourceEventId` is
+ * given (an upgrade's two prorated lines).
+ */
 export async function openAdjustmentLines(
   db: DbOrTx,
   workspaceId: string,
   currency: string,
+  options: { sourceEventId?: string } = {},
 ): Promise<DraftLine[]> {
   const rows = await db
     .select()
@@ -284,9 +289,12 @@ export async function openAdjustmentLines(
         eq(billingAdjustments.workspaceId, workspaceId),
         eq(billingAdjustments.currency, currency),
         isNull(billingAdjustments.invoicedAt),
+        options.sourceEventId === undefined
+          ? undefined
+          : eq(billingAdjustments.sourceEventId, options.sourceEventId),
       ),
     )
-    .orderBy(billingAdjustments.createdAt, billingAdjustments.id);
+    .orderBy(billingAdjustments.createdAt, billingAdjustments.kind, billingAdjustments.id);
 
   return rows.map((row) => ({
     kind:

@@ -43,3 +43,15 @@ export function periodBounds(anchor: Date, sequence: number): { startsAt: Date; 
     endsAt: addMonthsAnchored(anchor, sequence),
   };
 }
+
+/** The period that holds `at` (start inclusive, end exclusive), of a schedule anchored at `anchor`. */
+export function periodAt(anchor: Date, at: Date): { startsAt: Date; endsAt: Date } {
+  const monthsApart =
+    (at.getUTCFullYear() - anchor.getUTCFullYear()) * 12 + at.getUTCMonth() - anchor.getUTCMonth();
+  // The estimate is at most one month off either way; step to the period that holds `at`.
+  let sequence = Math.max(1, monthsApart);
+  while (sequence > 1 && periodBounds(anchor, sequence).startsAt > at) sequence--;
+  while (periodBounds(anchor, sequence).endsAt <= at) sequence++;
+
+  return periodBounds(anchor, sequence);
+}

@@ -111,3 +111,50 @@ describe("the refund of a cancellation now", () => {
     expect(Object.is(cancellationRefund(0, at("2027-03-16T12:00:00Z")), 0)).toBe(true);
   });
 });
+
+describe("proration at the edges of a period", () => {
+  it("charges the whole difference for a change at the period's first second", () => {
+    expect(prorateTierChange(1_000, 3_000, at("2027-03-01T00:00:00Z"))).toMatchObject({
+      creditMinor: -1_000,
+      chargeMinor: 3_000,
+      netMinor: 2_000,
+      remainingSeconds: 31 * 86_400,
+    });
+  });
+
+  it("prorates one second at the period's last second, which rounds to nothing", () => {
+    const last = at("2027-03-31T23:59:59Z");
+    expect(remainingSeconds(last)).toEqual({ remaining: 1, length: 31 * 86_400 });
+    expect(prorateTierChange(1_000, 3_000, last)).toMatchObject({
+      creditMinor: 0,
+      chargeMinor: 0,
+      netMinor: 0,
+    });
+    // A price large enough to be worth a second: 2,678,400 minor units a month is 1 a second.
+    expect(prorate(2_678_400, last)).toBe(1);
+  });
+
+  it("nets two changes in one period to the rest of the period on the last tier", () => {
+    // Up from 1,000 to 3,000 a third of the way through a 30-day window, back down to 2,000
+    // two thirds of the way: each change is prorated on its own, on the tier it left.
+    const window = {
+      periodStart: new Date("2027-04-01T00:00:00Z"),
+      periodEnd: new Date("2027-05-01T00:00:00Z"),
+    };
+    const up = prorateTierChange(1_000, 3_000, {
+      ...window,
+      at: new Date("2027-04-11T00:00:00Z"),
+    });
+    const down = prorateTierChange(3_000, 2_000, {
+      ...window,
+      at: new Date("2027-04-21T00:00:00Z"),
+    });
+    expect([up.creditMinor, up.chargeMinor, down.creditMinor, down.chargeMinor]).toEqual([
+      -667, 2_000, -1_000, 667,
+    ]);
+    // Billed 1,000 in advance, plus the two nets: 1,000 + 1,333 − 333 = 2,000, which is a
+    // third of each tier's price: 333 + 1,000 + 667.
+    expect([up.netMinor, down.netMinor]).toEqual([1_333, -333]);
+    expect(1_000 + up.netMinor + down.netMinor).toBe(333 + 1_000 + 667);
+  });
+});

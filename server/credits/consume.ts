@@ -251,7 +251,7 @@ export async function consumeOne(
   let overageCredits = 0;
   const events: EventDraft[] = [];
   if (!draw.ok && terms.overagePolicy === "soft_cap") {
-    const periodStart = overagePeriodStart(clock.now());
+    const periodStart = await overagePeriodStart(tx, workspaceId, clock.now());
     const [used] = await tx
       .select({ credits: sql<number>`coalesce(sum(${overageRecords.credits}), 0)::int` })
       .from(overageRecords)

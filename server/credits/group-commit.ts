@@ -78,8 +78,9 @@ interface WorkspaceState {
   locked: LockedBalance;
   terms: ConsumptionTerms;
   grants: LiveGrant[];
-  /** Overage already recorded this period; read when a consumption first needs it. */
+  /** Overage already recorded this period, and the period's start; read when first needed. */
   overageUsed: number | null;
+  overagePeriodStart: Date | null;
   /** Whether any draw settled the balance, so its row must be written. */
   settled: boolean;
 }
@@ -306,6 +307,7 @@ async function planGroup(tx: Tx, clock: Clock, source: GroupSource): Promise<Pla
       },
       grants: [],
       overageUsed: null,
+      overagePeriodStart: null,
       settled: false,
     });
   }
@@ -353,7 +355,6 @@ async function planGroup(tx: Tx, clock: Clock, source: GroupSource): Promise<Pla
   const usageRows: UsageRow[] = [];
   const overageRows: (typeof overageRecords.$inferInsert)[] = [];
   const takes = new Map<string, number>();
-  const periodStart = overagePeriodStart(now);
   /** The usage records written, by workspace. */
   const loggedBy = new Map<string, ConsumeResult[]>();
 
@@ -440,6 +441,8 @@ async function planGroup(tx: Tx, clock: Clock, source: GroupSource): Promise<Pla
       draw(quote.credits);
       allowed = true;
     } else if (terms.overagePolicy === "soft_cap") {
+      state.overagePeriodStart ??= await overagePeriodStart(tx, request.workspaceId, now);
+      const periodStart = state.overagePeriodStart;
       state.overageUsed ??= await overageUsedThisPeriod(tx, request.workspaceId, periodStart);
       const shortfall = quote.credits - balance.balance;
       if (state.overageUsed + shortfall <= terms.overageCapCredits) {

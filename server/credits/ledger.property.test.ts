@@ -4,20 +4,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { creditHolds, workspaces } from "@/drizzle/schema";
 import type { Actor } from "@/server/actor";
+import { sweepBillingCycles } from "@/server/billing/cycles";
 import { ManualClock } from "@/server/clock";
 import { execute } from "@/server/commands";
 import { isAppError } from "@/server/errors";
 import { writeEvents } from "@/server/events/outbox";
 import type { Runtime } from "@/server/runtime";
 import { bytesCosting } from "@/test/support/credits";
-import { makeUser, makeWorkspace, runCron, testRuntime } from "@/test/support/runtime";
+import { drain, makeUser, makeWorkspace, runCron, testRuntime } from "@/test/support/runtime";
 import { makeTier } from "@/test/support/tiers";
 
 import { transferCredits } from "./adjustments";
 import { consumeBatch, consumeCredits, type ConsumeResult } from "./consume";
 import { expireHolds, finalizeHold, placeHold, releaseHold } from "./holds";
 import { checkInvariant, drawCredits, grantCredits } from "./ledger";
-import { rollPeriods } from "./periods";
 import { IDEMPOTENCY_KEY_DAYS } from "./retention";
 import { expireDueGrants } from "./reactions";
 
@@ -266,7 +266,8 @@ const expectedErrors: Record<Command["op"], string[]> = {
   advance: [],
 };
 
-const crons = { holds: expireHolds, grants: expireDueGrants, periods: rollPeriods };
+/** The period cron is the billing cycle sweep; its cycles close the credit periods. */
+const crons = { holds: expireHolds, grants: expireDueGrants, periods: sweepBillingCycles };
 
 async function run(world: World, command: Command): Promise<void> {
   const ws = (side: Side) => world.ws[side];
@@ -465,6 +466,7 @@ async function run(world: World, command: Command): Promise<void> {
     }
     case "cron":
       await runCron(runtime, crons[command.cron]);
+      if (command.cron === "periods") await drain(runtime);
       return;
     case "advance":
       clock.advance(command.minutes * 60_000);

@@ -16,7 +16,7 @@ import { balanceSummary } from "./queries";
 /**
  * Overage policies and the low-balance threshold. The soft-cap tier grants
  * 50 credits a period, no bonus, threshold 10, and lets a workspace go 100
- * credits past zero per calendar month.
+ * credits past zero per billing period.
  */
 const clock = new ManualClock("2027-06-10T12:00:00Z");
 let runtime: Runtime;
@@ -101,7 +101,7 @@ describe("soft-cap overage", () => {
       {
         usageRecordId: over.usageRecordId,
         credits: 30,
-        periodStart: new Date("2027-06-01T00:00:00Z"),
+        periodStart: new Date("2027-06-10T12:00:00Z"),
       },
     ]);
     expect((await eventsNamed(runtime, workspaceId, "credits/overage")).map((e) => e.data)).toEqual(
@@ -152,19 +152,23 @@ describe("soft-cap overage", () => {
     expect(await post(key, "c", 10)).toMatchObject({ status: 200, body: { allowed: true } });
   });
 
-  it("counts overage per calendar month", async () => {
+  it("counts overage per billing period, from the workspace's anchor", async () => {
     const { workspaceId } = await softCapWorkspace();
     await consume(runtime, workspaceId, 150); // 50 from the balance, 100 over: the cap
     expect(await consume(runtime, workspaceId, 1)).toMatchObject({ allowed: false });
 
-    clock.set("2027-07-01T00:00:00Z");
+    // The last second of the period is still in it; the next period starts with a fresh cap,
+    // even before the sweep has started the ended period's cycle.
+    clock.set("2027-07-10T11:59:59Z");
+    expect(await consume(runtime, workspaceId, 1)).toMatchObject({ allowed: false });
+    clock.set("2027-07-10T12:00:00Z");
     expect(await consume(runtime, workspaceId, 1)).toMatchObject({
       allowed: true,
       overageCredits: 1,
     });
     expect((await overageOf(workspaceId)).map((row) => row.periodStart.toISOString())).toEqual([
-      "2027-06-01T00:00:00.000Z",
-      "2027-07-01T00:00:00.000Z",
+      "2027-06-10T12:00:00.000Z",
+      "2027-07-10T12:00:00.000Z",
     ]);
     clock.set("2027-06-10T12:00:00Z");
   });

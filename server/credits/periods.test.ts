@@ -8,9 +8,11 @@ import {
   tiers,
   workspaces,
 } from "@/drizzle/schema";
+import { sweepBillingCycles } from "@/server/billing/cycles";
 import { ManualClock } from "@/server/clock";
 import { execute } from "@/server/commands";
 import type { Runtime } from "@/server/runtime";
+import { sweepCycles } from "@/test/support/billing";
 import { consume } from "@/test/support/credits";
 import {
   drain,
@@ -25,12 +27,12 @@ import { eventsNamed, makeTier, freeWithEveryFeature } from "@/test/support/tier
 import { transferCredits } from "./adjustments";
 import { placeHold, releaseHold } from "./holds";
 import { grantCredits } from "./ledger";
-import { openPeriodOf, rollPeriods } from "./periods";
+import { openPeriodOf } from "./periods";
 import { balanceSummary } from "./queries";
 
 /**
- * Allocation periods and rollover, driven by the credits-roll-periods cron
- * with a manual clock. Unless a test says otherwise the tier grants 1,000 a
+ * Allocation periods and rollover, driven by the billing cycle sweep (the
+ * period closes at the end of its cycle) with a manual clock. Unless a test says otherwise the tier grants 1,000 a
  * period, no signup bonus, low-balance threshold 100, and carries unused
  * allowance over up to 2,000 credits for one period.
  */
@@ -99,7 +101,7 @@ async function liveGrants(workspaceId: string) {
 /** Moves the clock and runs the sweep, as the minute-by-minute cron would. */
 async function rollAt(at: string) {
   clock.set(at);
-  await runCron(runtime, rollPeriods);
+  await sweepCycles(runtime);
 }
 
 describe("rollover at period end", () => {
@@ -311,7 +313,7 @@ describe("rollover at period end", () => {
     await consume(runtime, workspaceId, 400);
 
     clock.set("2027-02-16T09:00:00Z");
-    await runCron(runtime, rollPeriods);
+    await sweepCycles(runtime);
     expect((await periodsOf(workspaceId))[0]).toMatchObject({ rolledOverCredits: 400 });
     expect(await balanceOf(workspaceId)).toBe(1_400);
 
@@ -391,7 +393,7 @@ describe("the period sweep", () => {
     expect(await periodsOf(late.workspaceId)).toHaveLength(1);
     await setStatus(late.workspaceId, "active");
     clock.set("2027-08-20T00:00:00Z");
-    await runCron(runtime, rollPeriods);
+    await sweepCycles(runtime);
 
     const shape = async (workspaceId: string) => ({
       periods: (await periodsOf(workspaceId)).map((p) => ({
@@ -416,11 +418,12 @@ describe("the period sweep", () => {
     clock.set("2027-11-05T09:30:00Z");
 
     await Promise.all([
-      runCron(runtime, rollPeriods),
-      runCron(runtime, rollPeriods),
-      runCron(runtime, rollPeriods),
+      runCron(runtime, sweepBillingCycles),
+      runCron(runtime, sweepBillingCycles),
+      runCron(runtime, sweepBillingCycles),
     ]);
-    await runCron(runtime, rollPeriods);
+    await drain(runtime);
+    await sweepCycles(runtime);
 
     expect((await periodsOf(workspaceId)).map((p) => [p.sequence, p.rolledOverCredits])).toEqual([
       [1, 400],
@@ -438,7 +441,7 @@ describe("the period sweep", () => {
 
     // The sweep measures the unused allowance and then moves it: a consumption in between must
     // wait, or the move finds less than was measured.
-    const sweep = runCron(runtime, rollPeriods).then(
+    const sweep = sweepCycles(runtime).then(
       () => "closed",
       (error: unknown) => error,
     );
@@ -476,7 +479,7 @@ describe("the period sweep", () => {
     for (let month = 1; month <= 6; month++) {
       clock.set(new Date(Date.UTC(2028, 3 + month, 9, 9, 0, 1)));
       const outcomes = await Promise.allSettled([
-        runCron(runtime, rollPeriods),
+        sweepCycles(runtime),
         ...[
           [low, high],
           [high, low],
@@ -506,7 +509,7 @@ describe("the period sweep", () => {
     expect(await consume(runtime, workspaceId, 600)).toMatchObject({ allowed: true, balance: 400 });
     expect(await eventsNamed(runtime, workspaceId, "credits/expired")).toEqual([]);
 
-    await runCron(runtime, rollPeriods);
+    await sweepCycles(runtime);
     expect(await balanceOf(workspaceId)).toBe(1_400);
   });
 });

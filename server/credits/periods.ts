@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, lte, ne, sql } from "drizzle-orm";
+import { and, asc, eq, gt, ne, sql } from "drizzle-orm";
 
 import { creditGrants, creditPeriods, tiers, workspaces } from "@/drizzle/schema";
 import type { Actor } from "@/server/actor";
@@ -6,17 +6,8 @@ import { periodBounds } from "@/server/billing/periods";
 import type { Clock } from "@/server/clock";
 import type { Tx } from "@/server/db/client";
 import { event, type EventDraft } from "@/server/events/catalogue";
-import type { CronHandler } from "@/server/events/reactions";
-import { applyPeriodEnd } from "@/server/workspaces/lifecycle";
 
-import {
-  drawCredits,
-  expireGrants,
-  grantCredits,
-  inLockOrder,
-  lockBalance,
-  type LockedBalance,
-} from "./ledger";
+import { drawCredits, expireGrants, grantCredits, lockBalance, type LockedBalance } from "./ledger";
 import { rolloverOf } from "./rollover";
 
 /**
@@ -26,9 +17,8 @@ import { rolloverOf } from "./rollover";
  * the period closes; closing first carries unused allowance into the next
  * period as a rollover grant, up to the tier's cap.
  *
- * TODO: once subscriptions have billing cycles, billing/cycle-completed will
- * close the period instead of this module's own sweep, so credits and
- * invoices turn over together.
+ * Periods are closed by the billing cycle of the same period
+ * (billing/cycle-completed), not by a sweep of their own.
  */
 
 /** Tier allowances draw first, rollovers with them by expiry; bonuses and purchases after. */
@@ -143,27 +133,22 @@ export async function openFirstPeriod(
 /**
  * Closes one period whose end has passed: moves the rolled-over share of its
  * unused allowance into a rollover grant of the next period (two `rollover`
- * entries), expires the rest, and opens the next period with the tier's
- * allowance. Runs once per period: the period row is locked and closed in
+ * entries), expires the rest, and opens the next period with `nextTier`'s
+ * allowance. Called by the billing cycle of the same period once it is
+ * invoiced (billing/cycles.ts), so credits and invoices turn over together;
+ * what waited for the period's end (a downgrade, a cancellation) was applied
+ * when the cycle started. The rollover follows the rules of `endedTier`, the
+ * tier the period ran on; `nextTier` is null when no period follows (a
+ * cancellation). Runs once per period: the period row is locked and closed in
  * the same transaction, and every grant has an idempotency key.
- *
- * What waits for the period's end is applied before the next period opens
- * (workspaces/lifecycle.ts applyPeriodEnd): a scheduled downgrade, so the
- * next period allocates by the new tier, or a cancellation, after which no
- * next period opens (`next` is null).
  */
 export async function closePeriod(
   tx: Tx,
   clock: Clock,
   period: Period,
+  terms: { endedTier: Tier; nextTier: Tier | null },
 ): Promise<{ next: Period | null; events: EventDraft[] }> {
-  const [row] = await tx
-    .select({ tier: tiers })
-    .from(workspaces)
-    .innerJoin(tiers, eq(tiers.id, workspaces.tierId))
-    .where(eq(workspaces.id, period.workspaceId));
-  const tier = row?.tier;
-  if (!tier) throw new Error(`Workspace ${period.workspaceId} has no tier`);
+  const tier = terms.endedTier;
   // Locked before measuring, so no consumption changes the allowance between measuring and moving.
   const before = { ...(await lockBalance(tx, period.workspaceId)) };
 
@@ -251,9 +236,7 @@ export async function closePeriod(
     .update(creditPeriods)
     .set({ status: "closed", rolledOverCredits: rolled, closedAt: clock.now() })
     .where(eq(creditPeriods.id, period.id));
-  const periodEnd = await applyPeriodEnd(tx, period.workspaceId, period.endsAt, tier);
-  events.push(...periodEnd.events);
-  const nextTier = periodEnd.tier;
+  const nextTier = terms.nextTier;
   const opened = nextTier
     ? await openPeriod(
         tx,
@@ -285,46 +268,6 @@ export async function closePeriod(
 
   return { next: opened.period, events };
 }
-
-const SWEEP_BATCH = 50;
-/** A workspace far behind (a stopped server) catches up at most this many periods per sweep. */
-const CATCH_UP = 12;
-
-/**
- * Every minute: closes the periods that have ended and opens the next ones.
- * Periods locked by a concurrent sweep are skipped; a workspace that is
- * suspended or cancelled keeps its periods open until it is active again.
- */
-export const rollPeriods: CronHandler = async ({ tx, deps, log }) => {
-  const now = deps.clock.now();
-  const due = await tx
-    .select({ period: creditPeriods })
-    .from(creditPeriods)
-    .innerJoin(workspaces, eq(workspaces.id, creditPeriods.workspaceId))
-    .where(
-      and(
-        eq(creditPeriods.status, "open"),
-        lte(creditPeriods.endsAt, now),
-        eq(workspaces.status, "active"),
-      ),
-    )
-    .orderBy(asc(creditPeriods.endsAt))
-    .limit(SWEEP_BATCH)
-    .for("update", { of: creditPeriods, skipLocked: true });
-
-  const events: EventDraft[] = [];
-  for (const period of due.map((row) => row.period).toSorted(inLockOrder)) {
-    let current: Period | null = period;
-    for (let step = 0; step < CATCH_UP && current && current.endsAt <= now; step++) {
-      const closed = await closePeriod(tx, deps.clock, current);
-      events.push(...closed.events);
-      current = closed.next;
-    }
-  }
-  if (due.length > 0) log.info({ periods: due.length }, "closed allocation periods");
-
-  return events;
-};
 
 /** The open period of a workspace, if any. */
 export async function openPeriodOf(tx: Tx, workspaceId: string): Promise<Period | undefined> {

@@ -297,7 +297,7 @@ export async function rolloverEligibility(db: Db, workspaceId: string) {
 
 /** The tier's overage policy and how much of this cycle's overage cap is used. */
 export async function overageStatus(db: Db, workspaceId: string, now: Date) {
-  const periodStart = overagePeriodStart(now);
+  const periodStart = await overagePeriodStart(db, workspaceId, now);
   const [[tier], [used]] = await Promise.all([
     db
       .select({ policy: tiers.overagePolicy, capCredits: tiers.overageCapCredits })

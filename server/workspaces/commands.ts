@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 
 import { creditBalances, workspaceMembers, workspaces } from "@/drizzle/schema";
+import { createSubscription, setSubscriptionStatus } from "@/server/billing/subscriptions";
 import { defineCommand } from "@/server/commands";
 import { takeBalanceLock } from "@/server/credits/ledger";
 import type { Tx } from "@/server/db/client";
@@ -104,6 +105,11 @@ export const createWorkspace = defineCommand({
     await tx
       .insert(creditBalances)
       .values({ workspaceId: workspace.id, balance: 0, updatedAt: now });
+    await createSubscription(tx, {
+      workspaceId: workspace.id,
+      anchorAt: now,
+      currency: tier.currency,
+    });
 
     return {
       result: { workspaceId: workspace.id, slug: workspace.slug },
@@ -183,6 +189,7 @@ export const suspendWorkspace = defineCommand({
       .update(workspaces)
       .set({ status: "suspended", suspendedAt, suspensionReason: input.reason })
       .where(eq(workspaces.id, input.workspaceId));
+    await setSubscriptionStatus(tx, input.workspaceId, "suspended", suspendedAt);
     await announceWorkspaceStatus(tx, input.workspaceId);
 
     return {
@@ -200,7 +207,7 @@ export const suspendWorkspace = defineCommand({
 export const reactivateWorkspace = defineCommand({
   name: "workspaces.reactivate",
   input: reactivateWorkspaceInput,
-  async run({ tx }, input) {
+  async run({ tx, clock }, input) {
     const workspace = await lockWorkspace(tx, input.workspaceId);
     if (workspace.status !== "suspended") {
       throw new AppError(
@@ -213,6 +220,7 @@ export const reactivateWorkspace = defineCommand({
       .update(workspaces)
       .set({ status: "active", suspendedAt: null, suspensionReason: null })
       .where(eq(workspaces.id, input.workspaceId));
+    await setSubscriptionStatus(tx, input.workspaceId, "active", clock.now());
     await announceWorkspaceStatus(tx, input.workspaceId);
 
     return {

@@ -9,6 +9,7 @@ import {
   creditGrants,
   creditPeriods,
   eventInbox,
+  invoices,
   notifications,
   quotaExceedances,
   reactionRuns,
@@ -16,11 +17,12 @@ import {
   workspaceMembers,
   workspaces,
 } from "@/drizzle/schema";
+import { periodAt } from "@/server/billing/periods";
 import { ManualClock } from "@/server/clock";
 import { execute } from "@/server/commands";
-import { rollPeriods } from "@/server/credits/periods";
 import { balanceSummary } from "@/server/credits/queries";
 import type { Runtime } from "@/server/runtime";
+import { sweepCycles } from "@/test/support/billing";
 import { apiKeyFor, consume } from "@/test/support/credits";
 import {
   callerFor,
@@ -36,7 +38,7 @@ import { eventsNamed, makeTier } from "@/test/support/tiers";
 
 import { createWorkspace } from "./commands";
 import { tierBlockers, type WorkspaceUsage } from "./compatibility";
-import { periodAt, tombstoneSlug } from "./lifecycle";
+import { tombstoneSlug } from "./lifecycle";
 import { deleteExpiredCancelledWorkspaces } from "./reactions";
 
 // Periods of workspaces created now run from the 1st of each month at midnight UTC.
@@ -109,6 +111,19 @@ async function adjustmentsOf(workspaceId: string) {
     .from(billingAdjustments)
     .where(eq(billingAdjustments.workspaceId, workspaceId))
     .orderBy(asc(billingAdjustments.kind));
+}
+
+async function prorationInvoicesOf(workspaceId: string) {
+  return runtime.db
+    .select({
+      kind: invoices.kind,
+      status: invoices.status,
+      totalMinor: invoices.totalMinor,
+      amountDueMinor: invoices.amountDueMinor,
+    })
+    .from(invoices)
+    .where(and(eq(invoices.workspaceId, workspaceId), eq(invoices.kind, "proration")))
+    .orderBy(asc(invoices.number));
 }
 
 /**
@@ -278,7 +293,11 @@ describe("upgrading", () => {
     await rerun([changed!.id], ["credits-upgrade-allocation", "billing-tier-change-proration"]);
     expect(await adjustmentsOf(workspaceId)).toHaveLength(2);
     expect((await balanceSummary(runtime.db, workspaceId)).balance).toBe(2_000);
-    expect((await workspacePlansOf(owner, workspaceId)).pendingMinor).toBe(500);
+    // The upgrade's net is invoiced at once, by one proration invoice taking up both lines.
+    expect((await workspacePlansOf(owner, workspaceId)).pendingMinor).toBe(0);
+    expect(await prorationInvoicesOf(workspaceId)).toEqual([
+      { kind: "proration", status: "open", totalMinor: 500, amountDueMinor: 500 },
+    ]);
     await expectLedgerInvariant(runtime, workspaceId);
   });
 
@@ -368,7 +387,7 @@ describe("downgrading", () => {
 
     await owner.workspaces.changeTier({ workspaceId, tierId: basic.id, timing: "period_end" });
     clock.set("2027-04-01T00:00:30.000Z");
-    await runCron(runtime, rollPeriods);
+    await sweepCycles(runtime);
     await drain(runtime);
 
     const row = await workspaceRow(workspaceId);
@@ -432,8 +451,11 @@ describe("downgrading", () => {
       await drain(runtime);
       expect((await balanceSummary(runtime.db, workspaceId)).balance).toBe(before);
     }
-    // Money nets out as well: each round charges and credits the same half period.
-    expect((await owner.workspaces.plans({ workspaceId })).pendingMinor).toBe(0);
+    // Money nets out as well: each round charges and credits the same half period. Each upgrade
+    // is invoiced at once; each downgrade's credit waits for the next invoice.
+    const invoiced = await prorationInvoicesOf(workspaceId);
+    expect(invoiced.map((invoice) => invoice.totalMinor)).toEqual([500, 500, 500]);
+    expect((await owner.workspaces.plans({ workspaceId })).pendingMinor).toBe(-1_500);
   });
 
   it("waits for the period's end when the period has used more allowance than a downgrade leaves", async () => {
@@ -478,7 +500,7 @@ describe("cancelling", () => {
     await owner.workspaces.cancel({ workspaceId });
 
     clock.set("2027-04-01T00:00:30.000Z");
-    await runCron(runtime, rollPeriods);
+    await sweepCycles(runtime);
     await drain(runtime);
 
     const row = await workspaceRow(workspaceId);

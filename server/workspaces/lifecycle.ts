@@ -9,7 +9,8 @@ import {
   workspaces,
 } from "@/drizzle/schema";
 import type { Actor } from "@/server/actor";
-import { periodBounds } from "@/server/billing/periods";
+import { periodAt } from "@/server/billing/periods";
+import { setSubscriptionStatus } from "@/server/billing/subscriptions";
 import { prorate, prorateTierChange, cancellationRefund } from "@/server/billing/proration";
 import { defineCommand, type CommandOutcome } from "@/server/commands";
 import { drawCredits, lockBalance, takeBalanceLock } from "@/server/credits/ledger";
@@ -26,8 +27,9 @@ import { offeredTier, offeredTiers } from "./tiers";
  * A workspace's life after creation: changing tier (upgrades now, downgrades
  * at the period's end unless asked for now), cancelling (at the period's end
  * or now), and deleting a cancelled workspace. The period is the workspace's
- * credit period (monthly, anchored on its creation; credits/periods.ts); the
- * period-closing sweep applies what waits for its end (applyPeriodEnd).
+ * billing period (monthly, anchored on its creation, the same as its credit
+ * periods); the billing cycle that starts at its end applies what waits for
+ * it (applyPeriodEnd, called by billing/cycles.ts).
  */
 
 type Tier = typeof tiers.$inferSelect;
@@ -43,18 +45,6 @@ export type ChangeTiming = "now" | "period_end";
 /** Higher monthly price is an upgrade; anything else (the same price too) is a downgrade. */
 export function directionOf(from: Pick<Tier, "monthlyPriceMinor">, to: typeof from) {
   return to.monthlyPriceMinor > from.monthlyPriceMinor ? "upgrade" : "downgrade";
-}
-
-/** The credit period that holds `at`, for a workspace anchored at `anchor`. */
-export function periodAt(anchor: Date, at: Date): { startsAt: Date; endsAt: Date } {
-  const monthsApart =
-    (at.getUTCFullYear() - anchor.getUTCFullYear()) * 12 + at.getUTCMonth() - anchor.getUTCMonth();
-  // The estimate is at most one month off either way; step to the period that holds `at`.
-  let sequence = Math.max(1, monthsApart);
-  while (sequence > 1 && periodBounds(anchor, sequence).startsAt > at) sequence--;
-  while (periodBounds(anchor, sequence).endsAt <= at) sequence++;
-
-  return periodBounds(anchor, sequence);
 }
 
 async function lockForLifecycle(tx: Tx, workspaceId: string) {
@@ -235,7 +225,7 @@ export const changeTierInput = z.object({
 /**
  * Moves the workspace to another tier. An upgrade takes effect now; a
  * downgrade waits for the period's end (stored on the workspace, applied by
- * the period-closing sweep) unless the caller asks for now. A change now
+ * the billing cycle that starts then) unless the caller asks for now. A change now
  * emits workspace/tier-changed: its reactions grant the upgrade's credits,
  * record the prorated lines and send the confirmation.
  */
@@ -492,6 +482,7 @@ async function markCancelled(
       scheduledTierAt: null,
     })
     .where(eq(workspaces.id, workspace.id));
+  await setSubscriptionStatus(tx, workspace.id, "cancelled", at);
   await announceWorkspaceStatus(tx, workspace.id);
   // TODO: when dunning exists, close the workspace's open dunning case here, so a cancelled
   // workspace is no longer charged or reminded.
@@ -507,8 +498,8 @@ async function markCancelled(
 
 /**
  * Cancels the workspace. At the period's end (the default) it stays usable
- * until then and the cancellation can be withdrawn; the period-closing sweep
- * makes it cancelled. Now: cancelled at once, and the unused part of the base
+ * until then and the cancellation can be withdrawn; the billing cycle of that
+ * period makes it cancelled. Now: cancelled at once, and the unused part of the base
  * fee is refunded (a reaction records it). A suspended workspace (dunning)
  * can only be cancelled now.
  */
@@ -654,12 +645,12 @@ export const deleteWorkspace = defineCommand({
 });
 
 /**
- * Called by the period-closing sweep (credits/periods.ts closePeriod) for a
- * period that has ended, before the next period opens: a cancellation due by
- * then makes the workspace cancelled (and no next period opens); otherwise a
- * downgrade due by then moves it to the scheduled tier, so the next period
- * allocates by it. Returns the tier the next period opens with, or null when
- * none opens.
+ * Called when the billing cycle of a period that has ended starts
+ * (billing/cycles.ts startCycle), before the next period is billed or
+ * allocated: a cancellation due by then makes the workspace cancelled (and no
+ * next period follows); otherwise a downgrade due by then moves it to the
+ * scheduled tier, so the next period is billed and allocated by it. Returns
+ * the tier of the next period, or null when none follows.
  *
  * TODO: a downgrade's compatibility is checked when it is scheduled, not again
  * here: features or members added since stay, on a tier that may not offer

@@ -1,6 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 
 import { auditLog, billingAdjustments, creditPeriods, tiers, workspaces } from "@/drizzle/schema";
+import { issueInvoice, openAdjustmentLines } from "@/server/billing/invoices";
 import { prorate, prorateTierChange } from "@/server/billing/proration";
 import { ALLOWANCE_PRIORITY } from "@/server/credits/periods";
 import { grantCredits } from "@/server/credits/ledger";
@@ -84,13 +85,15 @@ export const grantUpgradeCredits: ReactionHandler<"workspace/tier-changed"> = as
 /**
  * workspace/tier-changed (within a period) → two billing adjustments: the
  * unused time on the old tier credited, the rest of the period on the new
- * one charged. An upgrade's net is due on the next invoice; an immediate
- * downgrade's net credit stays as the customer's credit balance until an
- * invoice takes it up.
+ * one charged. An upgrade's net is invoiced at once: a `proration` invoice
+ * (one per event, by its source key) takes up the two lines. An immediate
+ * downgrade's net credit stays as the customer's credit balance until the
+ * next invoice takes it up.
  */
 export const recordTierChangeProration: ReactionHandler<"workspace/tier-changed"> = async ({
   tx,
   event,
+  deps,
 }) => {
   const data = event.data;
   if (!data.prorated) return;
@@ -131,6 +134,23 @@ export const recordTierChangeProration: ReactionHandler<"workspace/tier-changed"
       })),
     )
     .onConflictDoNothing();
+  if (data.direction !== "upgrade") return;
+
+  const recorded = await openAdjustmentLines(tx, data.workspaceId, to.currency, {
+    sourceEventId: event.id,
+  });
+  if (recorded.length === 0) return;
+  const issued = await issueInvoice(tx, deps.clock, deps.billing, {
+    workspaceId: data.workspaceId,
+    kind: "proration",
+    currency: to.currency,
+    lines: recorded,
+    sourceKey: `tier-change:${event.id}`,
+    periodStart,
+    periodEnd,
+  });
+
+  return issued.events;
 };
 
 /**
