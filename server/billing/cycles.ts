@@ -609,7 +609,7 @@ export interface UpcomingInvoice {
  * now: the overage so far, the seats now, the next period on the scheduled
  * tier if a downgrade waits (no fee or seats if a cancellation does), and
  * the adjustments waiting. Null for a workspace with no subscription or one
- * that is cancelled.
+ * that is cancelled, and when there would be no invoice (no lines).
  */
 export async function upcomingInvoice(
   db: DbOrTx,
@@ -656,6 +656,8 @@ export async function upcomingInvoice(
           seats: subscription.seats,
         },
   });
+  // Like the cycle: no lines, no invoice.
+  if (lines.length === 0) return null;
 
   return {
     currency: subscription.currency,

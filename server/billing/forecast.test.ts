@@ -13,6 +13,7 @@ import {
   testRuntime,
 } from "@/test/support/runtime";
 import { makeTier } from "@/test/support/tiers";
+import { dropSubscription, setSubscription } from "@/test/support/billing";
 
 import { projectOverage, type OverageProjectionInput } from "./forecast";
 
@@ -152,8 +153,7 @@ describe("the overage forecast query", () => {
 
   async function subscribedWorkspace() {
     const created = await makeWorkspace(runtime, { tierCode: softCap });
-    await runtime.db.insert(subscriptions).values({
-      workspaceId: created.workspaceId,
+    await setSubscription(runtime, created.workspaceId, {
       currency: "USD",
       anchorAt: JANUARY.periodStart,
       currentPeriodStart: JANUARY.periodStart,
@@ -209,6 +209,7 @@ describe("the overage forecast query", () => {
     clock.set(day(10));
     const { workspaceId, caller } = await subscribedWorkspace();
     const other = await makeWorkspace(runtime, { tierCode: softCap });
+    await dropSubscription(runtime, other.workspaceId);
     const otherCaller = await callerFor(runtime, other.userId);
     expect(
       await otherCaller.billing.overageForecast({ workspaceId: other.workspaceId }),
@@ -224,9 +225,7 @@ describe("the overage forecast query", () => {
       await (await callerFor(runtime, billing.id)).billing.overageForecast({ workspaceId }),
     ).toMatchObject({ balance: 1_000, projection: expect.objectContaining({ creditsPerDay: 0 }) });
     expect(
-      await failure(
-        (await callerFor(runtime, member.id)).billing.overageForecast({ workspaceId }),
-      ),
+      await failure((await callerFor(runtime, member.id)).billing.overageForecast({ workspaceId })),
     ).toMatchObject({ code: "FORBIDDEN" });
     expect(await caller.billing.overageForecast({ workspaceId })).not.toBeNull();
   });

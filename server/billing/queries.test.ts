@@ -16,6 +16,7 @@ import { failure } from "@/test/support/failure";
 import { draftTestInvoice, issueTestInvoice } from "@/test/support/invoices";
 import { buyPaidPack } from "@/test/support/purchases";
 import { callerFor, makeUser, makeWorkspace, testRuntime } from "@/test/support/runtime";
+import { dropSubscription, setSubscription } from "@/test/support/billing";
 
 import { billingSummary, invoiceDetails, listInvoices, paymentHistory } from "./queries";
 
@@ -42,8 +43,7 @@ async function proWorkspace() {
 }
 
 async function subscribe(workspaceId: string, values: Partial<typeof subscriptions.$inferInsert>) {
-  await runtime.db.insert(subscriptions).values({
-    workspaceId,
+  await setSubscription(runtime, workspaceId, {
     currency: "USD",
     anchorAt: new Date("2027-01-31T10:00:00Z"),
     currentPeriodStart: new Date("2027-01-31T10:00:00Z"),
@@ -85,6 +85,7 @@ describe("billing summary", () => {
 
   it("says so when the workspace has no subscription or card", async () => {
     const { workspaceId } = await makeWorkspace(runtime);
+    await dropSubscription(runtime, workspaceId);
 
     expect(await billingSummary(runtime.db, workspaceId)).toMatchObject({
       subscription: null,

@@ -10,6 +10,7 @@ import { writeEvents } from "@/server/events/outbox";
 import type { Runtime } from "@/server/runtime";
 import { callerFor, drain, makeUser, makeWorkspace, testRuntime } from "@/test/support/runtime";
 import { eventsNamed, makeTier } from "@/test/support/tiers";
+import { dropSubscription, setSubscription } from "@/test/support/billing";
 
 import { extraSeats, prorateSeatChange, recordSeatCount } from "./seats";
 
@@ -84,8 +85,7 @@ describe("prorating a seat change", () => {
 /** A workspace on `tierCode` with a subscription on the January period, billed for one seat. */
 async function subscribed(tierCode: string) {
   const created = await makeWorkspace(runtime, { tierCode });
-  await runtime.db.insert(subscriptions).values({
-    workspaceId: created.workspaceId,
+  await setSubscription(runtime, created.workspaceId, {
     currency: "USD",
     anchorAt: PERIOD.periodStart,
     currentPeriodStart: PERIOD.periodStart,
@@ -246,6 +246,7 @@ describe("seat changes on the subscription", () => {
 
   it("only records the count for a workspace without a subscription", async () => {
     const { workspaceId } = await makeWorkspace(runtime, { tierCode: seatTier });
+    await dropSubscription(runtime, workspaceId);
     await join(workspaceId, 3);
 
     expect(
