@@ -1,4 +1,5 @@
 import { authRouter } from "@/server/auth/router";
+import { adminBillingRouter } from "@/server/billing/admin-router";
 import { purchasesRouter } from "@/server/credits/purchases-router";
 import { creditsRouter } from "@/server/credits/router";
 import { eventsRouter } from "@/server/events/router";
@@ -19,6 +20,7 @@ export const appRouter = router({
   webhooks: webhooksRouter,
   events: eventsRouter,
   payments: paymentsRouter,
+  adminBilling: adminBillingRouter,
 });
 
 export type AppRouter = typeof appRouter;
