@@ -194,7 +194,6 @@ export async function invoiceDetailForAdmin(db: DbOrTx, invoiceId: string) {
         publishedAt: outbox.publishedAt,
         attempts: outbox.attempts,
         lastError: outbox.lastError,
-        data: outbox.data,
       })
       .from(outbox)
       .where(
