@@ -1,5 +1,7 @@
 import { prunePendingSignUps, sendSignUpConfirmation } from "@/server/auth/commands";
 import { setUpBillingCustomer } from "@/server/billing/reactions";
+import { autoPurchaseOnOverage } from "@/server/billing/overage-charges";
+import { issuePurchaseInvoice } from "@/server/billing/purchase-invoices";
 import { recordSeatCount } from "@/server/billing/seats";
 import { expireHolds } from "@/server/credits/holds";
 import { rollPeriods } from "@/server/credits/periods";
@@ -87,13 +89,23 @@ export const bus: readonly Reaction[] = [
   }),
   onEvent("workspace/collaborator-added", {
     id: "billing-seats-on-add",
-    description: "Record the workspace's seat count for billing after someone joins",
+    description: "Record the seat count and prorate extra seats after someone joins",
     handle: recordSeatCount,
   }),
   onEvent("workspace/collaborator-removed", {
     id: "billing-seats-on-remove",
-    description: "Record the workspace's seat count for billing after someone leaves",
+    description: "Record the seat count and prorate extra seats after someone leaves",
     handle: recordSeatCount,
+  }),
+  onEvent("credits/purchased", {
+    id: "billing-purchase-invoice",
+    description: "Issue the paid invoice of a credit pack purchase",
+    handle: issuePurchaseInvoice,
+  }),
+  onEvent("billing/overage-charged", {
+    id: "billing-overage-auto-purchase",
+    description: "Buy the auto top-up pack after overage was charged, when the tier says so",
+    handle: autoPurchaseOnOverage,
   }),
   onEvent("credits/top-up-due", {
     id: "credits-auto-top-up",

@@ -121,19 +121,20 @@ CREATE INDEX "billing_cycles_unfinished_idx" ON "billing_cycles" USING btree ("u
 CREATE INDEX "invoices_workspace_idx" ON "invoices" USING btree ("workspace_id","created_at");--> statement-breakpoint
 CREATE INDEX "invoices_status_idx" ON "invoices" USING btree ("status","created_at");--> statement-breakpoint
 CREATE INDEX "subscriptions_period_end_idx" ON "subscriptions" USING btree ("current_period_end");--> statement-breakpoint
--- Every workspace that exists gets its subscription, on the periods its credits already run in.
+-- Every workspace that exists gets its subscription, on the periods its credits already run in
+-- (or its first period, when its credits have not been allocated yet).
 INSERT INTO "subscriptions" ("workspace_id", "status", "currency", "anchor_at", "period_sequence", "current_period_start", "current_period_end", "seats")
 SELECT w."id",
 	(CASE w."status" WHEN 'active' THEN 'active' WHEN 'suspended' THEN 'suspended' ELSE 'cancelled' END)::"subscription_status",
 	t."currency",
 	w."created_at",
-	p."sequence",
-	p."starts_at",
-	p."ends_at",
+	COALESCE(p."sequence", 1),
+	COALESCE(p."starts_at", w."created_at"),
+	COALESCE(p."ends_at", w."created_at" + interval '1 month'),
 	GREATEST(1, (SELECT count(*) FROM "workspace_members" m WHERE m."workspace_id" = w."id"))
 FROM "workspaces" w
 JOIN "tiers" t ON t."id" = w."tier_id"
-JOIN LATERAL (
+LEFT JOIN LATERAL (
 	SELECT cp."sequence", cp."starts_at", cp."ends_at" FROM "credit_periods" cp
 	WHERE cp."workspace_id" = w."id"
 	ORDER BY (cp."status" = 'open') DESC, cp."sequence" DESC

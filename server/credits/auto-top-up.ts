@@ -10,11 +10,12 @@ import {
   workspaces,
 } from "@/drizzle/schema";
 import { defineCommand } from "@/server/commands";
-import type { Db, DbOrTx } from "@/server/db/client";
+import type { Db, DbOrTx, Tx } from "@/server/db/client";
 import { AppError } from "@/server/errors";
 import { requireTierFeature } from "@/server/workspaces/tiers";
 import { event, type EventDraft } from "@/server/events/catalogue";
-import type { ReactionHandler } from "@/server/events/reactions";
+import type { ReactionDeps, ReactionHandler } from "@/server/events/reactions";
+import type { Logger } from "@/server/logger";
 
 import { lockBalance, MAX_CREDITS } from "./ledger";
 import { completePurchase, failPurchase, packDescription, uuidFromName } from "./purchases";
@@ -161,22 +162,52 @@ function nextMonthName(now: Date): string {
   return next.toLocaleDateString("en-US", { month: "long", day: "numeric", timeZone: "UTC" });
 }
 
+/** What asks for a top-up, and whether it still wants one once the balance is read. */
+export interface TopUpRequest {
+  workspaceId: string;
+  /** The event asking: the purchase id and the gateway's key are derived from it. */
+  sourceEventId: string;
+  /**
+   * Buy only while the balance is below the threshold (a crossing of it). False when the
+   * request stands on its own, e.g. overage was charged whatever the balance is now.
+   */
+  onlyBelowThreshold: boolean;
+}
+
 /**
  * credits/top-up-due → one purchase of the chosen pack, charged off session.
  *
- * The purchase id is derived from the event id, so a retried run makes the
- * same purchase and charges under the same gateway key (`top-up:<id>`):
- * never twice. Inserting it first claims the workspace's one in-flight slot;
- * a concurrent top-up waits on that index and, once the first has
- * committed, finds the balance back above the threshold and buys nothing.
+ * A concurrent top-up waits on the in-flight index (see buyTopUp) and, once
+ * the first has committed, finds the balance back above the threshold and
+ * buys nothing.
  */
 export const runAutoTopUp: ReactionHandler<"credits/top-up-due"> = async ({
   tx,
   event: due,
   deps,
   log,
-}) => {
-  const { workspaceId } = due.data;
+}) =>
+  buyTopUp(tx, deps, log, {
+    workspaceId: due.data.workspaceId,
+    sourceEventId: due.id,
+    onlyBelowThreshold: true,
+  });
+
+/**
+ * The auto top-up purchase, for whichever event asks for it: when the
+ * workspace has auto top-up on, buys its chosen pack off session within the
+ * monthly limit. The purchase id is derived from the asking event's id, so a
+ * retried run makes the same purchase and charges under the same gateway key
+ * (`top-up:<id>`): never twice. Inserting it first claims the workspace's one
+ * in-flight slot.
+ */
+export async function buyTopUp(
+  tx: Tx,
+  deps: ReactionDeps,
+  log: Logger,
+  request: TopUpRequest,
+): Promise<EventDraft[] | undefined> {
+  const { workspaceId } = request;
   const [row] = await tx
     .select({ settings: autoTopUps, pack: creditPacks })
     .from(autoTopUps)
@@ -210,7 +241,7 @@ export const runAutoTopUp: ReactionHandler<"credits/top-up-due"> = async ({
     .where(eq(billingCustomers.workspaceId, workspaceId));
   if (!customer) throw new Error(`Workspace ${workspaceId} has no gateway customer yet`);
 
-  const purchaseId = uuidFromName(`auto-top-up:${due.id}`);
+  const purchaseId = uuidFromName(`auto-top-up:${request.sourceEventId}`);
   const now = deps.clock.now();
   const inserted = await tx
     .insert(creditPurchases)
@@ -237,7 +268,7 @@ export const runAutoTopUp: ReactionHandler<"credits/top-up-due"> = async ({
     .from(creditBalances)
     .where(eq(creditBalances.workspaceId, workspaceId));
   const skip = async () => tx.delete(creditPurchases).where(eq(creditPurchases.id, purchaseId));
-  if ((balance?.balance ?? 0) >= settings.thresholdCredits) {
+  if (request.onlyBelowThreshold && (balance?.balance ?? 0) >= settings.thresholdCredits) {
     await skip();
     log.info("the balance is back at or above the threshold; nothing bought");
     return;
@@ -293,4 +324,4 @@ export const runAutoTopUp: ReactionHandler<"credits/top-up-due"> = async ({
     currency: null,
     actor: { type: "system", reason: "auto top-up" },
   });
-};
+}

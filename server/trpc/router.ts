@@ -1,5 +1,6 @@
 import { authRouter } from "@/server/auth/router";
 import { adminBillingRouter } from "@/server/billing/admin-router";
+import { forecastRouter } from "@/server/billing/forecast-router";
 import { purchasesRouter } from "@/server/credits/purchases-router";
 import { creditsRouter } from "@/server/credits/router";
 import { eventsRouter } from "@/server/events/router";
@@ -20,6 +21,7 @@ export const appRouter = router({
   webhooks: webhooksRouter,
   events: eventsRouter,
   payments: paymentsRouter,
+  billingForecast: forecastRouter,
   adminBilling: adminBillingRouter,
 });
 
