@@ -89,6 +89,9 @@ export default defineConfig({
           TALLY_SEED_DEMO: "1",
           // The webhook journey's receiver is on 127.0.0.1, which production refuses by default.
           TALLY_WEBHOOK_TARGETS: "any",
+          // The billing journey moves the platform clock, which a production build allows only
+          // when asked.
+          TALLY_TIME_TRAVEL: "1",
           INNGEST_DEV: "",
           INNGEST_EVENT_KEY: "",
         },

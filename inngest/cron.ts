@@ -87,3 +87,18 @@ export function dueMinutes(schedule: CronSchedule, after: Date, upTo: Date, limi
 
   return due;
 }
+
+/**
+ * The latest minute in (after, upTo] at which the schedule fires, or undefined. Looks back at most
+ * 31 days, as far as a monthly schedule needs.
+ */
+export function lastDueMinute(schedule: CronSchedule, after: Date, upTo: Date): Date | undefined {
+  const start = Math.floor(after.getTime() / 60_000) + 1;
+  const end = Math.floor(upTo.getTime() / 60_000);
+  for (let minute = end; minute >= Math.max(start, end - 60 * 24 * 31); minute--) {
+    const at = new Date(minute * 60_000);
+    if (cronMatches(schedule, at)) return at;
+  }
+
+  return undefined;
+}

@@ -342,4 +342,25 @@ describe("the in-process driver", () => {
 
     expect((await count("cron")) - before).toBe(2);
   });
+
+  it("runs each cron once, at its latest due minute, after the clock jumps past an hour", async () => {
+    clock.set("2027-03-01T08:00:30Z");
+    const jumper = new LocalDriver(runtime.executeDeps, testBus);
+    const before = await count("cron");
+
+    // 40 days ahead: one run per missed five minutes would be 11,520 runs.
+    clock.set("2027-04-10T08:03:10Z");
+    expect(await jumper.enqueueCron()).toBe(1);
+    const [queued] = await runtime.db
+      .select()
+      .from(reactionRuns)
+      .where(eq(reactionRuns.eventId, "cron:test-every-five-minutes:2027-04-10T08:00:00.000Z"));
+    expect(queued?.status).toBe("pending");
+    await jumper.runDue();
+    expect((await count("cron")) - before).toBe(1);
+
+    // Back to minute by minute once the gap is short again.
+    clock.set("2027-04-10T08:16:00Z");
+    expect(await jumper.enqueueCron()).toBe(3); // 08:05, 08:10 and 08:15
+  });
 });

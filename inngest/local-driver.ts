@@ -7,7 +7,7 @@ import { storable } from "@/server/text";
 import type { Transport } from "@/server/events/relay";
 import type { WireEvent } from "@/server/events/reactions";
 
-import { dueMinutes, parseCron, type CronSchedule } from "./cron";
+import { dueMinutes, lastDueMinute, parseCron, type CronSchedule } from "./cron";
 import {
   concurrencyKey,
   cronWireEvent,
@@ -31,6 +31,14 @@ export interface LocalDriverOptions {
   maxBackoffMs?: number;
   pollIntervalMs?: number;
 }
+
+/**
+ * A gap between two cron checks longer than this (the platform clock was
+ * moved forward, or the process slept) runs each cron once, at its latest
+ * due minute, instead of once per missed minute: every cron reaction sweeps
+ * whatever is due by its clock, so one run catches up.
+ */
+export const CRON_CATCH_UP_MS = 60 * 60_000;
 
 interface RunRow extends Record<string, unknown> {
   id: string | number;
@@ -112,13 +120,20 @@ export class LocalDriver {
     if (rows.length > 0) await tx.insert(reactionRuns).values(rows).onConflictDoNothing();
   }
 
-  /** Enqueues cron runs for every scheduled minute since the last check, up to the clock's now. */
+  /**
+   * Enqueues cron runs for every scheduled minute since the last check, up to the clock's now;
+   * after a gap longer than CRON_CATCH_UP_MS, one run per cron at its latest due minute.
+   */
   async enqueueCron(): Promise<number> {
     const now = this.deps.clock.now();
     const since = this.lastCronCheck;
     this.lastCronCheck = now;
+    const collapse = now.getTime() - since.getTime() > CRON_CATCH_UP_MS;
     const rows = this.crons.flatMap(({ reaction, schedule }) =>
-      dueMinutes(schedule, since, now).map((minute) => {
+      (collapse
+        ? [lastDueMinute(schedule, since, now)].filter((minute) => minute !== undefined)
+        : dueMinutes(schedule, since, now)
+      ).map((minute) => {
         const event = cronWireEvent(reaction.id, minute);
         return {
           eventId: event.id,

@@ -30,3 +30,43 @@ export class ManualClock implements Clock {
     return this.now();
   }
 }
+
+/**
+ * Real time moved forward by an offset: the platform clock while time travel
+ * is on (server/billing/time-travel.ts). The offset only grows, so the
+ * platform never sees time run backwards; `base` is real time outside tests.
+ */
+export class OffsetClock implements Clock {
+  /** Marks the class: Next bundles server code apart from server/serve.ts, so instanceof fails. */
+  readonly kind = "offset";
+  private offset: number;
+
+  constructor(
+    offsetMs = 0,
+    private readonly base: Clock = systemClock,
+  ) {
+    if (!Number.isInteger(offsetMs) || offsetMs < 0) {
+      throw new Error(`A clock offset is a whole number of milliseconds ≥ 0, not ${offsetMs}`);
+    }
+    this.offset = offsetMs;
+  }
+
+  now(): Date {
+    return new Date(this.base.now().getTime() + this.offset);
+  }
+
+  get offsetMs(): number {
+    return this.offset;
+  }
+
+  /** Takes a larger offset; a smaller or equal one changes nothing. Returns the offset now held. */
+  moveTo(offsetMs: number): number {
+    if (Number.isInteger(offsetMs) && offsetMs > this.offset) this.offset = offsetMs;
+
+    return this.offset;
+  }
+}
+
+export function isOffsetClock(clock: Clock): clock is OffsetClock {
+  return (clock as Partial<OffsetClock>).kind === "offset";
+}

@@ -44,6 +44,14 @@ describe("parseEnv", () => {
     expect(() => parseEnv({ TALLY_DEV_MAILBOX: "everyone" })).toThrow(/TALLY_DEV_MAILBOX/);
   });
 
+  it("turns time travel on with the embedded database outside production, unless told", () => {
+    expect(parseEnv({}).timeTravel).toBe(true);
+    expect(parseEnv({ NODE_ENV: "production" }).timeTravel).toBe(false);
+    expect(parseEnv({ DATABASE_URL: "postgres://localhost/t" }).timeTravel).toBe(false);
+    expect(parseEnv({ TALLY_TIME_TRAVEL: "0" }).timeTravel).toBe(false);
+    expect(parseEnv({ NODE_ENV: "production", TALLY_TIME_TRAVEL: "1" }).timeTravel).toBe(true);
+  });
+
   it("names the variable when a value is invalid", () => {
     expect(() => parseEnv({ DATABASE_URL: "not a url" })).toThrow(/DATABASE_URL/);
     expect(() => parseEnv({ LOG_LEVEL: "loud" })).toThrow(/LOG_LEVEL/);

@@ -52,6 +52,11 @@ const envSchema = z.object({
    */
   TALLY_SEED_DEMO: flag,
   /**
+   * Time travel: platform admins move the clock forward from /admin/clock to watch renewals,
+   * rollovers and expiries. On by default with the embedded database outside production.
+   */
+  TALLY_TIME_TRAVEL: flag,
+  /**
    * Who may read /dev/mailbox while no SMTP server is configured: `open` (anyone, the default
    * outside production) or `admins` (platform admins, the default in production).
    */
@@ -96,6 +101,7 @@ export type Env = z.infer<typeof envSchema> & {
   seedDemo: boolean;
   devMailbox: "open" | "admins";
   webhookTargets: "public" | "any";
+  timeTravel: boolean;
 };
 
 export function parseEnv(source: Record<string, string | undefined>): Env {
@@ -107,16 +113,17 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     throw new Error(`Invalid environment configuration:\n  ${problems.join("\n  ")}`);
   }
   const env = parsed.data;
-  const seedDemoSet = source.TALLY_SEED_DEMO !== undefined && source.TALLY_SEED_DEMO.trim() !== "";
+  const isSet = (name: string) => source[name] !== undefined && source[name].trim() !== "";
+  const embeddedOutsideProduction = env.DATABASE_URL === undefined && env.NODE_ENV !== "production";
 
   return {
     ...env,
     inngestEnabled: env.INNGEST_DEV !== undefined || env.INNGEST_EVENT_KEY !== undefined,
     // The demo admin's password is in the README: never seed it into a production deployment
     // unasked.
-    seedDemo: seedDemoSet
-      ? env.TALLY_SEED_DEMO
-      : env.DATABASE_URL === undefined && env.NODE_ENV !== "production",
+    seedDemo: isSet("TALLY_SEED_DEMO") ? env.TALLY_SEED_DEMO : embeddedOutsideProduction,
+    // A moved clock in production would bill real customers early: only when asked for there.
+    timeTravel: isSet("TALLY_TIME_TRAVEL") ? env.TALLY_TIME_TRAVEL : embeddedOutsideProduction,
     devMailbox: env.TALLY_DEV_MAILBOX ?? (env.NODE_ENV === "production" ? "admins" : "open"),
     webhookTargets: env.TALLY_WEBHOOK_TARGETS ?? (env.NODE_ENV === "production" ? "public" : "any"),
   };

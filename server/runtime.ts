@@ -6,7 +6,8 @@ import { LocalDriver, type LocalDriverOptions } from "@/inngest/local-driver";
 import { executeReaction, type ExecuteDeps } from "@/inngest/reaction";
 
 import { billingConfigFrom, type BillingConfig } from "./billing/config";
-import { systemClock, type Clock } from "./clock";
+import { clockMode, followClockOffset, platformClock } from "./billing/time-travel";
+import { isOffsetClock, systemClock, type Clock } from "./clock";
 import type { CommandRuntime } from "./commands";
 import { connect, redactUrl, type Database, type Db } from "./db/client";
 import { startEmbeddedPostgres, type EmbeddedServer } from "./db/embedded";
@@ -62,12 +63,18 @@ export interface Modes {
   sideEffects: string;
   payments: string;
   email: string;
+  /** "real time", or "time travel, +3d 4h" with the offset when the clock was built. */
+  clock: string;
 }
 
 export interface RuntimeOptions {
   env?: Env;
   /** Overrides DATABASE_URL and skips the embedded server. */
   databaseUrl?: string;
+  /**
+   * Real time for this runtime (tests pass a ManualClock). With time travel on (TALLY_TIME_TRAVEL)
+   * the runtime's clock is this plus the persisted offset.
+   */
   clock?: Clock;
   /** Start the relay and driver loops (the app does; tests drain by hand). */
   background?: boolean;
@@ -85,7 +92,6 @@ export interface RuntimeOptions {
 
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
   const env = options.env ?? loadEnv();
-  const clock = options.clock ?? systemClock;
   const logger = rootLogger;
 
   let embedded: EmbeddedServer | undefined;
@@ -104,6 +110,8 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   if (options.migrate ?? true) await runMigrations(database);
   await ensureTiers(database.db);
   await ensurePacks(database.db);
+  const clock = await platformClock(database.db, options.clock ?? systemClock, env.timeTravel);
+  if (isOffsetClock(clock)) await followClockOffset(database.sql, database.db, clock);
 
   const secrets = options.secrets ?? loadSecrets(env);
   const gateway =
@@ -169,6 +177,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
         : "in-process driver",
       payments: gateway.kind === "stripe" ? "Stripe" : "simulated gateway",
       email: mailer.mode === "smtp" ? "SMTP" : "dev mailbox at /dev/mailbox",
+      clock: clockMode(clock),
     },
     wake: () => relay.wake(),
     runReaction: async (reactionId, event) => {

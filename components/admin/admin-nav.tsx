@@ -8,10 +8,12 @@ import { cn } from "@/components/ui/cn";
 const sections = [
   { href: "/admin", label: "Events" },
   { href: "/admin/workspaces", label: "Workspaces" },
+  { href: "/admin/invoices", label: "Invoices" },
   { href: "/admin/credits", label: "Credits" },
   { href: "/admin/tiers", label: "Tiers" },
   { href: "/admin/notifications", label: "Notifications" },
   { href: "/admin/notifications/templates", label: "Templates" },
+  { href: "/admin/clock", label: "Clock" },
 ];
 
 /** The admin pages' tabs; the longest matching path is the current one. */

@@ -15,6 +15,7 @@ import { formatCredits, formatDateTime, formatMoney, humanize } from "@/componen
 import type { RouterOutputs } from "@/components/lib/router-types";
 import { useTRPC } from "@/components/lib/trpc";
 
+import { InvoiceStatusBadge } from "./invoices-list";
 import { statusTone } from "./workspace-search";
 import { StatusCard } from "./workspaces-admin";
 
@@ -53,16 +54,7 @@ export function WorkspaceDetail({ workspaceId }: { workspaceId: string }) {
       </div>
       <StatusCard workspace={workspace} />
       <MembersCard workspace={workspace} />
-      <Card>
-        <CardHeader title="Invoices" />
-        {/* TODO: billing (invoices and subscriptions) is a later issue; list the workspace's
-            invoices here once they exist. */}
-        <CardBody>
-          <p className="text-sm text-slate-500" data-testid="invoices-empty">
-            Invoices appear here once billing runs.
-          </p>
-        </CardBody>
-      </Card>
+      <InvoicesCard workspace={workspace} />
       <EventsCard workspace={workspace} />
       <AuditCard workspaceId={workspace.id} />
     </div>
@@ -254,6 +246,61 @@ function MembersCard({ workspace }: { workspace: Detail }) {
             </tr>
           ))}
           {workspace.members.length === 0 && <EmptyRow colSpan={3}>No members.</EmptyRow>}
+        </tbody>
+      </Table>
+    </Card>
+  );
+}
+
+function InvoicesCard({ workspace }: { workspace: Detail }) {
+  return (
+    <Card>
+      <CardHeader
+        title="Invoices"
+        description="The latest 25, newest first."
+        action={
+          <Link
+            href={`/admin/invoices?workspace=${encodeURIComponent(workspace.slug)}`}
+            className="text-sm text-indigo-700 hover:underline"
+          >
+            All of its invoices
+          </Link>
+        }
+      />
+      <Table label="Invoices">
+        <thead className="bg-slate-50/60">
+          <tr>
+            <Th>Number</Th>
+            <Th>Status</Th>
+            <Th align="right">Total</Th>
+            <Th>Issued</Th>
+          </tr>
+        </thead>
+        <tbody className="divide-y divide-slate-100">
+          {workspace.invoices.map((invoice) => (
+            <tr key={invoice.id} data-testid="workspace-invoice">
+              <Td>
+                <Link
+                  href={`/admin/invoices/${invoice.id}`}
+                  className="font-mono text-sm font-medium text-indigo-700 hover:underline"
+                >
+                  {invoice.number ?? "Draft"}
+                </Link>
+              </Td>
+              <Td>
+                <InvoiceStatusBadge status={invoice.status} />
+              </Td>
+              <Td numeric>{formatMoney(invoice.totalMinor, invoice.currency)}</Td>
+              <Td className="whitespace-nowrap text-slate-500">
+                {formatDateTime(invoice.issuedAt)}
+              </Td>
+            </tr>
+          ))}
+          {workspace.invoices.length === 0 && (
+            <EmptyRow colSpan={4}>
+              No invoices yet: the first comes at the period&apos;s end.
+            </EmptyRow>
+          )}
         </tbody>
       </Table>
     </Card>

@@ -1,4 +1,5 @@
 import { authRouter } from "@/server/auth/router";
+import { adminBillingRouter } from "@/server/billing/admin-router";
 import { billingRouter } from "@/server/billing/router";
 import { purchasesRouter } from "@/server/credits/purchases-router";
 import { creditsRouter } from "@/server/credits/router";
@@ -21,6 +22,7 @@ export const appRouter = router({
   events: eventsRouter,
   payments: paymentsRouter,
   billing: billingRouter,
+  adminBilling: adminBillingRouter,
 });
 
 export type AppRouter = typeof appRouter;

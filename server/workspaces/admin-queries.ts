@@ -10,6 +10,7 @@ import {
   workspaceStatus,
   workspaces,
 } from "@/drizzle/schema";
+import { invoicesOfWorkspace } from "@/server/billing/admin";
 import { balanceSummary } from "@/server/credits/queries";
 import type { Db } from "@/server/db/client";
 import { AppError } from "@/server/errors";
@@ -164,7 +165,8 @@ const RECENT_EVENTS = 25;
 /**
  * Platform admins: everything about one workspace, deleted ones included:
  * its tier (and a scheduled change), members, seats and MRR, balance with its
- * live grants summed by source, and its latest events from the outbox. The
+ * live grants summed by source, its latest invoices and its latest events
+ * from the outbox. The
  * audit trail is paginated apart (server/audit/queries.ts).
  */
 export async function workspaceDetailForAdmin(db: Db, workspaceId: string) {
@@ -212,7 +214,7 @@ export async function workspaceDetailForAdmin(db: Db, workspaceId: string) {
     .where(eq(workspaces.id, workspaceId));
   if (!workspace) throw new AppError("not_found", "Workspace not found", { field: "workspaceId" });
 
-  const [members, credits, events] = await Promise.all([
+  const [members, credits, events, invoiceRows] = await Promise.all([
     db
       .select({
         userId: users.id,
@@ -243,6 +245,7 @@ export async function workspaceDetailForAdmin(db: Db, workspaceId: string) {
       .where(eq(outbox.workspaceId, workspaceId))
       .orderBy(desc(outbox.seq))
       .limit(RECENT_EVENTS),
+    invoicesOfWorkspace(db, workspaceId),
   ]);
 
   const bySource = new Map<string, { source: string; grants: number; remaining: number }>();
@@ -271,8 +274,7 @@ export async function workspaceDetailForAdmin(db: Db, workspaceId: string) {
           .filter((at): at is Date => at !== null)
           .sort((a, b) => a.getTime() - b.getTime())[0] ?? null,
     },
-    // TODO: invoices do not exist yet (a later issue builds billing); this stays empty until then.
-    invoices: [] as never[],
+    invoices: invoiceRows,
     recentEvents: events,
   };
 }

@@ -27,6 +27,8 @@ export interface TestRuntimeOptions {
   pool?: number;
   /** Extra environment, e.g. SMTP_URL to send mail to a stand-in. */
   env?: Record<string, string>;
+  /** Another runtime's database (`runtime.database.url`): a restart, or a second process. */
+  databaseUrl?: string;
 }
 
 /**
@@ -39,12 +41,14 @@ export async function testRuntime(options: TestRuntimeOptions = {}): Promise<Run
     NODE_ENV: "test",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "fatal",
     TALLY_DATA_DIR: ".data",
+    // The test's clock is the platform's; time-travel tests turn it on.
+    TALLY_TIME_TRAVEL: "0",
     ...options.env,
   });
 
   return createRuntime({
     env,
-    databaseUrl: await freshDatabaseUrl(),
+    databaseUrl: options.databaseUrl ?? (await freshDatabaseUrl()),
     clock: options.clock,
     gateway: options.gateway,
     migrate: false,
