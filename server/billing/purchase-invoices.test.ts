@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { invoiceLines, invoices } from "@/drizzle/schema";
+import { emailMessages, invoiceLines, invoices } from "@/drizzle/schema";
 import { ManualClock } from "@/server/clock";
 import { seedPacks } from "@/server/db/seed";
 import type { EventEnvelope } from "@/server/events/catalogue";
@@ -73,6 +73,28 @@ describe("credit pack purchase invoices", () => {
     expect(
       await eventsNamed(runtime, workspace.workspaceId, "billing/payment-requested"),
     ).toHaveLength(0);
+  });
+
+  it("sends one email for a purchase: the receipt, with the invoice attached", async () => {
+    const workspace = await makeWorkspace(runtime);
+    await buyPaidPack(runtime, workspace, STARTER!.id);
+    await drain(runtime);
+
+    const [invoice] = await invoicesOf(workspace.workspaceId);
+    const emails = await runtime.db
+      .select()
+      .from(emailMessages)
+      .where(eq(emailMessages.workspaceId, workspace.workspaceId));
+    const types = emails.map((email) => email.type);
+    expect(types).toContain("credits.purchase_receipt");
+    expect(types).not.toContain("billing.invoice_issued");
+    const receipt = emails.find((email) => email.type === "credits.purchase_receipt");
+    expect(receipt?.attachments).toEqual([
+      expect.objectContaining({
+        filename: `${invoice!.number}.pdf`,
+        contentType: "application/pdf",
+      }),
+    ]);
   });
 
   it("issues nothing more when the purchase event is delivered again", async () => {

@@ -38,7 +38,8 @@ export const invoiceIssued = defineNotification({
     dueAt: "2027-01-19T09:00:00.000Z",
   },
   trigger: triggeredBy("billing/invoice-generated", async ({ tx, event, workspace }) => {
-    if (!workspace) return null;
+    // A credit pack's invoice is paid at checkout: it rides on the purchase receipt instead.
+    if (!workspace || event.data.kind === "purchase") return null;
     const invoice = await printableInvoice(tx, event.data.invoiceId);
     if (!invoice) return null;
 

@@ -1,4 +1,8 @@
+import { eq } from "drizzle-orm";
 import { z } from "zod";
+
+import { invoices } from "@/drizzle/schema";
+import { invoicePdfFilename, printableInvoice, renderInvoicePdf } from "@/server/billing/pdf";
 
 import { currencyCode, defineNotification, triggeredBy } from "../definition";
 import { EmailLayout, Facts, P } from "../email-layout";
@@ -63,6 +67,8 @@ export const purchaseReceipt = defineNotification({
     currency: currencyCode,
     paymentId: z.string(),
     grantId: z.string(),
+    /** Absent on receipts written before purchases had invoices. */
+    purchaseId: z.string().optional(),
   }),
   sample: {
     workspaceName: "Acme Labs",
@@ -83,6 +89,7 @@ export const purchaseReceipt = defineNotification({
           currency: event.data.currency,
           paymentId: event.data.paymentId,
           grantId: event.data.grantId,
+          purchaseId: event.data.purchaseId,
         }
       : null,
   ),
@@ -112,6 +119,27 @@ export const purchaseReceipt = defineNotification({
       </EmailLayout>
     ),
   }),
+  /**
+   * The purchase's invoice (issued, paid, by billing-purchase-invoice on the
+   * same event), when it exists by the time the email goes out.
+   */
+  attachments: async (data, { db }) => {
+    if (!data.purchaseId) return [];
+    const [row] = await db
+      .select({ id: invoices.id })
+      .from(invoices)
+      .where(eq(invoices.purchaseId, data.purchaseId));
+    const invoice = row ? await printableInvoice(db, row.id) : undefined;
+    if (!invoice) return [];
+
+    return [
+      {
+        filename: invoicePdfFilename(invoice.invoice.number),
+        contentType: "application/pdf",
+        content: await renderInvoicePdf(invoice),
+      },
+    ];
+  },
 });
 
 export const creditsExpired = defineNotification({
