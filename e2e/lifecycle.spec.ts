@@ -52,13 +52,30 @@ test("upgrade with the preview, see the new tier and balance; schedule a downgra
     await page.getByTestId("confirm-change").click();
   });
 
-  await test.step("see the new tier, the charge for the next invoice and the balance", async () => {
+  await test.step("see the new tier, the upgrade's invoice and the balance", async () => {
     await expect(page.getByTestId("plan-change-result")).toContainText("is now on the Pro tier");
     await expect(page.getByTestId("tier-pro")).toContainText("Current");
     await expect(page.getByText("Pro tier", { exact: true })).toBeVisible();
-    await expect(page.getByTestId("pending-total")).toHaveText(/^\$4[89]\.\d\d$/);
-    await expect(page.getByTestId("pending-adjustments")).toContainText("Remaining time on Pro");
     await snap(page, testInfo, "upgraded");
+
+    // An upgrade's prorated net is invoiced at once, through a reaction.
+    await page.goto(`/w/${slug}/billing`);
+    const invoice = page
+      .getByRole("table", { name: "Invoices" })
+      .getByRole("row")
+      .filter({ hasText: /INV-\d{4}-\d{6}/ });
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return invoice.count();
+        },
+        { timeout: 20_000 },
+      )
+      .toBe(1);
+    await expect(invoice).toContainText(/\$4[89]\.\d\d/);
+    await expect(invoice).toContainText("Open");
+    await snap(page, testInfo, "upgrade-invoice");
 
     // The upgrade's credits arrive through a reaction: 1,250 + about 24,000.
     await page.goto(`/w/${slug}`);

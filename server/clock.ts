@@ -5,6 +5,17 @@
  */
 export interface Clock {
   now(): Date;
+  /**
+   * Real time, where the clock runs ahead of it (time travel): for what
+   * others check against their own clocks, such as the timestamp in a
+   * webhook signature. Absent means `now()` is the time to use.
+   */
+  wallTime?(): Date;
+}
+
+/** The time to put in what leaves the platform: real time under time travel, else the clock's. */
+export function wallTimeOf(clock: Clock): Date {
+  return clock.wallTime ? clock.wallTime() : clock.now();
 }
 
 export const systemClock: Clock = { now: () => new Date() };
@@ -53,6 +64,10 @@ export class OffsetClock implements Clock {
 
   now(): Date {
     return new Date(this.base.now().getTime() + this.offset);
+  }
+
+  wallTime(): Date {
+    return this.base.now();
   }
 
   get offsetMs(): number {

@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { auditLog, clockOffsets, reactionRuns, subscriptions, workspaces } from "@/drizzle/schema";
-import { isOffsetClock, ManualClock, OffsetClock } from "@/server/clock";
+import { isOffsetClock, ManualClock, OffsetClock, wallTimeOf } from "@/server/clock";
 import { AppError } from "@/server/errors";
 import type { Runtime } from "@/server/runtime";
 import { callerFor, makeUser, makeWorkspace, testRuntime } from "@/test/support/runtime";
@@ -26,6 +26,15 @@ describe("OffsetClock", () => {
     expect(clock.moveTo(Number.NaN)).toBe(3 * DAY);
     expect(clock.now().toISOString()).toBe("2027-05-13T12:01:00.000Z");
     expect(() => new OffsetClock(-1, base)).toThrow(/≥ 0/);
+  });
+
+  it("keeps real time for what others check against their own clocks", () => {
+    const base = new ManualClock("2027-01-15T12:00:00Z");
+    const clock = new OffsetClock(3 * DAY, base);
+
+    expect(clock.now().toISOString()).toBe("2027-01-18T12:00:00.000Z");
+    expect(wallTimeOf(clock).toISOString()).toBe("2027-01-15T12:00:00.000Z");
+    expect(wallTimeOf(base).toISOString()).toBe("2027-01-15T12:00:00.000Z");
   });
 
   it("is shown as days, hours and minutes", () => {
@@ -123,8 +132,8 @@ describe("time travel", () => {
     const [run] = await runtime.db
       .select()
       .from(reactionRuns)
-      .where(eq(reactionRuns.eventId, `cron:credits-roll-periods:${minute}`));
-    expect(run).toMatchObject({ reaction: "credits-roll-periods", status: "pending" });
+      .where(eq(reactionRuns.eventId, `cron:billing-start-cycles:${minute}`));
+    expect(run).toMatchObject({ reaction: "billing-start-cycles", status: "pending" });
   });
 
   it("refuses moves of nothing, backwards or beyond a year and a day", async () => {

@@ -8,7 +8,7 @@ import {
   webhookEndpoints,
   workspaces,
 } from "@/drizzle/schema";
-import type { Clock } from "@/server/clock";
+import { wallTimeOf, type Clock } from "@/server/clock";
 import type { Db, Tx } from "@/server/db/client";
 import { event, type EventDraft } from "@/server/events/catalogue";
 import { writeEvents } from "@/server/events/outbox";
@@ -222,7 +222,8 @@ async function sendWebhook(
 
   const payload = await webhookPayload(tx, endpoint.id, notification);
   const body = JSON.stringify(payload);
-  const timestamp = Math.floor(deps.clock.now().getTime() / 1000);
+  // The receiver checks the signature's age against its own clock.
+  const timestamp = Math.floor(wallTimeOf(deps.clock).getTime() / 1000);
   const headers = {
     "content-type": "application/json",
     "user-agent": "Tally-Webhooks/1",
