@@ -79,7 +79,7 @@ export const bus: readonly Reaction[] = [
   }),
   onEvent("workspace/cancelled", {
     id: "billing-cancellation-refund",
-    description: "Record the refund of the unused base fee of a cancellation now",
+    description: "Record the refund of a cancellation now and issue the final invoice",
     handle: recordCancellationRefund,
   }),
   onEvent("workspace/deleted", {

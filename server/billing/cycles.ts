@@ -204,6 +204,50 @@ async function overageOf(db: DbOrTx, workspaceId: string, periodStart: Date): Pr
   return row?.credits ?? 0;
 }
 
+/**
+ * The last invoice of a workspace cancelled now: the overage of the period
+ * it leaves part-way (at its tier's price) and every adjustment waiting,
+ * the cancellation's refund of the unused fee included. No fee follows. A
+ * refund larger than what is owed leaves a credit carried forward, which is
+ * what the workspace is owed back. Idempotent per cancellation event; no
+ * lines, no invoice.
+ */
+export async function issueFinalInvoice(
+  tx: Tx,
+  clock: Clock,
+  config: BillingConfig,
+  input: { workspaceId: string; tier: Tier; periodStart: Date; at: Date; sourceEventId: string },
+): Promise<EventDraft[]> {
+  const [subscription] = await tx
+    .select({ currency: subscriptions.currency })
+    .from(subscriptions)
+    .where(eq(subscriptions.workspaceId, input.workspaceId));
+  const currency = subscription?.currency ?? input.tier.currency;
+  const lines = await cycleLines(tx, {
+    workspaceId: input.workspaceId,
+    currency,
+    ended: {
+      startsAt: input.periodStart,
+      endsAt: input.at,
+      tier: input.tier,
+      overageCredits: await overageOf(tx, input.workspaceId, input.periodStart),
+    },
+    next: null,
+  });
+  if (lines.length === 0) return [];
+  const issued = await issueInvoice(tx, clock, config, {
+    workspaceId: input.workspaceId,
+    kind: "subscription",
+    currency,
+    lines,
+    sourceKey: `final:${input.sourceEventId}`,
+    periodStart: input.periodStart,
+    periodEnd: input.at,
+  });
+
+  return issued.events;
+}
+
 // ---------------------------------------------------------------------------
 // Step 1, the sweep: start the cycles of ended periods.
 
@@ -219,8 +263,8 @@ async function overageOf(db: DbOrTx, workspaceId: string, periodStart: Date): Pr
  * TODO: a workspace suspended across a period's end is skipped while
  * suspended and billed for that period (its fee in advance included) once
  * reactivated; dunning should decide whether a suspension pauses the fee.
- * TODO: a workspace cancelled now gets no last cycle: its cancellation
- * refund and the overage of its partial period stay unbilled.
+ * A workspace cancelled now gets no cycle: its final invoice
+ * (issueFinalInvoice) bills the partial period instead.
  */
 export async function startCycle(
   tx: Tx,

@@ -9,6 +9,7 @@ import {
   creditGrants,
   creditPeriods,
   eventInbox,
+  invoiceLines,
   invoices,
   notifications,
   quotaExceedances,
@@ -539,12 +540,38 @@ describe("cancelling", () => {
       effectiveAt: clock.now(),
     });
     await drain(runtime);
+    // The final invoice takes the refund up; what it leaves over is owed back, carried forward.
     expect(await adjustmentsOf(workspaceId)).toEqual([
       { kind: "cancellation_refund", amountMinor: -1_000, currency: "USD" },
+      { kind: "credit_carried_forward", amountMinor: -1_000, currency: "USD" },
+    ]);
+    const finals = await runtime.db
+      .select()
+      .from(invoices)
+      .where(eq(invoices.workspaceId, workspaceId));
+    expect(finals).toMatchObject([
+      {
+        kind: "subscription",
+        status: "paid",
+        totalMinor: 0,
+        amountDueMinor: 0,
+        periodEnd: clock.now(),
+      },
+    ]);
+    expect(
+      await runtime.db
+        .select({ kind: invoiceLines.kind, amountMinor: invoiceLines.amountMinor })
+        .from(invoiceLines)
+        .where(eq(invoiceLines.invoiceId, finals[0]!.id))
+        .orderBy(asc(invoiceLines.position)),
+    ).toEqual([
+      { kind: "proration", amountMinor: -1_000 },
+      { kind: "credit_carried_forward", amountMinor: 1_000 },
     ]);
     const [cancelled] = await eventsNamed(runtime, workspaceId, "workspace/cancelled");
     await rerun([cancelled!.id], ["billing-cancellation-refund"]);
-    expect(await adjustmentsOf(workspaceId)).toHaveLength(1);
+    expect(await adjustmentsOf(workspaceId)).toHaveLength(2);
+    expect(await countRows(runtime, "invoices", `workspace_id = '${workspaceId}'`)).toBe(1);
     await expect(owner.workspaces.cancel({ workspaceId, timing: "now" })).rejects.toMatchObject({
       cause: { code: "workspace_read_only" },
     });
@@ -640,8 +667,10 @@ describe("deleting", () => {
     ]) {
       expect([table, await countRows(runtime, table, where)]).toEqual([table, 0]);
     }
-    // Legal records stay: the refund line, the audit trail (the purge's own entry included).
-    expect(await countRows(runtime, "billing_adjustments", where)).toBe(1);
+    // Legal records stay: the refund and the credit it left, the final invoice, the audit trail
+    // (the purge's own entry included).
+    expect(await countRows(runtime, "billing_adjustments", where)).toBe(2);
+    expect(await countRows(runtime, "invoices", where)).toBe(1);
     const audit = await runtime.db
       .select({ command: auditLog.command })
       .from(auditLog)
@@ -662,7 +691,7 @@ describe("deleting", () => {
     // The purge, run again, finds nothing more to remove.
     const [deleted] = await eventsNamed(runtime, workspaceId, "workspace/deleted");
     await rerun([deleted!.id], ["workspaces-purge-data"]);
-    expect(await countRows(runtime, "billing_adjustments", where)).toBe(1);
+    expect(await countRows(runtime, "billing_adjustments", where)).toBe(2);
   });
 
   it("happens by itself 30 days after cancellation", async () => {

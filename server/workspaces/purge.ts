@@ -28,6 +28,7 @@ import type { Tx } from "@/server/db/client";
  * name it:
  *
  * - kept as legal records: the audit log, billing adjustments, seat changes,
+ *   invoices and their lines, the subscription and its billing cycles,
  *   credit purchases and refunds (payments), the gateway customer;
  * - kept for the other side: credit transfers, which the receiving or
  *   sending workspace still lists;

@@ -2,6 +2,7 @@ import { and, eq, sql } from "drizzle-orm";
 
 import { auditLog, billingAdjustments, creditPeriods, tiers, workspaces } from "@/drizzle/schema";
 import { issueInvoice, openAdjustmentLines } from "@/server/billing/invoices";
+import { issueFinalInvoice } from "@/server/billing/cycles";
 import { prorate, prorateTierChange } from "@/server/billing/proration";
 import { ALLOWANCE_PRIORITY } from "@/server/credits/periods";
 import { grantCredits } from "@/server/credits/ledger";
@@ -155,15 +156,19 @@ export const recordTierChangeProration: ReactionHandler<"workspace/tier-changed"
 
 /**
  * workspace/cancelled (now) → the unused part of the base fee as a negative
- * billing adjustment.
+ * billing adjustment, then the workspace's final invoice
+ * (billing/cycles.ts issueFinalInvoice): the partial period's overage and
+ * every adjustment waiting, this refund included. What the refund leaves
+ * over is carried forward as a credit: what the workspace is owed back.
  *
- * TODO: pay the refund back at the payment gateway once subscriptions and
- * their payments exist (the payments issue); until then it is recorded here
- * for the next invoice, or for support to refund by hand.
+ * TODO: pay that credit back at the payment gateway (the payments work);
+ * until then it shows on the final invoice and in the billing adjustments,
+ * for support to refund by hand.
  */
 export const recordCancellationRefund: ReactionHandler<"workspace/cancelled"> = async ({
   tx,
   event,
+  deps,
   log,
 }) => {
   const data = event.data;
@@ -174,27 +179,39 @@ export const recordCancellationRefund: ReactionHandler<"workspace/cancelled"> = 
     .innerJoin(tiers, eq(tiers.id, workspaces.tierId))
     .where(eq(workspaces.id, data.workspaceId));
   if (!row) throw new Error(`Workspace ${data.workspaceId} not found`);
+  const { tier } = row;
   const period = { startsAt: new Date(data.periodStart), endsAt: new Date(data.periodEnd) };
   const at = new Date(data.effectiveAt);
-  const refund = refundOfCancellation(row.tier, period, at);
-  if (refund === 0) return;
+  const refund = refundOfCancellation(tier, period, at);
+  if (refund !== 0) {
+    await tx
+      .insert(billingAdjustments)
+      .values({
+        workspaceId: data.workspaceId,
+        currency: tier.currency,
+        amountMinor: refund,
+        kind: "cancellation_refund",
+        description:
+          `Refund of the unused ${tier.name} fee, ${day(at)} to ${day(period.endsAt)} ` +
+          `(${formatMoney(-refund, tier.currency)})`,
+        periodStart: period.startsAt,
+        periodEnd: period.endsAt,
+        sourceEventId: event.id,
+      })
+      .onConflictDoNothing();
+    log.info(
+      { workspaceId: data.workspaceId, refundMinor: refund },
+      "cancellation refund recorded",
+    );
+  }
 
-  await tx
-    .insert(billingAdjustments)
-    .values({
-      workspaceId: data.workspaceId,
-      currency: row.tier.currency,
-      amountMinor: refund,
-      kind: "cancellation_refund",
-      description:
-        `Refund of the unused ${row.tier.name} fee, ${day(at)} to ${day(period.endsAt)} ` +
-        `(${formatMoney(-refund, row.tier.currency)})`,
-      periodStart: period.startsAt,
-      periodEnd: period.endsAt,
-      sourceEventId: event.id,
-    })
-    .onConflictDoNothing();
-  log.info({ workspaceId: data.workspaceId, refundMinor: refund }, "cancellation refund recorded");
+  return issueFinalInvoice(tx, deps.clock, deps.billing, {
+    workspaceId: data.workspaceId,
+    tier,
+    periodStart: period.startsAt,
+    at,
+    sourceEventId: event.id,
+  });
 };
 
 /** workspace/deleted → purge its data; the purge's own audit entry says what went. */
