@@ -29,6 +29,7 @@ import {
 } from "./invoice-math";
 import { issueInvoice, openAdjustmentLines } from "./invoices";
 import { periodAt, periodBounds } from "./periods";
+import { invoiceDate } from "./invoice-view";
 
 /**
  * Billing cycles: the chain of steps that bills each ended period, one
@@ -54,7 +55,8 @@ type Cycle = typeof billingCycles.$inferSelect;
 /** A cycle not moved on for this long is picked up again by the sweep. */
 export const STALLED_AFTER_MS = 10 * 60_000;
 const SWEEP_BATCH = 50;
-const day = (at: Date) => at.toISOString().slice(0, 10);
+/** Dates in line descriptions read as on the invoice: "5 Feb 2027", in UTC. */
+const day = invoiceDate;
 
 async function tierById(db: DbOrTx, tierId: string): Promise<Tier> {
   const [tier] = await db.select().from(tiers).where(eq(tiers.id, tierId));

@@ -160,7 +160,7 @@ describe("seat changes on the subscription", () => {
       {
         amountMinor: 1_161,
         currency: "USD",
-        description: "2 extra seats added, 14 Jan to 1 Feb",
+        description: "2 extra seats added, 14 Jan 2027 to 1 Feb 2027",
         periodStart: PERIOD.periodStart,
         periodEnd: PERIOD.periodEnd,
         invoicedAt: null,
@@ -176,8 +176,8 @@ describe("seat changes on the subscription", () => {
     const adjustments = await seatAdjustments(workspaceId);
     // −1,000 × 17/31 = −548.39 → −548.
     expect(adjustments.map((row) => [row.amountMinor, row.description])).toEqual([
-      [1_161, "2 extra seats added, 14 Jan to 1 Feb"],
-      [-548, "1 extra seat removed, 15 Jan to 1 Feb"],
+      [1_161, "2 extra seats added, 14 Jan 2027 to 1 Feb 2027"],
+      [-548, "1 extra seat removed, 15 Jan 2027 to 1 Feb 2027"],
     ]);
     expect((await eventsNamed(runtime, workspaceId, "billing/subscription-updated")).length).toBe(
       3,
@@ -232,7 +232,7 @@ describe("seat changes on the subscription", () => {
     await join(workspaceId, 2);
 
     expect(await seatAdjustments(workspaceId)).toMatchObject([
-      { amountMinor: 1_000, description: "1 extra seat added, 1 Feb to 1 Mar" },
+      { amountMinor: 1_000, description: "1 extra seat added, 1 Feb 2027 to 1 Mar 2027" },
     ]);
   });
 

@@ -13,6 +13,7 @@ import { seatsInUse } from "@/server/workspaces/members";
 import { tierPrice } from "@/server/workspaces/tiers";
 
 import { prorate, type ProrationWindow } from "./proration";
+import { invoiceDate } from "./invoice-view";
 
 /**
  * Seats on the bill. A tier's price covers `includedSeats` members (the
@@ -55,8 +56,8 @@ export function prorateSeatChange(
   return { extraDelta, amountMinor: amountMinor === 0 ? 0 : amountMinor };
 }
 
-const day = (at: Date) =>
-  at.toLocaleDateString("en-GB", { day: "numeric", month: "short", timeZone: "UTC" });
+/** Dates in line descriptions read as on the invoice: "5 Feb 2027", in UTC. */
+const day = invoiceDate;
 
 function describeSeatChange(extraDelta: number, from: Date, to: Date): string {
   const count = Math.abs(extraDelta);

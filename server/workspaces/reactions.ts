@@ -12,6 +12,7 @@ import type { CronHandler, ReactionHandler } from "@/server/events/reactions";
 
 import { deleteExpiredWorkspaces, refundOfCancellation } from "./lifecycle";
 import { purgeWorkspaceData } from "./purge";
+import { invoiceDate } from "@/server/billing/invoice-view";
 
 /**
  * The side effects of a workspace's lifecycle events, one per reaction, each
@@ -27,7 +28,8 @@ async function tierOf(tx: Tx, tierId: string) {
   return tier;
 }
 
-const day = (at: Date) => at.toISOString().slice(0, 10);
+/** Dates in line descriptions read as on the invoice: "5 Feb 2027", in UTC. */
+const day = invoiceDate;
 
 /**
  * workspace/tier-changed (an upgrade within a period) → the prorated
