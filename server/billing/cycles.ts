@@ -10,6 +10,7 @@ import {
   workspaces,
 } from "@/drizzle/schema";
 import type { Clock } from "@/server/clock";
+import { AppError } from "@/server/errors";
 import { closePeriod } from "@/server/credits/periods";
 import { takeBalanceLock } from "@/server/credits/ledger";
 import type { DbOrTx, Tx } from "@/server/db/client";
@@ -312,6 +313,8 @@ export async function startCycle(
       periodStart: subscription.currentPeriodStart,
       periodEnd: subscription.currentPeriodEnd,
       tierId: row.tier.id,
+      // The seats the period ended with bill the next one; a later change is prorated in it.
+      seats: subscription.seats,
       startedAt: now,
       updatedAt: now,
     })
@@ -350,6 +353,44 @@ export async function startCycle(
       periodEnd: cycle.periodEnd.toISOString(),
     }),
   ];
+}
+
+/**
+ * Brings a workspace's subscription to the period that holds now, before a
+ * change is prorated in it: when its period has ended and the sweep has not
+ * started that period's cycle yet, starts it here, so the cycle records the
+ * tier and seats the period ended with. Without it, a change made between a
+ * period's end and the sweep would be prorated over a period not yet billed,
+ * and billed again by the cycle. Refuses (`conflict`) while an earlier cycle
+ * of the workspace is still running. Returns the started cycle's events.
+ */
+export async function catchUpBilling(
+  tx: Tx,
+  clock: Clock,
+  workspaceId: string,
+): Promise<EventDraft[]> {
+  const due = async () => {
+    const [subscription] = await tx
+      .select()
+      .from(subscriptions)
+      .where(eq(subscriptions.workspaceId, workspaceId));
+    const open = subscription?.status !== "cancelled" && subscription?.status !== "suspended";
+
+    return subscription && open && subscription.currentPeriodEnd <= clock.now()
+      ? subscription
+      : null;
+  };
+  const ended = await due();
+  if (!ended) return [];
+  const events = await startCycle(tx, clock, ended.id);
+  if (await due()) {
+    throw new AppError(
+      "conflict",
+      "This workspace's billing period is renewing right now; try again in a minute",
+    );
+  }
+
+  return events;
 }
 
 /** The event that runs a cycle's next step, for a cycle left waiting. */
@@ -480,7 +521,8 @@ export const collectCycleUsage: ReactionHandler<"billing/cycle-started"> = async
     .select({ seats: subscriptions.seats })
     .from(subscriptions)
     .where(eq(subscriptions.id, cycle.subscriptionId));
-  const seats = subscription?.seats ?? 1;
+  // Taken when the cycle started; seats changed since are prorated in the new period.
+  const seats = cycle.seats ?? subscription?.seats ?? 1;
   await moveCycle(tx, deps.clock, cycle.id, { status: "usage_collected", overageCredits, seats });
 
   return [event("billing/usage-collected", { ...cycleRef(cycle), overageCredits })];
@@ -617,14 +659,11 @@ export const closeCycleCredits: ReactionHandler<"billing/cycle-completed"> = asy
     )
     .for("update");
   if (period && period.status === "open") {
-    const [current] = await tx
-      .select({ tier: tiers })
-      .from(workspaces)
-      .innerJoin(tiers, eq(tiers.id, workspaces.tierId))
-      .where(eq(workspaces.id, cycle.workspaceId));
+    // The next period opens on the tier it started with: a change made since is prorated in it
+    // (an upgrade's grant), so opening on the current tier would count it twice.
     const closed = await closePeriod(tx, deps.clock, period, {
       endedTier: await tierById(tx, cycle.tierId),
-      nextTier: cycle.nextTierId ? (current?.tier ?? null) : null,
+      nextTier: cycle.nextTierId ? await tierById(tx, cycle.nextTierId) : null,
     });
     events.push(...closed.events);
   }

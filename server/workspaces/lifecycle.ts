@@ -9,6 +9,7 @@ import {
   workspaces,
 } from "@/drizzle/schema";
 import type { Actor } from "@/server/actor";
+import { catchUpBilling } from "@/server/billing/cycles";
 import { periodAt } from "@/server/billing/periods";
 import { setSubscriptionStatus } from "@/server/billing/subscriptions";
 import { prorate, prorateTierChange, cancellationRefund } from "@/server/billing/proration";
@@ -234,6 +235,8 @@ export const changeTier = defineCommand({
   input: changeTierInput,
   async run({ tx, clock, actor }, input): Promise<CommandOutcome<ChangeTierResult>> {
     const now = clock.now();
+    // A period that ended is billed (its cycle started) before a change is prorated after it.
+    const caughtUp = await catchUpBilling(tx, clock, input.workspaceId);
     const { workspace, tier: from } = await lockForLifecycle(tx, input.workspaceId);
     if (workspace.status !== "active") {
       throw new AppError("workspace_read_only", `${workspace.name} is ${workspace.status}`);
@@ -287,6 +290,7 @@ export const changeTier = defineCommand({
       return {
         result: { status: "scheduled", tierId: to.id, effectiveAt: period.endsAt },
         workspaceId: workspace.id,
+        events: caughtUp,
         audit: {
           from: from.code,
           to: to.code,
@@ -320,6 +324,7 @@ export const changeTier = defineCommand({
       result: { status: "changed", tierId: to.id, effectiveAt: now },
       workspaceId: workspace.id,
       events: [
+        ...caughtUp,
         ...takenBack,
         event("workspace/tier-changed", {
           workspaceId: workspace.id,
@@ -508,6 +513,9 @@ export const cancelWorkspace = defineCommand({
   input: cancelWorkspaceInput,
   async run({ tx, clock }, input): Promise<CommandOutcome<CancelResult>> {
     const now = clock.now();
+    // Cancelling now refunds the rest of the period: bill the one that ended first.
+    const caughtUp =
+      input.timing === "now" ? await catchUpBilling(tx, clock, input.workspaceId) : [];
     const { workspace } = await lockForLifecycle(tx, input.workspaceId);
     if (workspace.status === "cancelled") {
       throw new AppError("conflict", `${workspace.name} is already cancelled`);
@@ -550,7 +558,7 @@ export const cancelWorkspace = defineCommand({
     return {
       result: { status: "cancelled", effectiveAt: now },
       workspaceId: workspace.id,
-      events: [cancelled],
+      events: [...caughtUp, cancelled],
       audit: { timing: input.timing, from, to: "cancelled", reason },
     };
   },
