@@ -64,15 +64,10 @@ test("upgrade with the preview, see the new tier and balance; schedule a downgra
       .getByRole("table", { name: "Invoices" })
       .getByRole("row")
       .filter({ hasText: /INV-\d{4}-\d{6}/ });
-    await expect
-      .poll(
-        async () => {
-          await page.reload();
-          return invoice.count();
-        },
-        { timeout: 20_000 },
-      )
-      .toBe(1);
+    await expect(async () => {
+      await page.reload();
+      await expect(invoice).toHaveCount(1, { timeout: 3_000 });
+    }).toPass({ timeout: 30_000 });
     await expect(invoice).toContainText(/\$4[89]\.\d\d/);
     await expect(invoice).toContainText("Open");
     await snap(page, testInfo, "upgrade-invoice");
