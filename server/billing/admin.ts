@@ -14,7 +14,8 @@ import type { DbOrTx, Tx } from "@/server/db/client";
 import { AppError } from "@/server/errors";
 import { event } from "@/server/events/catalogue";
 
-import type { Invoice } from "./invoices";
+import { amountRemainingMinor, totalRows } from "./invoice-view";
+import { amountRemainingSql, type Invoice } from "./invoices";
 
 /**
  * What platform admins read and do about invoices: every invoice with
@@ -83,7 +84,8 @@ function listFilter(input: z.output<typeof adminInvoiceListInput>): SQL | undefi
 /**
  * One page of invoices matching the filters, newest first (ties by id, so
  * pages never overlap), with the count and, per currency, the sum of the
- * matching invoices' totals and amounts due.
+ * matching invoices' totals and of what remains to pay on them (nothing on a
+ * void, uncollectible or paid invoice).
  */
 export async function listInvoicesForAdmin(db: DbOrTx, rawInput: AdminInvoiceListInput) {
   const input = adminInvoiceListInput.parse(rawInput);
@@ -103,7 +105,7 @@ export async function listInvoicesForAdmin(db: DbOrTx, rawInput: AdminInvoiceLis
         kind: invoices.kind,
         currency: invoices.currency,
         totalMinor: invoices.totalMinor,
-        amountDueMinor: invoices.amountDueMinor,
+        amountRemainingMinor: amountRemainingSql.mapWith(Number),
         issuedAt,
         dueAt: invoices.dueAt,
         workspaceId: workspaces.id,
@@ -121,7 +123,7 @@ export async function listInvoicesForAdmin(db: DbOrTx, rawInput: AdminInvoiceLis
         currency: invoices.currency,
         invoices: sql<number>`count(*)::int`,
         totalMinor: sql<number>`coalesce(sum(${invoices.totalMinor}), 0)::bigint`.mapWith(Number),
-        amountDueMinor: sql<number>`coalesce(sum(${invoices.amountDueMinor}), 0)::bigint`.mapWith(
+        amountRemainingMinor: sql<number>`coalesce(sum(${amountRemainingSql}), 0)::bigint`.mapWith(
           Number,
         ),
       })
@@ -165,7 +167,7 @@ export async function invoicesOfWorkspace(db: DbOrTx, workspaceId: string, limit
 
 /**
  * One invoice as an admin sees it: header, parties, lines with their
- * rounding, totals, the workspace, and every outbox event about it (its
+ * rounding, the totals rows as the PDF prints them, the workspace, and every outbox event about it (its
  * object is the invoice, or its data names it), oldest first.
  */
 export async function invoiceDetailForAdmin(db: DbOrTx, invoiceId: string) {
@@ -208,7 +210,14 @@ export async function invoiceDetailForAdmin(db: DbOrTx, invoiceId: string) {
       .orderBy(asc(outbox.seq)),
   ]);
 
-  return { ...row.invoice, workspace: row.workspace, lines, events };
+  return {
+    ...row.invoice,
+    amountRemainingMinor: amountRemainingMinor(row.invoice),
+    totals: totalRows(row.invoice, lines),
+    workspace: row.workspace,
+    lines,
+    events,
+  };
 }
 
 const invoiceIdInput = z.object({ invoiceId: z.uuid() });

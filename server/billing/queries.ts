@@ -16,7 +16,8 @@ import type { DbOrTx } from "@/server/db/client";
 import { AppError } from "@/server/errors";
 import { customerCreditBalance } from "@/server/workspaces/lifecycle";
 
-import { totalRows, type TotalRow } from "./invoice-view";
+import { amountRemainingSql } from "./invoices";
+import { amountRemainingMinor, totalRows, type TotalRow } from "./invoice-view";
 
 /**
  * What a workspace's billing members see of its billing: the plan and
@@ -115,7 +116,8 @@ export async function listInvoices(db: DbOrTx, workspaceId: string, input: Invoi
       status: invoices.status,
       currency: invoices.currency,
       totalMinor: invoices.totalMinor,
-      amountDueMinor: invoices.amountDueMinor,
+      /** What is still to pay: nothing unless the invoice is open. */
+      amountRemainingMinor: amountRemainingSql.mapWith(Number),
       amountPaidMinor: invoices.amountPaidMinor,
       periodStart: invoices.periodStart,
       periodEnd: invoices.periodEnd,
@@ -207,6 +209,7 @@ export async function invoiceDetails(db: DbOrTx, workspaceId: string, invoiceId:
     totalMinor: invoice.totalMinor,
     amountDueMinor: invoice.amountDueMinor,
     amountPaidMinor: invoice.amountPaidMinor,
+    amountRemainingMinor: amountRemainingMinor(invoice),
     lines,
     totals,
     pdfUrl: `/api/invoices/${invoice.id}/pdf`,
