@@ -11,6 +11,7 @@ import {
 } from "@/drizzle/schema";
 import { defineCommand } from "@/server/commands";
 import type { DbOrTx, Tx } from "@/server/db/client";
+import { dayInput } from "@/server/dates";
 import { AppError } from "@/server/errors";
 import { event } from "@/server/events/catalogue";
 
@@ -25,7 +26,6 @@ import { amountRemainingSql, type Invoice } from "./invoices";
  */
 
 export const ADMIN_INVOICE_PAGE_SIZES = [10, 25, 50, 100] as const;
-const DAY_MS = 86_400_000;
 
 /** When an invoice counts as issued: its finalization, or its creation while still a draft. */
 const issuedAt = sql<Date>`coalesce(${invoices.finalizedAt}, ${invoices.createdAt})`;
@@ -44,8 +44,8 @@ export const adminInvoiceListInput = z.object({
   /** Part of the invoice number, e.g. 2027-0000 or 42. */
   number: z.string().trim().max(40).default(""),
   /** Issued on or after this day (UTC), and on or before this one. */
-  issuedFrom: z.iso.date("Pick a date").optional(),
-  issuedTo: z.iso.date("Pick a date").optional(),
+  issuedFrom: dayInput("The first day").optional(),
+  issuedTo: dayInput("The last day").optional(),
   page: z.number().int().min(1).max(100_000).default(1),
   pageSize: z
     .number()
@@ -74,8 +74,9 @@ function listFilter(input: z.output<typeof adminInvoiceListInput>): SQL | undefi
     conditions.push(sql`${issuedAt} >= ${`${input.issuedFrom}T00:00:00Z`}::timestamptz`);
   }
   if (input.issuedTo) {
-    const dayAfter = new Date(Date.parse(`${input.issuedTo}T00:00:00Z`) + DAY_MS).toISOString();
-    conditions.push(sql`${issuedAt} < ${dayAfter}::timestamptz`);
+    conditions.push(
+      sql`${issuedAt} < ${`${input.issuedTo}T00:00:00Z`}::timestamptz + interval '1 day'`,
+    );
   }
 
   return and(...conditions);

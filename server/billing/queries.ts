@@ -13,6 +13,7 @@ import {
   workspaces,
 } from "@/drizzle/schema";
 import type { DbOrTx } from "@/server/db/client";
+import { instantInput } from "@/server/dates";
 import { AppError } from "@/server/errors";
 import { customerCreditBalance } from "@/server/workspaces/lifecycle";
 
@@ -99,7 +100,7 @@ export const invoiceListInput = z.object({
   limit: z.number().int().min(1).max(100).default(20),
   /** The `nextCursor` of the previous page. */
   cursor: z
-    .object({ finalizedAt: z.coerce.date(), id: z.uuid() })
+    .object({ finalizedAt: instantInput("The cursor's finalizedAt"), id: z.uuid() })
     .nullish()
     .transform((cursor) => cursor ?? null),
 });
