@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { findUnstorableText, MAX_NESTING, storable } from "./text";
+import { displayNameSchema, findUnstorableText, MAX_NESTING, storable } from "./text";
 
 describe("findUnstorableText", () => {
   it("accepts ordinary text, emoji and other values", () => {
@@ -39,5 +39,40 @@ describe("storable", () => {
     const cleaned = storable("ok\u0000 \ud800 \udc00 🚀");
     expect(cleaned).toBe("ok\uFFFD \uFFFD \uFFFD 🚀");
     expect(findUnstorableText(cleaned)).toBeUndefined();
+  });
+});
+
+describe("displayNameSchema", () => {
+  const name = displayNameSchema({ empty: "Name it", max: 20, tooLong: "Too long" });
+
+  it("accepts names in any script, trimmed", () => {
+    for (const ok of ["Acme", "Zoë 🚀", "שלום עולם", "مرحبا", "漢字"]) {
+      expect(name.parse(` ${ok} `)).toBe(ok);
+    }
+  });
+
+  it.each([
+    "202A",
+    "202B",
+    "202C",
+    "202D",
+    "202E",
+    "2066",
+    "2067",
+    "2068",
+    "2069",
+    "200E",
+    "200F",
+    "061C",
+  ])("refuses U+%s, a text-direction control", (code) => {
+    const control = String.fromCharCode(Number.parseInt(code, 16));
+    const result = name.safeParse(`Acme${control}exe.txt`);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.message).toMatch(/invisible text-direction characters/);
+  });
+
+  it("says when a name is empty or too long", () => {
+    expect(name.safeParse("  ").error?.issues[0]?.message).toBe("Name it");
+    expect(name.safeParse("x".repeat(21)).error?.issues[0]?.message).toBe("Too long");
   });
 });

@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 /**
  * PostgreSQL cannot store some strings a JSON body or a form can carry: the
  * NUL character (in text and in jsonb) and, in jsonb, a UTF-16 surrogate
@@ -57,4 +59,30 @@ export function storable(text: string): string {
   return text
     .replaceAll("\u0000", "\uFFFD")
     .replace(new RegExp(UNPAIRED_SURROGATE.source, "g"), "\uFFFD");
+}
+
+/**
+ * Invisible characters that reorder the text around them: the embeddings and
+ * overrides U+202A–U+202E, the isolates U+2066–U+2069 and the marks U+200E,
+ * U+200F and U+061C. In a name, a right-to-left override makes "Acme\u202Eexe.txt"
+ * read as "Acmetxt.exe" in every list and PDF that prints it.
+ */
+const BIDI_CONTROL = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/;
+
+/**
+ * The one rule for names people give things others will read (workspaces,
+ * users): trimmed, not empty, at most `max` characters, and free of
+ * bidirectional control characters, which are refused rather than stripped
+ * so nobody is surprised by what was saved.
+ */
+export function displayNameSchema(messages: { empty: string; max: number; tooLong: string }) {
+  return z
+    .string()
+    .trim()
+    .min(1, messages.empty)
+    .max(messages.max, messages.tooLong)
+    .refine(
+      (name) => !BIDI_CONTROL.test(name),
+      "Names may not contain invisible text-direction characters (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F or U+061C)",
+    );
 }

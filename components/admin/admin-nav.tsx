@@ -24,8 +24,9 @@ export function AdminNav() {
     .sort((a, b) => b.href.length - a.href.length)[0];
 
   return (
+    // The tabs scroll sideways on a narrow screen rather than widening the page.
     <nav aria-label="Admin" className="mb-6 border-b border-slate-200">
-      <ul className="-mb-px flex gap-6">
+      <ul className="-mb-px flex gap-6 overflow-x-auto">
         {sections.map((section) => {
           const active = section.href === current?.href;
           return (
@@ -34,7 +35,7 @@ export function AdminNav() {
                 href={section.href}
                 aria-current={active ? "page" : undefined}
                 className={cn(
-                  "inline-block border-b-2 px-1 pb-3 text-sm font-medium",
+                  "inline-block border-b-2 px-1 pb-3 text-sm font-medium whitespace-nowrap",
                   active
                     ? "border-indigo-600 text-indigo-700"
                     : "border-transparent text-slate-500 hover:border-slate-300 " +

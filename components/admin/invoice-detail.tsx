@@ -145,25 +145,8 @@ function PartyCard({ title, party }: { title: string; party: Party | null }) {
   );
 }
 
-/** 2000 → "20 %", 725 → "7.25 %": basis points as text, without floating point. */
-function percent(bps: number): string {
-  const fraction = bps % 100;
-
-  return `${Math.floor(bps / 100)}${fraction === 0 ? "" : `.${String(fraction).padStart(2, "0")}`} %`;
-}
-
 function LinesCard({ invoice }: { invoice: Detail }) {
   const money = (minor: number) => formatMoney(minor, invoice.currency);
-  const totals: [string, number][] = [
-    ["Subtotal", invoice.subtotalMinor],
-    ...(invoice.discountMinor !== 0
-      ? ([["Discounts", invoice.discountMinor]] as [string, number][])
-      : []),
-    [`Tax (${percent(invoice.taxRateBps)})`, invoice.taxMinor],
-    ["Total", invoice.totalMinor],
-    ["Amount due", invoice.amountDueMinor],
-    ["Paid", invoice.amountPaidMinor],
-  ];
 
   return (
     <Card>
@@ -203,17 +186,17 @@ function LinesCard({ invoice }: { invoice: Detail }) {
       </Table>
       <CardBody>
         <dl className="ml-auto max-w-xs space-y-1 text-sm" data-testid="invoice-totals">
-          {totals.map(([label, minor]) => (
+          {invoice.totals.map((row) => (
             <div
-              key={label}
+              key={row.label}
               className={
-                label === "Total"
+                row.emphasis
                   ? "flex justify-between border-t border-slate-200 pt-1 font-semibold"
                   : "flex justify-between"
               }
             >
-              <dt className="text-slate-600">{label}</dt>
-              <dd className="text-slate-900 tabular-nums">{money(minor)}</dd>
+              <dt className="text-slate-600">{row.label}</dt>
+              <dd className="text-slate-900 tabular-nums">{money(row.amountMinor)}</dd>
             </div>
           ))}
         </dl>
@@ -272,8 +255,8 @@ function ActionsCard({ invoice }: { invoice: Detail }) {
         <div className="space-y-4">
           {writeOffError && <Alert tone="error">{writeOffError}</Alert>}
           <p className="text-sm text-slate-600">
-            {formatMoney(invoice.amountDueMinor, invoice.currency)} is due. Writing it off keeps the
-            invoice and its number and stops collection.
+            {formatMoney(invoice.amountRemainingMinor, invoice.currency)} is due. Writing it off
+            keeps the invoice and its number and stops collection.
           </p>
           <Button
             variant="secondary"

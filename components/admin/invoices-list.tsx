@@ -138,7 +138,7 @@ export function InvoicesList() {
                   {formatMoney(total.totalMinor, total.currency)}
                 </dd>
                 <dd className="text-xs text-slate-500">
-                  {formatMoney(total.amountDueMinor, total.currency)} due
+                  {formatMoney(total.amountRemainingMinor, total.currency)} due
                 </dd>
               </div>
             ))}
@@ -271,7 +271,7 @@ export function InvoicesList() {
                   <InvoiceStatusBadge status={row.status} />
                 </Td>
                 <Td numeric>{formatMoney(row.totalMinor, row.currency)}</Td>
-                <Td numeric>{formatMoney(row.amountDueMinor, row.currency)}</Td>
+                <Td numeric>{formatMoney(row.amountRemainingMinor, row.currency)}</Td>
                 <Td className="whitespace-nowrap text-slate-500">{formatDateTime(row.issuedAt)}</Td>
               </tr>
             ))}

@@ -15,7 +15,9 @@ export function Card({
   return (
     <section
       className={cn(
-        "rounded-lg bg-white shadow-sm",
+        // min-w-0: in a grid or flex layout a card shrinks to its column, so a wide table
+        // inside it scrolls instead of widening the page.
+        "min-w-0 rounded-lg bg-white shadow-sm",
         highlight ? "ring-2 ring-indigo-300" : "ring-1 ring-slate-200",
         className,
       )}

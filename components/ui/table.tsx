@@ -2,9 +2,15 @@ import type { ReactNode, TdHTMLAttributes, ThHTMLAttributes } from "react";
 
 import { cn } from "./cn";
 
+/**
+ * A table that scrolls sideways on its own when it is wider than its card,
+ * so a narrow screen scrolls the table, not the page. `relative` keeps
+ * absolutely placed content (screen-reader-only labels) inside the scroll
+ * box too, where it would otherwise widen the page.
+ */
 export function Table({ label, children }: { label: string; children: ReactNode }) {
   return (
-    <div className="overflow-x-auto">
+    <div className="relative w-full max-w-full min-w-0 overflow-x-auto overscroll-x-contain">
       <table
         aria-label={label}
         className="min-w-full divide-y divide-slate-200 text-sm text-slate-700"

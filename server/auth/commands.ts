@@ -9,6 +9,7 @@ import { AppError } from "@/server/errors";
 import { event } from "@/server/events/catalogue";
 import type { CronHandler, ReactionHandler } from "@/server/events/reactions";
 import { createNotification } from "@/server/notifications/notify";
+import { displayNameSchema } from "@/server/text";
 
 import { hashPassword, verifyPassword } from "./password";
 
@@ -39,7 +40,11 @@ const returnPath = z
   .transform((path) => (path && /^\/(?![\/\\])[\x21-\x7e]*$/.test(path) ? path : undefined));
 
 export const signUpInput = z.object({
-  name: z.string().trim().min(1, "Tell us your name").max(100, "Names are at most 100 characters"),
+  name: displayNameSchema({
+    empty: "Tell us your name",
+    max: 100,
+    tooLong: "Names are at most 100 characters",
+  }),
   email: emailSchema,
   password: passwordSchema,
   callbackUrl: returnPath,

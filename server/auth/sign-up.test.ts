@@ -53,6 +53,10 @@ describe("signing up with email and password", () => {
         password: "a long password",
       }),
     ).toEqual({ email });
+    // A user's name follows the same rule as a workspace's.
+    await expect(
+      anonymous.auth.signUp({ name: "Eve\u202E", email, password: "a long password" }),
+    ).rejects.toMatchObject({ code: "BAD_REQUEST" });
 
     expect(await runtime.db.select().from(users).where(eq(users.email, email))).toEqual([]);
     expect(await passwordSignIn(email, "a long password")).toBeNull();

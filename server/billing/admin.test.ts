@@ -24,6 +24,7 @@ import {
 
 import { markInvoiceUncollectible, voidInvoice } from "./admin";
 import { issueInvoice, openAdjustmentLines } from "./invoices";
+import { listInvoices } from "./queries";
 import { ROUNDING, type DraftLine } from "./invoice-math";
 
 const clock = new ManualClock("2027-06-01T09:00:00.000Z");
@@ -125,7 +126,7 @@ describe("the admin invoice list", () => {
     expect(byWorkspace.rows.map((row) => row.number)).toEqual([second.number, first.number]);
     expect(byWorkspace).toMatchObject({ total: 2, pages: 1 });
     expect(byWorkspace.totalsByCurrency).toEqual([
-      { currency: "USD", invoices: 2, totalMinor: 4_900, amountDueMinor: 4_900 },
+      { currency: "USD", invoices: 2, totalMinor: 4_900, amountRemainingMinor: 4_900 },
     ]);
     expect(byWorkspace.rows[0]).toMatchObject({
       workspaceId: acme.workspaceId,
@@ -374,6 +375,51 @@ describe("marking an invoice uncollectible", () => {
       execute(runtime, markInvoiceUncollectible, { invoiceId: invoice.id }, asAdmin()),
     );
     expect(twice.message).toBe(`${invoice.number} is already marked uncollectible`);
+  });
+});
+
+describe("what remains to pay", () => {
+  it("is nothing on void and uncollectible invoices, in the list, its totals, the detail and the portal", async () => {
+    const { workspaceId, slug } = await makeWorkspace(runtime);
+    const token = slug;
+    clock.set("2027-08-01T00:00:00.000Z");
+    const voided = await issue(workspaceId, "USD", [fee(48_055)]);
+    const written = await issue(workspaceId, "USD", [fee(2_000)]);
+    const open = await issue(workspaceId, "USD", [fee(1_000)]);
+    await execute(
+      runtime,
+      voidInvoice,
+      { invoiceId: voided.id, reason: "Billed twice" },
+      asAdmin(),
+    );
+    await execute(runtime, markInvoiceUncollectible, { invoiceId: written.id }, asAdmin());
+
+    const list = await caller.adminBilling.invoices({ workspace: token });
+    const remaining = Object.fromEntries(
+      list.rows.map((row) => [row.number, row.amountRemainingMinor]),
+    );
+    expect(remaining).toEqual({ [voided.number!]: 0, [written.number!]: 0, [open.number!]: 1_000 });
+    // Totals count every invoice, but only the open one is still to pay.
+    expect(list.totalsByCurrency).toEqual([
+      { currency: "USD", invoices: 3, totalMinor: 51_055, amountRemainingMinor: 1_000 },
+    ]);
+    for (const [invoice, due] of [
+      [voided, 0],
+      [written, 0],
+      [open, 1_000],
+    ] as const) {
+      const detail = await caller.adminBilling.invoice({ invoiceId: invoice.id });
+      expect(detail.amountRemainingMinor).toBe(due);
+      expect(detail.totals.at(-1)).toEqual({
+        label: "Amount due",
+        amountMinor: due,
+        emphasis: true,
+      });
+    }
+    const portal = await listInvoices(runtime.db, workspaceId);
+    expect(
+      Object.fromEntries(portal.invoices.map((row) => [row.number, row.amountRemainingMinor])),
+    ).toEqual(remaining);
   });
 });
 

@@ -11,10 +11,12 @@ import {
 } from "@/drizzle/schema";
 import { defineCommand } from "@/server/commands";
 import type { DbOrTx, Tx } from "@/server/db/client";
+import { dayInput } from "@/server/dates";
 import { AppError } from "@/server/errors";
 import { event } from "@/server/events/catalogue";
 
-import type { Invoice } from "./invoices";
+import { amountRemainingMinor, totalRows } from "./invoice-view";
+import { amountRemainingSql, type Invoice } from "./invoices";
 
 /**
  * What platform admins read and do about invoices: every invoice with
@@ -24,7 +26,6 @@ import type { Invoice } from "./invoices";
  */
 
 export const ADMIN_INVOICE_PAGE_SIZES = [10, 25, 50, 100] as const;
-const DAY_MS = 86_400_000;
 
 /** When an invoice counts as issued: its finalization, or its creation while still a draft. */
 const issuedAt = sql<Date>`coalesce(${invoices.finalizedAt}, ${invoices.createdAt})`;
@@ -43,8 +44,8 @@ export const adminInvoiceListInput = z.object({
   /** Part of the invoice number, e.g. 2027-0000 or 42. */
   number: z.string().trim().max(40).default(""),
   /** Issued on or after this day (UTC), and on or before this one. */
-  issuedFrom: z.iso.date("Pick a date").optional(),
-  issuedTo: z.iso.date("Pick a date").optional(),
+  issuedFrom: dayInput("The first day").optional(),
+  issuedTo: dayInput("The last day").optional(),
   page: z.number().int().min(1).max(100_000).default(1),
   pageSize: z
     .number()
@@ -73,8 +74,9 @@ function listFilter(input: z.output<typeof adminInvoiceListInput>): SQL | undefi
     conditions.push(sql`${issuedAt} >= ${`${input.issuedFrom}T00:00:00Z`}::timestamptz`);
   }
   if (input.issuedTo) {
-    const dayAfter = new Date(Date.parse(`${input.issuedTo}T00:00:00Z`) + DAY_MS).toISOString();
-    conditions.push(sql`${issuedAt} < ${dayAfter}::timestamptz`);
+    conditions.push(
+      sql`${issuedAt} < ${`${input.issuedTo}T00:00:00Z`}::timestamptz + interval '1 day'`,
+    );
   }
 
   return and(...conditions);
@@ -83,7 +85,8 @@ function listFilter(input: z.output<typeof adminInvoiceListInput>): SQL | undefi
 /**
  * One page of invoices matching the filters, newest first (ties by id, so
  * pages never overlap), with the count and, per currency, the sum of the
- * matching invoices' totals and amounts due.
+ * matching invoices' totals and of what remains to pay on them (nothing on a
+ * void, uncollectible or paid invoice).
  */
 export async function listInvoicesForAdmin(db: DbOrTx, rawInput: AdminInvoiceListInput) {
   const input = adminInvoiceListInput.parse(rawInput);
@@ -103,7 +106,7 @@ export async function listInvoicesForAdmin(db: DbOrTx, rawInput: AdminInvoiceLis
         kind: invoices.kind,
         currency: invoices.currency,
         totalMinor: invoices.totalMinor,
-        amountDueMinor: invoices.amountDueMinor,
+        amountRemainingMinor: amountRemainingSql.mapWith(Number),
         issuedAt,
         dueAt: invoices.dueAt,
         workspaceId: workspaces.id,
@@ -121,7 +124,7 @@ export async function listInvoicesForAdmin(db: DbOrTx, rawInput: AdminInvoiceLis
         currency: invoices.currency,
         invoices: sql<number>`count(*)::int`,
         totalMinor: sql<number>`coalesce(sum(${invoices.totalMinor}), 0)::bigint`.mapWith(Number),
-        amountDueMinor: sql<number>`coalesce(sum(${invoices.amountDueMinor}), 0)::bigint`.mapWith(
+        amountRemainingMinor: sql<number>`coalesce(sum(${amountRemainingSql}), 0)::bigint`.mapWith(
           Number,
         ),
       })
@@ -165,7 +168,7 @@ export async function invoicesOfWorkspace(db: DbOrTx, workspaceId: string, limit
 
 /**
  * One invoice as an admin sees it: header, parties, lines with their
- * rounding, totals, the workspace, and every outbox event about it (its
+ * rounding, the totals rows as the PDF prints them, the workspace, and every outbox event about it (its
  * object is the invoice, or its data names it), oldest first.
  */
 export async function invoiceDetailForAdmin(db: DbOrTx, invoiceId: string) {
@@ -208,7 +211,14 @@ export async function invoiceDetailForAdmin(db: DbOrTx, invoiceId: string) {
       .orderBy(asc(outbox.seq)),
   ]);
 
-  return { ...row.invoice, workspace: row.workspace, lines, events };
+  return {
+    ...row.invoice,
+    amountRemainingMinor: amountRemainingMinor(row.invoice),
+    totals: totalRows(row.invoice, lines),
+    workspace: row.workspace,
+    lines,
+    events,
+  };
 }
 
 const invoiceIdInput = z.object({ invoiceId: z.uuid() });

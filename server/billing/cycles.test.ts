@@ -369,13 +369,15 @@ describe("four months of one workspace", () => {
     await sweepAt("2027-04-15T12:00:00Z");
     billed = await invoicesOf(workspaceId);
     // Lite's fee (its two included seats cover both), Basic's overage, the downgrade's two
-    // lines: −350 in all, so nothing is due and the credit is carried to the next invoice.
+    // lines: 500 + 150 − 1,500 + 500 = −350 in all. Its 10% tax, −35, is credited with it
+    // (the tax paid on Plus's unused half goes back too), so nothing is due and 3.85 is
+    // carried to the next invoice.
     const fourth = billed[3]!;
     expect(fourth).toMatchObject({
       number: "INV-2027-000004",
       status: "paid",
       subtotalMinor: -350,
-      taxMinor: 0,
+      taxMinor: -35,
       totalMinor: 0,
       amountDueMinor: 0,
     });
@@ -385,7 +387,7 @@ describe("four months of one workspace", () => {
       proration(-1_500),
       proration(500),
     ]);
-    expect(fourth.lines[4]).toMatchObject({ kind: "credit_carried_forward", amountMinor: 350 });
+    expect(fourth.lines[4]).toMatchObject({ kind: "credit_carried_forward", amountMinor: 385 });
     expect(await cyclesOf(workspaceId)).toMatchObject([
       {},
       { tierId: plus.id, nextTierId: plus.id },
@@ -402,14 +404,15 @@ describe("four months of one workspace", () => {
     expect(billed[4]).toMatchObject({
       number: "INV-2027-000005",
       status: "open",
-      // No fee for a period that does not follow; the carried credit is applied after tax.
+      // No fee for a period that does not follow; the carried credit, tax included, is
+      // applied after tax: 500 + 10% tax 50 = 550, less 385 carried = 165 due.
       subtotalMinor: 500,
       taxMinor: 50,
-      totalMinor: 200,
-      amountDueMinor: 200,
+      totalMinor: 165,
+      amountDueMinor: 165,
       lines: [
         overage(1_000, 500),
-        { kind: "credit_applied", amountMinor: -350, unitAmountMinor: null, quantity: 1 },
+        { kind: "credit_applied", amountMinor: -385, unitAmountMinor: null, quantity: 1 },
       ],
     });
     expect(await subscriptionOf(workspaceId)).toMatchObject({

@@ -30,8 +30,18 @@ describe("tax", () => {
     expect(taxOf(1_001, 725)).toBe(73);
   });
 
-  it("is nothing on a credit or at a zero rate, and refuses rates out of range", () => {
-    expect(taxOf(-500, 2_000)).toBe(0);
+  it("is credited on a credit, rounded the same way with its sign turned", () => {
+    // -500 at 20% is -100; -1,875 at 10% is -187.5 → -188, the mirror of 188.
+    expect(taxOf(-500, 2_000)).toBe(-100);
+    expect(taxOf(-1_875, 1_000)).toBe(-188);
+    expect(taxOf(-1_825, 1_000)).toBe(-182);
+    for (const amount of [1, 5, 15, 25, 1_001, 99_995]) {
+      expect(taxOf(-amount, 725)).toBe(0 - taxOf(amount, 725));
+    }
+  });
+
+  it("is nothing on nothing or at a zero rate, and refuses rates out of range", () => {
+    expect(taxOf(0, 2_000)).toBe(0);
     expect(taxOf(500, 0)).toBe(0);
     expect(() => taxOf(500, 10_001)).toThrow(RangeError);
     expect(() => taxOf(500, 12.5)).toThrow(RangeError);
@@ -73,17 +83,19 @@ describe("totals", () => {
     });
   });
 
-  it("carry a negative total forward instead of paying it out, and tax nothing", () => {
+  it("carry a negative total forward, its tax credited with it, instead of paying it out", () => {
     const totals = totalsOf(
       [line("tier_fee", 500), line("proration", -1_500), line("proration", 650)],
       2_000,
     );
+    // 500 - 1,500 + 650 = -350; its 20% tax is -70, so -420 is carried: the
+    // 3.50 given back and the 0.70 of tax that was paid on it.
     expect(totals).toMatchObject({
       subtotalMinor: -350,
-      taxMinor: 0,
-      totalMinor: -350,
+      taxMinor: -70,
+      totalMinor: -420,
       amountDueMinor: 0,
-      carriedForwardMinor: 350,
+      carriedForwardMinor: 420,
     });
   });
 

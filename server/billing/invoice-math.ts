@@ -2,11 +2,14 @@
  * Invoice arithmetic. Pure: no I/O, integers only. Every line is rounded to
  * the minor unit on its own and says how; the subtotal is the sum of the
  * rounded lines, tax is computed once on the subtotal after discounts, and
- * the total is subtotal + tax. A total below zero is never paid out: the
- * invoice adds a line that carries the credit to the next invoice, so it
- * totals zero and the credit is kept as a billing adjustment. A credit
- * carried from an earlier invoice is applied after tax, like a customer
- * balance: it lowers what is due, not what is taxed.
+ * the total is subtotal + tax. A subtotal below zero (a prorated credit
+ * larger than the charges) has negative tax: the tax paid on the part given
+ * back is given back with it, rounded half-even the same way as a charge's.
+ * A total below zero is never paid out: the invoice adds a line that carries
+ * the credit, tax included, to the next invoice, so it totals zero and the
+ * credit is kept as a billing adjustment. A credit carried from an earlier
+ * invoice is applied after tax, like a customer balance: it already holds
+ * its tax, so it lowers what is due, not what is taxed.
  */
 import { divideHalfEven } from "./proration";
 
@@ -74,12 +77,16 @@ function checkedSum(values: number[]): number {
   return Number(sum);
 }
 
-/** Tax on `taxableMinor` at `rateBps` basis points, half-even to the minor unit; none on a credit. */
+/**
+ * Tax on `taxableMinor` at `rateBps` basis points, half-even to the minor
+ * unit. Symmetric: a credit's tax is the charge's tax with its sign turned,
+ * so taxOf(-x) === -taxOf(x).
+ */
 export function taxOf(taxableMinor: number, rateBps: number): number {
   if (!Number.isInteger(rateBps) || rateBps < 0 || rateBps > 10_000) {
     throw new RangeError(`A tax rate of ${rateBps} basis points is out of range`);
   }
-  if (taxableMinor <= 0 || rateBps === 0) return 0;
+  if (taxableMinor === 0 || rateBps === 0) return 0;
 
   return Number(divideHalfEven(BigInt(taxableMinor) * BigInt(rateBps), 10_000n));
 }

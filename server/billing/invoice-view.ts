@@ -11,6 +11,8 @@ export type InvoiceStatus = "draft" | "open" | "paid" | "void" | "uncollectible"
 /** The stored totals of an invoice, as the view needs them. */
 export interface InvoiceAmounts {
   status: InvoiceStatus;
+  /** "purchase" invoices are tax-inclusive: their price is what was paid. */
+  kind: string;
   subtotalMinor: number;
   discountMinor: number;
   taxRateBps: number;
@@ -77,9 +79,16 @@ export const statusLabels: Record<InvoiceStatus, string> = {
   uncollectible: "Uncollectible",
 };
 
-/** What is still owed: nothing on a void invoice, the due amount less what was paid otherwise. */
-export function amountRemainingMinor(invoice: InvoiceAmounts): number {
-  if (invoice.status === "void") return 0;
+/**
+ * What is still to pay: the due amount less what was paid on an open
+ * invoice, nothing otherwise (a void or uncollectible invoice is no longer
+ * collected, a paid one is settled). `amountRemainingSql` in ./invoices is
+ * the same rule for queries that sum it.
+ */
+export function amountRemainingMinor(
+  invoice: Pick<InvoiceAmounts, "status" | "amountDueMinor" | "amountPaidMinor">,
+): number {
+  if (invoice.status !== "open") return 0;
 
   return Math.max(0, invoice.amountDueMinor - invoice.amountPaidMinor);
 }
@@ -89,6 +98,10 @@ export function amountRemainingMinor(invoice: InvoiceAmounts): number {
  * are always shown; discount, tax, credits and payments when they are not
  * zero (tax also whenever the currency has a rate). The credit rows come
  * from the lines, so every row is a sum of printed, rounded amounts.
+ *
+ * A purchase invoice's prices include tax, so its lines add up to the total,
+ * not to a subtotal before tax: it reads "Total (tax included)", then the
+ * tax inside that total and the net amount without it.
  */
 export function totalRows(
   invoice: InvoiceAmounts,
@@ -96,17 +109,45 @@ export function totalRows(
 ): TotalRow[] {
   const sumOf = (kind: string) =>
     lines.filter((line) => line.kind === kind).reduce((sum, line) => sum + line.amountMinor, 0);
+  const tax = `Tax (${percentOfBps(invoice.taxRateBps)})`;
+  const taxShown = invoice.taxRateBps > 0 || invoice.taxMinor !== 0;
+  const taxInclusive = invoice.kind === "purchase";
   const rows: (TotalRow & { shown: boolean })[] = [
-    { label: "Subtotal", amountMinor: invoice.subtotalMinor, shown: true },
-    { label: "Discount", amountMinor: invoice.discountMinor, shown: invoice.discountMinor !== 0 },
-    {
-      label: `Tax (${percentOfBps(invoice.taxRateBps)})`,
-      amountMinor: invoice.taxMinor,
-      shown: invoice.taxRateBps > 0 || invoice.taxMinor !== 0,
-    },
-    { label: "Credit applied", amountMinor: sumOf("credit_applied"), shown: false },
-    { label: "Credit carried forward", amountMinor: sumOf("credit_carried_forward"), shown: false },
-    { label: "Total", amountMinor: invoice.totalMinor, shown: true },
+    ...(taxInclusive
+      ? [
+          { label: "Discount", amountMinor: invoice.discountMinor, shown: false },
+          {
+            label: taxShown ? "Total (tax included)" : "Total",
+            amountMinor: invoice.totalMinor,
+            shown: true,
+          },
+          ...(taxShown
+            ? [
+                {
+                  label: `of which ${tax.toLowerCase()}`,
+                  amountMinor: invoice.taxMinor,
+                  shown: true,
+                },
+                {
+                  label: "Net of tax",
+                  amountMinor: invoice.subtotalMinor + invoice.discountMinor,
+                  shown: true,
+                },
+              ]
+            : []),
+        ]
+      : [
+          { label: "Subtotal", amountMinor: invoice.subtotalMinor, shown: true },
+          { label: "Discount", amountMinor: invoice.discountMinor, shown: false },
+          { label: tax, amountMinor: invoice.taxMinor, shown: taxShown },
+          { label: "Credit applied", amountMinor: sumOf("credit_applied"), shown: false },
+          {
+            label: "Credit carried forward",
+            amountMinor: sumOf("credit_carried_forward"),
+            shown: false,
+          },
+          { label: "Total", amountMinor: invoice.totalMinor, shown: true },
+        ]),
     { label: "Amount paid", amountMinor: -invoice.amountPaidMinor, shown: false },
     {
       label: "Amount due",

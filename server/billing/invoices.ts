@@ -29,6 +29,13 @@ import { formatInvoiceNumber, ROUNDING, totalsOf, type DraftLine } from "./invoi
 export type Invoice = typeof invoices.$inferSelect;
 export type InvoiceKind = Invoice["kind"];
 
+/**
+ * What is still to pay on an invoice, in SQL, for lists and sums: the rule of
+ * `amountRemainingMinor` in ./invoice-view (the due amount less what was paid
+ * on an open invoice, nothing otherwise).
+ */
+export const amountRemainingSql = sql<number>`(case when ${invoices.status} = 'open' then greatest(${invoices.amountDueMinor} - ${invoices.amountPaidMinor}, 0) else 0 end)`;
+
 export interface IssueInvoiceInput {
   workspaceId: string;
   kind: InvoiceKind;

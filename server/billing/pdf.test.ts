@@ -9,7 +9,7 @@ import { draftTestInvoice, issueTestInvoice, sampleLines } from "@/test/support/
 import { pdfText } from "@/test/support/pdf-text";
 import { makeUser, makeWorkspace, testRuntime } from "@/test/support/runtime";
 
-import { percentOfBps, totalRows } from "./invoice-view";
+import { amountRemainingMinor, percentOfBps, totalRows } from "./invoice-view";
 import { printableInvoice, renderInvoicePdf } from "./pdf";
 import { invoicePdfResponse } from "./pdf-route";
 
@@ -54,6 +54,7 @@ describe("the invoice view", () => {
   it("shows credits and payments only when they are there, and what is still owed", () => {
     const base = {
       status: "paid" as const,
+      kind: "subscription",
       subtotalMinor: 6_900,
       discountMinor: 0,
       taxRateBps: 0,
@@ -73,6 +74,59 @@ describe("the invoice view", () => {
       ["Amount paid", -5_900],
       ["Amount due", 0],
     ]);
+  });
+
+  it("owes nothing on an invoice that is not open, whatever its amount due", () => {
+    const open = {
+      status: "open" as const,
+      kind: "subscription",
+      subtotalMinor: 48_055,
+      discountMinor: 0,
+      taxRateBps: 0,
+      taxMinor: 0,
+      totalMinor: 48_055,
+      amountDueMinor: 48_055,
+      amountPaidMinor: 0,
+    };
+    expect(amountRemainingMinor(open)).toBe(48_055);
+    expect(amountRemainingMinor({ ...open, amountPaidMinor: 10_000 })).toBe(38_055);
+    for (const status of ["void", "uncollectible", "paid", "draft"] as const) {
+      expect(amountRemainingMinor({ ...open, status })).toBe(0);
+      expect(totalRows({ ...open, status }, []).at(-1)).toEqual({
+        label: "Amount due",
+        amountMinor: 0,
+        emphasis: true,
+      });
+    }
+  });
+
+  it("reads a purchase's price as tax included: the total, the tax in it and the rest", () => {
+    // A 39.00 pack at 20%: 39.00 × 20 / 120 = 6.50 of tax, 32.50 net.
+    const purchase = {
+      status: "paid" as const,
+      kind: "purchase",
+      subtotalMinor: 3_250,
+      discountMinor: 0,
+      taxRateBps: 2_000,
+      taxMinor: 650,
+      totalMinor: 3_900,
+      amountDueMinor: 3_900,
+      amountPaidMinor: 3_900,
+    };
+    const rows = totalRows(purchase, [{ kind: "purchase", amountMinor: 3_900 }]);
+    expect(rows.map((row) => [row.label, row.amountMinor])).toEqual([
+      ["Total (tax included)", 3_900],
+      ["of which tax (20%)", 650],
+      ["Net of tax", 3_250],
+      ["Amount paid", -3_900],
+      ["Amount due", 0],
+    ]);
+    // Without a tax rate there is nothing to include or split.
+    expect(
+      totalRows({ ...purchase, taxRateBps: 0, taxMinor: 0, subtotalMinor: 3_900 }, []).map(
+        (row) => row.label,
+      ),
+    ).toEqual(["Total", "Amount paid", "Amount due"]);
   });
 });
 

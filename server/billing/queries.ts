@@ -13,10 +13,12 @@ import {
   workspaces,
 } from "@/drizzle/schema";
 import type { DbOrTx } from "@/server/db/client";
+import { instantInput } from "@/server/dates";
 import { AppError } from "@/server/errors";
 import { customerCreditBalance } from "@/server/workspaces/lifecycle";
 
-import { totalRows, type TotalRow } from "./invoice-view";
+import { amountRemainingSql } from "./invoices";
+import { amountRemainingMinor, totalRows, type TotalRow } from "./invoice-view";
 
 /**
  * What a workspace's billing members see of its billing: the plan and
@@ -98,7 +100,7 @@ export const invoiceListInput = z.object({
   limit: z.number().int().min(1).max(100).default(20),
   /** The `nextCursor` of the previous page. */
   cursor: z
-    .object({ finalizedAt: z.coerce.date(), id: z.uuid() })
+    .object({ finalizedAt: instantInput("The cursor's finalizedAt"), id: z.uuid() })
     .nullish()
     .transform((cursor) => cursor ?? null),
 });
@@ -115,7 +117,8 @@ export async function listInvoices(db: DbOrTx, workspaceId: string, input: Invoi
       status: invoices.status,
       currency: invoices.currency,
       totalMinor: invoices.totalMinor,
-      amountDueMinor: invoices.amountDueMinor,
+      /** What is still to pay: nothing unless the invoice is open. */
+      amountRemainingMinor: amountRemainingSql.mapWith(Number),
       amountPaidMinor: invoices.amountPaidMinor,
       periodStart: invoices.periodStart,
       periodEnd: invoices.periodEnd,
@@ -207,6 +210,7 @@ export async function invoiceDetails(db: DbOrTx, workspaceId: string, invoiceId:
     totalMinor: invoice.totalMinor,
     amountDueMinor: invoice.amountDueMinor,
     amountPaidMinor: invoice.amountPaidMinor,
+    amountRemainingMinor: amountRemainingMinor(invoice),
     lines,
     totals,
     pdfUrl: `/api/invoices/${invoice.id}/pdf`,

@@ -1,6 +1,7 @@
 import { z } from "zod";
 
 import { ledgerEntryKind } from "@/drizzle/schema";
+import { instantInput } from "@/server/dates";
 import { AppError } from "@/server/errors";
 import { platformAdminProcedure, router, runCommand, workspaceProcedure } from "@/server/trpc/init";
 
@@ -57,8 +58,8 @@ export const creditsRouter = router({
           kinds: z.array(z.enum(ledgerEntryKind.enumValues)).max(10).optional(),
           featureCode: z.string().trim().min(1).max(100).optional(),
           apiKeyId: z.uuid().optional(),
-          from: z.coerce.date().optional(),
-          to: z.coerce.date().optional(),
+          from: instantInput("The start").optional(),
+          to: instantInput("The end").optional(),
         })
         .refine((input) => !input.from || !input.to || input.from < input.to, {
           message: "The start must be before the end",

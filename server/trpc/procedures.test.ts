@@ -213,3 +213,72 @@ describe("errors", () => {
     expect(response.error.data.stack).toBeUndefined();
   });
 });
+
+/** Calls a query through tRPC's HTTP handler with GET, as the browser does. */
+async function queryOverHttp(path: string, input: unknown, userId: string) {
+  const encoded = encodeURIComponent(JSON.stringify(superjson.serialize(input)));
+  const response = await fetchRequestHandler({
+    endpoint: "/api/trpc",
+    req: new Request(`http://localhost/api/trpc/${path}?input=${encoded}`),
+    router: appRouter,
+    createContext: () => createContext(runtime, userId),
+  });
+  const body = (await response.json()) as { error?: { json: Record<string, any> } };
+
+  return { status: response.status, error: body.error?.json };
+}
+
+describe("date inputs", () => {
+  it("refuse days and instants outside the years Tally means with a 400 naming the field", async () => {
+    const admin = await makeUser(runtime, { isPlatformAdmin: true });
+    for (const [input, field, message] of [
+      [{ issuedTo: "9999-12-31" }, null, null],
+      [{ issuedFrom: "0000-01-01" }, "issuedFrom", "The first day must fall in the years"],
+      [{ issuedFrom: "1999-12-31" }, "issuedFrom", "The first day must fall in the years"],
+      [{ issuedTo: "30000-01-01" }, "issuedTo", "The last day must be a date like 2027-06-30"],
+    ] as const) {
+      const { status, error } = await queryOverHttp("adminBilling.invoices", input, admin.id);
+      if (field === null) {
+        expect(status).toBe(200);
+        continue;
+      }
+      expect(status).toBe(400);
+      expect(error).toMatchObject({ data: { appCode: "invalid_request", field } });
+      expect(error?.message).toContain(message);
+    }
+
+    const { workspaceId, userId } = await makeWorkspace(runtime);
+    const id = crypto.randomUUID();
+    for (const finalizedAt of [
+      new Date(8.64e15),
+      new Date(-62198755200000),
+      "notadate",
+      "+275760-09-13T00:00:00.000Z",
+    ]) {
+      const { status, error } = await queryOverHttp(
+        "billing.invoices",
+        { workspaceId, cursor: { finalizedAt, id } },
+        userId,
+      );
+      expect(status).toBe(400);
+      expect(error).toMatchObject({
+        data: { appCode: "invalid_request", field: "cursor.finalizedAt" },
+      });
+      expect(error?.message).toMatch(/^The cursor's finalizedAt must /);
+    }
+    const fine = await queryOverHttp(
+      "billing.invoices",
+      { workspaceId, cursor: { finalizedAt: new Date("2027-01-01T00:00:00Z"), id } },
+      userId,
+    );
+    expect(fine.status).toBe(200);
+
+    const history = await queryOverHttp(
+      "credits.history",
+      { workspaceId, from: new Date(-62198755200000) },
+      userId,
+    );
+    expect(history.status).toBe(400);
+    expect(history.error).toMatchObject({ data: { appCode: "invalid_request", field: "from" } });
+  });
+});

@@ -8,6 +8,7 @@ import { takeBalanceLock } from "@/server/credits/ledger";
 import type { Tx } from "@/server/db/client";
 import { AppError } from "@/server/errors";
 import { event } from "@/server/events/catalogue";
+import { displayNameSchema } from "@/server/text";
 
 import { announceWorkspaceStatus } from "./api-keys";
 import { DEFAULT_TIER_CODE, offeredTier } from "./tiers";
@@ -21,11 +22,11 @@ export const slugSchema = z
   .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, "Use lowercase letters, digits and single hyphens");
 
 export const createWorkspaceInput = z.object({
-  name: z
-    .string()
-    .trim()
-    .min(1, "Give the workspace a name")
-    .max(80, "Names are at most 80 characters"),
+  name: displayNameSchema({
+    empty: "Give the workspace a name",
+    max: 80,
+    tooLong: "Names are at most 80 characters",
+  }),
   slug: slugSchema,
   tierCode: z.string().trim().min(1).max(40).default(DEFAULT_TIER_CODE),
 });

@@ -75,6 +75,12 @@ describe("choosing a tier", () => {
         tierCode: "business",
       }),
     ).rejects.toMatchObject({ cause: { code: "invalid_request", field: "tierCode" } });
+    await expect(
+      caller.workspaces.create({ name: "\u2067Acme\u2069", slug: `bidi-${user.id.slice(0, 8)}` }),
+    ).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringMatching(/invisible text-direction characters/),
+    });
     expect((await caller.tiers.offered()).map((tier) => [tier.code, tier.selfServe])).toEqual([
       ["free", true],
       ["pro", false],

@@ -518,6 +518,10 @@ describe("renaming a workspace", () => {
     await expect(
       owner.workspaces.rename({ workspaceId, name: "Acme", slug: "Not A Slug" }),
     ).rejects.toEqual(badInput(/lowercase letters, digits and single hyphens/));
+    // A right-to-left override would make "Acme\u202Egpj.exe" print as "Acmeexe.jpg".
+    await expect(
+      owner.workspaces.rename({ workspaceId, name: "Acme\u202Egpj.exe", slug }),
+    ).rejects.toEqual(badInput(/invisible text-direction characters/));
     await expect(
       member.caller.workspaces.rename({ workspaceId, name: "Mine", slug }),
     ).rejects.toEqual(refusal("forbidden"));
