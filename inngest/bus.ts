@@ -110,7 +110,8 @@ export const bus: readonly Reaction[] = [
   }),
   onEvent("billing/overage-charged", {
     id: "billing-overage-auto-purchase",
-    description: "Buy the auto top-up pack after overage was charged, when the tier says so",
+    description:
+      "Buy the auto top-up pack after overage was charged, when tier and workspace allow it",
     handle: autoPurchaseOnOverage,
   }),
   onEvent("credits/top-up-due", {
