@@ -6,6 +6,7 @@ import {
   markCyclePaymentRequested,
   sweepBillingCycles,
 } from "@/server/billing/cycles";
+import { invoiceFirstPeriod } from "@/server/billing/first-invoice";
 import { setUpBillingCustomer } from "@/server/billing/reactions";
 import { autoPurchaseOnOverage } from "@/server/billing/overage-charges";
 import { issuePurchaseInvoice } from "@/server/billing/purchase-invoices";
@@ -60,6 +61,11 @@ export const bus: readonly Reaction[] = [
     description: "Create the workspace's customer at the payment gateway",
     handle: setUpBillingCustomer,
     retries: 6,
+  }),
+  onEvent("workspace/created", {
+    id: "billing-first-period-invoice",
+    description: "Invoice the first period's fee and extra seats in advance",
+    handle: invoiceFirstPeriod,
   }),
   onEvent("workspace/created", {
     id: "analytics-count-signup",

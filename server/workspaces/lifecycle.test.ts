@@ -649,10 +649,17 @@ describe("cancelling", () => {
       { kind: "cancellation_refund", amountMinor: -1_000, currency: "USD" },
       { kind: "credit_carried_forward", amountMinor: -1_000, currency: "USD" },
     ]);
-    const finals = await runtime.db
+    // Period 1's fee was invoiced at creation; the final invoice is the cancellation's.
+    const all = await runtime.db
       .select()
       .from(invoices)
-      .where(eq(invoices.workspaceId, workspaceId));
+      .where(eq(invoices.workspaceId, workspaceId))
+      .orderBy(asc(invoices.number));
+    expect(all.map((invoice) => invoice.sourceKey)).toEqual([
+      `first-period:${workspaceId}`,
+      expect.stringMatching(/^final:/),
+    ]);
+    const finals = all.slice(1);
     expect(finals).toMatchObject([
       {
         kind: "subscription",
@@ -675,7 +682,7 @@ describe("cancelling", () => {
     const [cancelled] = await eventsNamed(runtime, workspaceId, "workspace/cancelled");
     await rerun([cancelled!.id], ["billing-cancellation-refund"]);
     expect(await adjustmentsOf(workspaceId)).toHaveLength(2);
-    expect(await countRows(runtime, "invoices", `workspace_id = '${workspaceId}'`)).toBe(1);
+    expect(await countRows(runtime, "invoices", `workspace_id = '${workspaceId}'`)).toBe(2);
     await expect(owner.workspaces.cancel({ workspaceId, timing: "now" })).rejects.toMatchObject({
       cause: { code: "workspace_read_only" },
     });
@@ -771,10 +778,10 @@ describe("deleting", () => {
     ]) {
       expect([table, await countRows(runtime, table, where)]).toEqual([table, 0]);
     }
-    // Legal records stay: the refund and the credit it left, the final invoice, the audit trail
-    // (the purge's own entry included).
+    // Legal records stay: the refund and the credit it left, the first period's invoice and the
+    // final one, the audit trail (the purge's own entry included).
     expect(await countRows(runtime, "billing_adjustments", where)).toBe(2);
-    expect(await countRows(runtime, "invoices", where)).toBe(1);
+    expect(await countRows(runtime, "invoices", where)).toBe(2);
     const audit = await runtime.db
       .select({ command: auditLog.command })
       .from(auditLog)
