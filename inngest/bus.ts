@@ -6,6 +6,7 @@ import {
   markCyclePaymentRequested,
   sweepBillingCycles,
 } from "@/server/billing/cycles";
+import { invoiceFirstPeriod } from "@/server/billing/first-invoice";
 import { setUpBillingCustomer } from "@/server/billing/reactions";
 import { autoPurchaseOnOverage } from "@/server/billing/overage-charges";
 import { issuePurchaseInvoice } from "@/server/billing/purchase-invoices";
@@ -62,6 +63,11 @@ export const bus: readonly Reaction[] = [
     retries: 6,
   }),
   onEvent("workspace/created", {
+    id: "billing-first-period-invoice",
+    description: "Invoice the first period's fee and extra seats in advance",
+    handle: invoiceFirstPeriod,
+  }),
+  onEvent("workspace/created", {
     id: "analytics-count-signup",
     description: "Count the new workspace in daily metrics",
     handle: countSignup,
@@ -110,7 +116,8 @@ export const bus: readonly Reaction[] = [
   }),
   onEvent("billing/overage-charged", {
     id: "billing-overage-auto-purchase",
-    description: "Buy the auto top-up pack after overage was charged, when the tier says so",
+    description:
+      "Buy the auto top-up pack after overage was charged, when tier and workspace allow it",
     handle: autoPurchaseOnOverage,
   }),
   onEvent("credits/top-up-due", {

@@ -118,6 +118,8 @@ describe("a change between a period's end and its cycle", () => {
     // 2,419,170 of them left: −1,000 × 2,419,170 / 2,419,200 = −999.99 → −1,000 (half-even of
     // −999.9876) and +3,000 × … = 2,999.96 → 3,000.
     expect(await linesOf(workspaceId)).toEqual([
+      // Period 1, invoiced in advance at creation.
+      { invoice: "subscription", kind: "tier_fee", amountMinor: 1_000 },
       { invoice: "proration", kind: "proration", amountMinor: -1_000 },
       { invoice: "proration", kind: "proration", amountMinor: 3_000 },
       { invoice: "subscription", kind: "tier_fee", amountMinor: 1_000 },
@@ -208,6 +210,8 @@ describe("a change between a period's end and its cycle", () => {
     // the final invoice, which carries the credit; the cycle's invoice, issued after it, takes
     // the credit up. Nothing is due and nothing is lost.
     expect(await linesOf(workspaceId)).toEqual([
+      // Period 1, invoiced in advance at creation.
+      { invoice: "subscription", kind: "tier_fee", amountMinor: 1_000 },
       { invoice: "subscription", kind: "proration", amountMinor: -1_000 },
       { invoice: "subscription", kind: "credit_carried_forward", amountMinor: 1_000 },
       { invoice: "subscription", kind: "tier_fee", amountMinor: 1_000 },

@@ -132,11 +132,17 @@ async function sweepAt(at: string) {
   await sweepCycles(runtime);
 }
 
+/** The invoices since creation: all but period 1's, which is issued at creation (first-invoice.ts). */
 async function invoicesOf(workspaceId: string) {
   const rows = await runtime.db
     .select()
     .from(invoices)
-    .where(eq(invoices.workspaceId, workspaceId))
+    .where(
+      and(
+        eq(invoices.workspaceId, workspaceId),
+        sql`coalesce(${invoices.sourceKey}, '') NOT LIKE 'first-period:%'`,
+      ),
+    )
     .orderBy(asc(invoices.number));
 
   return Promise.all(
@@ -209,6 +215,20 @@ describe("four months of one workspace", () => {
     const { basic, plus, lite } = await tiers();
     const { workspaceId, userId } = await workspaceOn("2027-01-15T12:00:00Z", basic.code);
     const actor = { actor: { type: "user", userId } as const };
+    // Period 1 is invoiced in advance at creation, with 10% tax.
+    const [first] = await runtime.db
+      .select()
+      .from(invoices)
+      .where(eq(invoices.sourceKey, `first-period:${workspaceId}`));
+    expect(first).toMatchObject({
+      number: "INV-2027-000001",
+      kind: "subscription",
+      periodStart: new Date("2027-01-15T12:00:00Z"),
+      periodEnd: new Date("2027-02-15T12:00:00Z"),
+      subtotalMinor: 1_000,
+      taxMinor: 100,
+      totalMinor: 1_100,
+    });
     expect(await subscriptionOf(workspaceId)).toMatchObject({
       status: "active",
       currency: "USD",
@@ -238,7 +258,7 @@ describe("four months of one workspace", () => {
     let billed = await invoicesOf(workspaceId);
     expect(billed).toHaveLength(1);
     expect(billed[0]).toMatchObject({
-      number: "INV-2027-000001",
+      number: "INV-2027-000002",
       kind: "subscription",
       status: "open",
       currency: "USD",
@@ -285,7 +305,12 @@ describe("four months of one workspace", () => {
         currency: "USD",
       },
     ]);
-    expect(await eventsNamed(runtime, workspaceId, "billing/payment-requested")).toHaveLength(1);
+    // Period 1's invoice at creation, then the cycle's.
+    expect(
+      (await eventsNamed(runtime, workspaceId, "billing/payment-requested")).map(
+        (requested) => requested.data.invoiceId,
+      ),
+    ).toEqual([first!.id, billed[0]!.id]);
     expect((await periodsOf(workspaceId)).map((p) => [p.sequence, p.status, p.allowance])).toEqual([
       [1, "closed", 1_000],
       [2, "open", 1_000],
@@ -297,21 +322,22 @@ describe("four months of one workspace", () => {
     });
     await expectLedgerInvariant(runtime, workspaceId);
 
-    // Period 2 (28 days): upgrade to Plus halfway. Its net is invoiced at once.
+    // Period 2 (28 days): upgrade to Plus halfway. Its net is invoiced at once. Both tiers are
+    // prorated with the extra seat: Basic 10.00 + 5.00, Plus 30.00 + 7.00.
     clock.set("2027-03-01T12:00:00Z");
     await execute(runtime, changeTier, { workspaceId, tierId: plus.id }, actor);
     await drain(runtime);
     billed = await invoicesOf(workspaceId);
     expect(billed[1]).toMatchObject({
-      number: "INV-2027-000002",
+      number: "INV-2027-000003",
       kind: "proration",
       status: "open",
       sourceKey: expect.stringMatching(/^tier-change:/),
-      subtotalMinor: 1_000,
-      taxMinor: 100,
-      totalMinor: 1_100,
-      amountDueMinor: 1_100,
-      lines: [proration(-500), proration(1_500)],
+      subtotalMinor: 1_100,
+      taxMinor: 110,
+      totalMinor: 1_210,
+      amountDueMinor: 1_210,
+      lines: [proration(-750), proration(1_850)],
     });
     await expectLedgerInvariant(runtime, workspaceId);
 
@@ -332,7 +358,7 @@ describe("four months of one workspace", () => {
     await sweepAt("2027-03-15T12:00:00Z");
     billed = await invoicesOf(workspaceId);
     expect(billed[2]).toMatchObject({
-      number: "INV-2027-000003",
+      number: "INV-2027-000004",
       kind: "subscription",
       subtotalMinor: 3_700,
       taxMinor: 370,
@@ -369,25 +395,25 @@ describe("four months of one workspace", () => {
     await sweepAt("2027-04-15T12:00:00Z");
     billed = await invoicesOf(workspaceId);
     // Lite's fee (its two included seats cover both), Basic's overage, the downgrade's two
-    // lines: 500 + 150 − 1,500 + 500 = −350 in all. Its 10% tax, −35, is credited with it
-    // (the tax paid on Plus's unused half goes back too), so nothing is due and 3.85 is
-    // carried to the next invoice.
+    // lines (Plus 37.00 and Basic 15.00 with the extra seat, halved): −450 in all. Its 10% tax,
+    // −45, is credited with it (the tax paid on Plus's unused half goes back too), so nothing is
+    // due and 4.95 is carried to the next invoice.
     const fourth = billed[3]!;
     expect(fourth).toMatchObject({
-      number: "INV-2027-000004",
+      number: "INV-2027-000005",
       status: "paid",
-      subtotalMinor: -350,
-      taxMinor: -35,
+      subtotalMinor: -450,
+      taxMinor: -45,
       totalMinor: 0,
       amountDueMinor: 0,
     });
     expect(fourth.lines.slice(0, 4)).toEqual([
       fee(500),
       overage(600, 150),
-      proration(-1_500),
-      proration(500),
+      proration(-1_850),
+      proration(750),
     ]);
-    expect(fourth.lines[4]).toMatchObject({ kind: "credit_carried_forward", amountMinor: 385 });
+    expect(fourth.lines[4]).toMatchObject({ kind: "credit_carried_forward", amountMinor: 495 });
     expect(await cyclesOf(workspaceId)).toMatchObject([
       {},
       { tierId: plus.id, nextTierId: plus.id },
@@ -402,17 +428,17 @@ describe("four months of one workspace", () => {
     await sweepAt("2027-05-15T12:00:00Z");
     billed = await invoicesOf(workspaceId);
     expect(billed[4]).toMatchObject({
-      number: "INV-2027-000005",
+      number: "INV-2027-000006",
       status: "open",
       // No fee for a period that does not follow; the carried credit, tax included, is
-      // applied after tax: 500 + 10% tax 50 = 550, less 385 carried = 165 due.
+      // applied after tax: 500 + 10% tax 50 = 550, less 495 carried = 55 due.
       subtotalMinor: 500,
       taxMinor: 50,
-      totalMinor: 165,
-      amountDueMinor: 165,
+      totalMinor: 55,
+      amountDueMinor: 55,
       lines: [
         overage(1_000, 500),
-        { kind: "credit_applied", amountMinor: -385, unitAmountMinor: null, quantity: 1 },
+        { kind: "credit_applied", amountMinor: -495, unitAmountMinor: null, quantity: 1 },
       ],
     });
     expect(await subscriptionOf(workspaceId)).toMatchObject({
@@ -553,7 +579,9 @@ describe("the sweep", () => {
       .innerJoin(invoices, eq(invoices.id, invoiceLines.invoiceId))
       .where(and(eq(invoices.workspaceId, workspaceId), eq(invoiceLines.kind, "tier_fee")))
       .orderBy(asc(invoiceLines.periodStart));
+    // Period 1's fee was invoiced at creation: the fees tile from the anchor on.
     expect(feePeriods.map((p) => [p.start?.toISOString(), p.end?.toISOString()])).toEqual([
+      ["2029-01-31T12:00:00.000Z", "2029-02-28T12:00:00.000Z"],
       ["2029-02-28T12:00:00.000Z", "2029-03-31T12:00:00.000Z"],
       ["2029-03-31T12:00:00.000Z", "2029-04-30T12:00:00.000Z"],
     ]);

@@ -125,6 +125,50 @@ async function discountLines(_db: DbOrTx, _input: CycleLineInput): Promise<Draft
 }
 
 /**
+ * The lines of a period billed in advance, in order: the tier's fee (none for
+ * a free tier) and the seats beyond the included ones. The cycle's invoice
+ * bills the next period with them; the first period's invoice
+ * (first-invoice.ts) bills period 1.
+ */
+export function advanceLines(
+  period: NonNullable<CycleLineInput["next"]>,
+  currency: string,
+): DraftLine[] {
+  const lines: DraftLine[] = [];
+  const price = tierPrice(period.tier, currency);
+  const span = `${day(period.startsAt)} to ${day(period.endsAt)}`;
+  if (price.monthlyPriceMinor > 0) {
+    lines.push({
+      kind: "tier_fee",
+      description: `${period.tier.name} plan, ${span}`,
+      quantity: 1,
+      unitAmountMinor: price.monthlyPriceMinor,
+      amountMinor: price.monthlyPriceMinor,
+      rounding: ROUNDING.exact,
+      periodStart: period.startsAt,
+      periodEnd: period.endsAt,
+    });
+  }
+  const extraSeats = Math.max(0, period.seats - period.tier.includedSeats);
+  if (extraSeats > 0 && price.seatPriceMinor > 0) {
+    lines.push({
+      kind: "seats",
+      description:
+        `${extraSeats} extra seat${extraSeats === 1 ? "" : "s"} beyond the ` +
+        `${period.tier.includedSeats} included, ${span}`,
+      quantity: extraSeats,
+      unitAmountMinor: price.seatPriceMinor,
+      amountMinor: lineAmount(extraSeats, price.seatPriceMinor),
+      rounding: ROUNDING.exact,
+      periodStart: period.startsAt,
+      periodEnd: period.endsAt,
+    });
+  }
+
+  return lines;
+}
+
+/**
  * The lines of the invoice that ends a period, in order: the next period's
  * fee and extra seats (in advance), the ended period's overage (in arrears),
  * the billing adjustments waiting for an invoice, then discounts. Each line
@@ -134,37 +178,7 @@ async function discountLines(_db: DbOrTx, _input: CycleLineInput): Promise<Draft
 export async function cycleLines(db: DbOrTx, input: CycleLineInput): Promise<DraftLine[]> {
   const lines: DraftLine[] = [];
   const { next, ended } = input;
-  if (next) {
-    const price = tierPrice(next.tier, input.currency);
-    const span = `${day(next.startsAt)} to ${day(next.endsAt)}`;
-    if (price.monthlyPriceMinor > 0) {
-      lines.push({
-        kind: "tier_fee",
-        description: `${next.tier.name} plan, ${span}`,
-        quantity: 1,
-        unitAmountMinor: price.monthlyPriceMinor,
-        amountMinor: price.monthlyPriceMinor,
-        rounding: ROUNDING.exact,
-        periodStart: next.startsAt,
-        periodEnd: next.endsAt,
-      });
-    }
-    const extraSeats = Math.max(0, next.seats - next.tier.includedSeats);
-    if (extraSeats > 0 && price.seatPriceMinor > 0) {
-      lines.push({
-        kind: "seats",
-        description:
-          `${extraSeats} extra seat${extraSeats === 1 ? "" : "s"} beyond the ` +
-          `${next.tier.includedSeats} included, ${span}`,
-        quantity: extraSeats,
-        unitAmountMinor: price.seatPriceMinor,
-        amountMinor: lineAmount(extraSeats, price.seatPriceMinor),
-        rounding: ROUNDING.exact,
-        periodStart: next.startsAt,
-        periodEnd: next.endsAt,
-      });
-    }
-  }
+  if (next) lines.push(...advanceLines(next, input.currency));
   if (ended.overageCredits > 0) {
     const price = tierPrice(ended.tier, input.currency);
     const amountMinor = overageAmount(

@@ -3,11 +3,14 @@ import { eq } from "drizzle-orm";
 import { autoTopUps, tiers, workspaces } from "@/drizzle/schema";
 import { buyTopUp } from "@/server/credits/auto-top-up";
 import type { ReactionHandler } from "@/server/events/reactions";
+import { tierHasFeature } from "@/server/workspaces/tiers";
 
 /**
  * billing/overage-charged → one auto top-up purchase, so the next period
- * starts with credits in hand instead of more overage. Only when the tier's
- * overage policy is auto_top_up and the workspace has turned auto top-up on;
+ * starts with credits in hand instead of more overage. Only when the tier and
+ * the workspace allow it: the tier's features include auto top-up, and the
+ * workspace has turned its auto top-up on. The tier's overage policy does not
+ * matter here (overage builds up under soft_cap, which is where this buys);
  * otherwise nothing is bought and the log says why.
  *
  * The purchase goes through the auto top-up's own path (buyTopUp): the
@@ -24,14 +27,14 @@ export const autoPurchaseOnOverage: ReactionHandler<"billing/overage-charged"> =
 }) => {
   const { workspaceId } = charged.data;
   const [row] = await tx
-    .select({ policy: tiers.overagePolicy, autoTopUp: autoTopUps.enabled })
+    .select({ features: tiers.features, autoTopUp: autoTopUps.enabled })
     .from(workspaces)
     .innerJoin(tiers, eq(tiers.id, workspaces.tierId))
     .leftJoin(autoTopUps, eq(autoTopUps.workspaceId, workspaces.id))
     .where(eq(workspaces.id, workspaceId));
   if (!row) throw new Error(`Workspace ${workspaceId} not found`);
-  if (row.policy !== "auto_top_up") {
-    log.info({ policy: row.policy }, "the tier's overage policy buys nothing; no auto purchase");
+  if (!tierHasFeature(row, "auto_top_up")) {
+    log.info("the tier does not include auto top-up; no auto purchase");
     return;
   }
   if (!row.autoTopUp) {

@@ -30,6 +30,31 @@ export function extraSeats(seats: number, includedSeats: number): number {
   return Math.max(0, seats - includedSeats);
 }
 
+/** What a tier costs for one period at a seat count, in one currency. */
+export interface PeriodPrice {
+  /** The tier's fee plus its extra seats at the seat price. */
+  amountMinor: number;
+  /** Seats beyond the ones the tier includes. */
+  extraSeats: number;
+}
+
+/**
+ * A tier's price for a whole period at `seats` seats in `currency`: the fee
+ * and every seat beyond the included ones, as the cycle bills them. What a
+ * tier change prorates, so seats a new tier includes are credited and seats
+ * it does not are charged.
+ */
+export function periodPrice(
+  tier: Parameters<typeof tierPrice>[0] & { includedSeats: number },
+  currency: string,
+  seats: number,
+): PeriodPrice {
+  const price = tierPrice(tier, currency);
+  const extra = extraSeats(seats, tier.includedSeats);
+
+  return { amountMinor: price.monthlyPriceMinor + extra * price.seatPriceMinor, extraSeats: extra };
+}
+
 export interface SeatProration {
   /** Extra seats after the change minus before: positive when seats were added. */
   extraDelta: number;

@@ -15,6 +15,9 @@ import { periodBounds } from "./periods";
 export type Subscription = typeof subscriptions.$inferSelect;
 export type SubscriptionStatus = Subscription["status"];
 
+/** Seats a new workspace is billed for: its owner. Members added later are prorated (seats.ts). */
+export const SEATS_AT_CREATION = 1;
+
 /** The subscription of a new workspace: period 1 of a schedule anchored on its creation. */
 export async function createSubscription(
   tx: Tx,
@@ -31,7 +34,7 @@ export async function createSubscription(
       periodSequence: 1,
       currentPeriodStart: first.startsAt,
       currentPeriodEnd: first.endsAt,
-      seats: 1,
+      seats: SEATS_AT_CREATION,
       createdAt: input.anchorAt,
       updatedAt: input.anchorAt,
     })

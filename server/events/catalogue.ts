@@ -207,7 +207,7 @@ export const catalogue = {
   // Workspaces
   "workspace/created": define(
     1,
-    "A workspace was created. → initial allocation, billing setup, welcome email, analytics",
+    "A workspace was created. → initial allocation, billing setup, first invoice, welcome email, analytics",
     z.object({
       workspaceId,
       slug: z.string(),

@@ -14,6 +14,7 @@ import {
   notifications,
   quotaExceedances,
   reactionRuns,
+  subscriptions,
   tiers,
   workspaceMembers,
   workspaces,
@@ -478,6 +479,109 @@ describe("downgrading", () => {
   });
 });
 
+describe("changing tier with extra seats", () => {
+  /** Small: 10.00 for 1 seat, 5.00 per extra seat; Big: 30.00 for 10 seats. */
+  async function seatTiers() {
+    const small = await makeTier(runtime, {
+      name: "Small",
+      monthlyPriceMinor: 1_000,
+      includedSeats: 1,
+      seatPriceMinor: 500,
+      features: [...everything],
+    });
+    const big = await makeTier(runtime, {
+      name: "Big",
+      monthlyPriceMinor: 3_000,
+      includedSeats: 10,
+      seatPriceMinor: 500,
+      features: [...everything],
+    });
+
+    return { small, big };
+  }
+
+  async function billedSeats(workspaceId: string, seats: number) {
+    await runtime.db
+      .update(subscriptions)
+      .set({ seats })
+      .where(eq(subscriptions.workspaceId, workspaceId));
+  }
+
+  async function linesOf(workspaceId: string) {
+    return runtime.db
+      .select({
+        kind: billingAdjustments.kind,
+        amountMinor: billingAdjustments.amountMinor,
+        description: billingAdjustments.description,
+      })
+      .from(billingAdjustments)
+      .where(eq(billingAdjustments.workspaceId, workspaceId))
+      .orderBy(asc(billingAdjustments.kind));
+  }
+
+  it("upgrading prorates the old tier's extra seats too: seats the new tier includes are credited", async () => {
+    const { small, big } = await seatTiers();
+    const { workspaceId, owner } = await workspaceOn(small.code);
+    // Five seats on Small: 10.00 + 4 × 5.00 = 30.00 a period; Big includes them for 30.00.
+    await billedSeats(workspaceId, 5);
+    clock.set(halfway);
+
+    const plans = await owner.workspaces.plans({ workspaceId });
+    expect(plans.tiers.find((tier) => tier.id === big.id)?.change?.now).toMatchObject({
+      currency: "USD",
+      creditMinor: -1_500,
+      chargeMinor: 1_500,
+      netMinor: 0,
+    });
+    await owner.workspaces.changeTier({ workspaceId, tierId: big.id });
+    await drain(runtime);
+
+    expect(await linesOf(workspaceId)).toEqual([
+      {
+        kind: "proration_credit",
+        amountMinor: -1_500,
+        description: "Unused time on Small with 4 extra seats, 16 Mar 2027 to 1 Apr 2027",
+      },
+      {
+        kind: "proration_charge",
+        amountMinor: 1_500,
+        description: "Remaining time on Big, 16 Mar 2027 to 1 Apr 2027",
+      },
+    ]);
+  });
+
+  it("downgrading now charges the new tier's extra seats for the rest of the period", async () => {
+    const { small, big } = await seatTiers();
+    const { workspaceId, owner } = await workspaceOn(big.code);
+    // Three seats: Big 30.00 with none extra; Small 10.00 + 2 × 5.00 = 20.00.
+    await billedSeats(workspaceId, 3);
+    clock.set(halfway);
+
+    const plans = await owner.workspaces.plans({ workspaceId });
+    expect(plans.tiers.find((tier) => tier.id === small.id)?.change?.now).toMatchObject({
+      creditMinor: -1_500,
+      chargeMinor: 1_000,
+      netMinor: -500,
+    });
+    await owner.workspaces.changeTier({ workspaceId, tierId: small.id, timing: "now" });
+    await drain(runtime);
+
+    expect(await linesOf(workspaceId)).toEqual([
+      {
+        kind: "proration_credit",
+        amountMinor: -1_500,
+        description: "Unused time on Big, 16 Mar 2027 to 1 Apr 2027",
+      },
+      {
+        kind: "proration_charge",
+        amountMinor: 1_000,
+        description: "Remaining time on Small with 2 extra seats, 16 Mar 2027 to 1 Apr 2027",
+      },
+    ]);
+    expect((await owner.workspaces.plans({ workspaceId })).pendingMinor).toBe(-500);
+  });
+});
+
 describe("cancelling", () => {
   it("at the period's end: stays active, can be withdrawn, then becomes cancelled by the sweep", async () => {
     const { plus } = await tierPair();
@@ -545,10 +649,17 @@ describe("cancelling", () => {
       { kind: "cancellation_refund", amountMinor: -1_000, currency: "USD" },
       { kind: "credit_carried_forward", amountMinor: -1_000, currency: "USD" },
     ]);
-    const finals = await runtime.db
+    // Period 1's fee was invoiced at creation; the final invoice is the cancellation's.
+    const all = await runtime.db
       .select()
       .from(invoices)
-      .where(eq(invoices.workspaceId, workspaceId));
+      .where(eq(invoices.workspaceId, workspaceId))
+      .orderBy(asc(invoices.number));
+    expect(all.map((invoice) => invoice.sourceKey)).toEqual([
+      `first-period:${workspaceId}`,
+      expect.stringMatching(/^final:/),
+    ]);
+    const finals = all.slice(1);
     expect(finals).toMatchObject([
       {
         kind: "subscription",
@@ -571,7 +682,7 @@ describe("cancelling", () => {
     const [cancelled] = await eventsNamed(runtime, workspaceId, "workspace/cancelled");
     await rerun([cancelled!.id], ["billing-cancellation-refund"]);
     expect(await adjustmentsOf(workspaceId)).toHaveLength(2);
-    expect(await countRows(runtime, "invoices", `workspace_id = '${workspaceId}'`)).toBe(1);
+    expect(await countRows(runtime, "invoices", `workspace_id = '${workspaceId}'`)).toBe(2);
     await expect(owner.workspaces.cancel({ workspaceId, timing: "now" })).rejects.toMatchObject({
       cause: { code: "workspace_read_only" },
     });
@@ -667,10 +778,10 @@ describe("deleting", () => {
     ]) {
       expect([table, await countRows(runtime, table, where)]).toEqual([table, 0]);
     }
-    // Legal records stay: the refund and the credit it left, the final invoice, the audit trail
-    // (the purge's own entry included).
+    // Legal records stay: the refund and the credit it left, the first period's invoice and the
+    // final one, the audit trail (the purge's own entry included).
     expect(await countRows(runtime, "billing_adjustments", where)).toBe(2);
-    expect(await countRows(runtime, "invoices", where)).toBe(1);
+    expect(await countRows(runtime, "invoices", where)).toBe(2);
     const audit = await runtime.db
       .select({ command: auditLog.command })
       .from(auditLog)

@@ -11,7 +11,8 @@ import {
 import type { Actor } from "@/server/actor";
 import { catchUpBilling } from "@/server/billing/cycles";
 import { periodAt } from "@/server/billing/periods";
-import { setSubscriptionStatus } from "@/server/billing/subscriptions";
+import { periodPrice } from "@/server/billing/seats";
+import { setSubscriptionStatus, subscriptionOf } from "@/server/billing/subscriptions";
 import { prorate, prorateTierChange, cancellationRefund } from "@/server/billing/proration";
 import { defineCommand, type CommandOutcome } from "@/server/commands";
 import { drawCredits, lockBalance, takeBalanceLock } from "@/server/credits/ledger";
@@ -93,16 +94,43 @@ export interface ChangePreview {
   nextPeriod: { monthlyCredits: number; monthlyPriceMinor: number };
 }
 
-/** The preview of moving from `from` to `to` at `now`, without the blockers. */
+/** What a change is priced on: the subscription's currency and the seats it is billed for. */
+export interface ChangeBasis {
+  currency: string;
+  seats: number;
+}
+
+function pricedIn(tier: Tier, currency: string): boolean {
+  return tier.currency === currency || tier.otherPrices.some((p) => p.currency === currency);
+}
+
+/**
+ * The preview of moving from `from` to `to` at `now`, without the blockers.
+ * The money is what the tier-change reaction records (reactions.ts
+ * recordTierChangeProration): each tier's price for the period with its
+ * extra seats at `basis.seats`, in `basis.currency`. Without a basis (a
+ * workspace with no subscription) no seats are billed and the tiers' own
+ * currency is used; so is it for a tier not priced in the currency, a move
+ * the currency blocker refuses anyway.
+ */
 export function previewChange(
   from: Tier,
   to: Tier,
   period: { startsAt: Date; endsAt: Date },
   now: Date,
+  basis: ChangeBasis = { currency: to.currency, seats: 0 },
 ): Omit<ChangePreview, "blockers"> {
   const direction = directionOf(from, to);
   const window = { periodStart: period.startsAt, periodEnd: period.endsAt, at: now };
-  const lines = prorateTierChange(from.monthlyPriceMinor, to.monthlyPriceMinor, window);
+  const currency =
+    pricedIn(from, basis.currency) && pricedIn(to, basis.currency) ? basis.currency : null;
+  const [fromMinor, toMinor] = currency
+    ? [
+        periodPrice(from, currency, basis.seats).amountMinor,
+        periodPrice(to, currency, basis.seats).amountMinor,
+      ]
+    : [from.monthlyPriceMinor, to.monthlyPriceMinor];
+  const lines = prorateTierChange(fromMinor, toMinor, window);
   const creditDifference = to.monthlyCredits - from.monthlyCredits;
 
   return {
@@ -110,7 +138,7 @@ export function previewChange(
     timings: direction === "upgrade" ? ["now"] : ["period_end", "now"],
     period,
     now: {
-      currency: to.currency,
+      currency: currency ?? to.currency,
       creditMinor: lines.creditMinor,
       chargeMinor: lines.chargeMinor,
       netMinor: lines.netMinor,
@@ -163,6 +191,10 @@ export async function workspacePlans(db: DbOrTx, workspaceId: string, now: Date)
   );
   const offered = await offeredTiers(db);
   if (!offered.some((tier) => tier.id === current.id)) offered.unshift(current);
+  const subscription = await subscriptionOf(db, workspaceId);
+  const basis = subscription
+    ? { currency: subscription.currency, seats: subscription.seats }
+    : undefined;
 
   const scheduled = workspace.scheduledTierId
     ? await tierById(db, workspace.scheduledTierId)
@@ -192,7 +224,10 @@ export async function workspacePlans(db: DbOrTx, workspaceId: string, now: Date)
       change:
         tier.id === current.id
           ? null
-          : { ...previewChange(current, tier, period, now), blockers: tierBlockers(usage, tier) },
+          : {
+              ...previewChange(current, tier, period, now, basis),
+              blockers: tierBlockers(usage, tier),
+            },
     })),
     scheduledChange:
       scheduled && workspace.scheduledTierAt

@@ -1,9 +1,17 @@
 import { and, eq, sql } from "drizzle-orm";
 
-import { auditLog, billingAdjustments, creditPeriods, tiers, workspaces } from "@/drizzle/schema";
+import {
+  auditLog,
+  billingAdjustments,
+  creditPeriods,
+  subscriptions,
+  tiers,
+  workspaces,
+} from "@/drizzle/schema";
 import { issueInvoice, openAdjustmentLines } from "@/server/billing/invoices";
 import { issueFinalInvoice } from "@/server/billing/cycles";
 import { prorate, prorateTierChange } from "@/server/billing/proration";
+import { periodPrice, type PeriodPrice } from "@/server/billing/seats";
 import { ALLOWANCE_PRIORITY } from "@/server/credits/periods";
 import { grantCredits } from "@/server/credits/ledger";
 import type { Tx } from "@/server/db/client";
@@ -85,13 +93,22 @@ export const grantUpgradeCredits: ReactionHandler<"workspace/tier-changed"> = as
   return grant.events;
 };
 
+/** "Growth" or "Growth with 4 extra seats": what a prorated line is the price of. */
+function pricedAs(tierName: string, price: PeriodPrice): string {
+  if (price.extraSeats === 0) return tierName;
+
+  return `${tierName} with ${price.extraSeats} extra seat${price.extraSeats === 1 ? "" : "s"}`;
+}
+
 /**
  * workspace/tier-changed (within a period) → two billing adjustments: the
  * unused time on the old tier credited, the rest of the period on the new
- * one charged. An upgrade's net is invoiced at once: a `proration` invoice
- * (one per event, by its source key) takes up the two lines. An immediate
- * downgrade's net credit stays as the customer's credit balance until the
- * next invoice takes it up.
+ * one charged, each of the tier's price for the period including its extra
+ * seats at the subscription's seat count (billing/seats.ts periodPrice), in
+ * the subscription's currency. An upgrade's net is invoiced at once: a
+ * `proration` invoice (one per event, by its source key) takes up the two
+ * lines. An immediate downgrade's net credit stays as the customer's credit
+ * balance until the next invoice takes it up.
  */
 export const recordTierChangeProration: ReactionHandler<"workspace/tier-changed"> = async ({
   tx,
@@ -101,10 +118,21 @@ export const recordTierChangeProration: ReactionHandler<"workspace/tier-changed"
   const data = event.data;
   if (!data.prorated) return;
   const [from, to] = [await tierOf(tx, data.fromTierId), await tierOf(tx, data.toTierId)];
+  const [subscription] = await tx
+    .select({ currency: subscriptions.currency, seats: subscriptions.seats })
+    .from(subscriptions)
+    .where(eq(subscriptions.workspaceId, data.workspaceId));
+  // Without a subscription no seats are billed (billing/seats.ts recordSeatCount).
+  const currency = subscription?.currency ?? to.currency;
+  const seats = subscription?.seats ?? 0;
+  const [fromPrice, toPrice] = [
+    periodPrice(from, currency, seats),
+    periodPrice(to, currency, seats),
+  ];
   const periodStart = new Date(data.periodStart);
   const periodEnd = new Date(data.periodEnd);
   const at = new Date(data.effectiveAt);
-  const lines = prorateTierChange(from.monthlyPriceMinor, to.monthlyPriceMinor, {
+  const lines = prorateTierChange(fromPrice.amountMinor, toPrice.amountMinor, {
     periodStart,
     periodEnd,
     at,
@@ -114,12 +142,12 @@ export const recordTierChangeProration: ReactionHandler<"workspace/tier-changed"
     {
       kind: "proration_credit" as const,
       amountMinor: lines.creditMinor,
-      description: `Unused time on ${from.name}, ${span}`,
+      description: `Unused time on ${pricedAs(from.name, fromPrice)}, ${span}`,
     },
     {
       kind: "proration_charge" as const,
       amountMinor: lines.chargeMinor,
-      description: `Remaining time on ${to.name}, ${span}`,
+      description: `Remaining time on ${pricedAs(to.name, toPrice)}, ${span}`,
     },
   ].filter((line) => line.amountMinor !== 0);
   if (rows.length === 0) return;
@@ -130,7 +158,7 @@ export const recordTierChangeProration: ReactionHandler<"workspace/tier-changed"
       rows.map((line) => ({
         ...line,
         workspaceId: data.workspaceId,
-        currency: to.currency,
+        currency,
         periodStart,
         periodEnd,
         sourceEventId: event.id,
@@ -139,14 +167,14 @@ export const recordTierChangeProration: ReactionHandler<"workspace/tier-changed"
     .onConflictDoNothing();
   if (data.direction !== "upgrade") return;
 
-  const recorded = await openAdjustmentLines(tx, data.workspaceId, to.currency, {
+  const recorded = await openAdjustmentLines(tx, data.workspaceId, currency, {
     sourceEventId: event.id,
   });
   if (recorded.length === 0) return;
   const issued = await issueInvoice(tx, deps.clock, deps.billing, {
     workspaceId: data.workspaceId,
     kind: "proration",
-    currency: to.currency,
+    currency,
     lines: recorded,
     sourceKey: `tier-change:${event.id}`,
     periodStart,
