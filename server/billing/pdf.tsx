@@ -60,6 +60,9 @@ const styles = StyleSheet.create({
     paddingTop: 40,
     paddingBottom: 56,
     paddingHorizontal: 44,
+    // TODO: the built-in Helvetica holds Latin-1 only: names or descriptions in other scripts
+    // (Arabic, Hebrew, CJK, emoji) print as wrong glyphs. Ship and register a font with wider
+    // coverage (and right-to-left layout) to print them.
     fontFamily: "Helvetica",
     fontSize: 9,
     color: "#0f172a",

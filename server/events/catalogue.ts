@@ -257,7 +257,7 @@ export const catalogue = {
     z.object({
       workspaceId,
       effectiveAt: instant,
-      /** Now (with a prorated refund of the unused base fee) rather than at the period's end. */
+      /** Now (with a prorated refund of the unused fee and seats) rather than at the period's end. */
       immediate: z.boolean(),
       /** The period the cancellation falls in; an immediate one refunds its unused part. */
       periodStart: instant,

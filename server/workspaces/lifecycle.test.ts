@@ -550,6 +550,28 @@ describe("changing tier with extra seats", () => {
     ]);
   });
 
+  it("cancelling now refunds the unused extra seats with the fee", async () => {
+    const { small } = await seatTiers();
+    const { workspaceId, owner } = await workspaceOn(small.code);
+    // Five seats on Small: 10.00 + 4 × 5.00 = 30.00 billed for the period; half of it unused.
+    await billedSeats(workspaceId, 5);
+    clock.set(halfway);
+
+    await owner.workspaces.cancel({ workspaceId, timing: "now" });
+    await drain(runtime);
+
+    expect(
+      (await linesOf(workspaceId)).filter((line) => line.kind === "cancellation_refund"),
+    ).toEqual([
+      {
+        kind: "cancellation_refund",
+        amountMinor: -1_500,
+        description:
+          "Refund of the unused Small fee with 4 extra seats, 16 Mar 2027 to 1 Apr 2027 ($15.00)",
+      },
+    ]);
+  });
+
   it("downgrading now charges the new tier's extra seats for the rest of the period", async () => {
     const { small, big } = await seatTiers();
     const { workspaceId, owner } = await workspaceOn(big.code);

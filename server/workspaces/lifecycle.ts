@@ -777,13 +777,17 @@ export async function deleteExpiredWorkspaces(tx: Tx, now: Date) {
   return events;
 }
 
-/** The refund of a cancellation now, for the reaction to record. */
+/**
+ * The refund of a cancellation now, for the reaction to record: the unused
+ * part of what the period was billed at (the fee and any extra seats,
+ * billing/seats.ts periodPrice).
+ */
 export function refundOfCancellation(
-  tier: Pick<Tier, "monthlyPriceMinor">,
+  periodPriceMinor: number,
   period: { startsAt: Date; endsAt: Date },
   at: Date,
 ) {
-  return cancellationRefund(tier.monthlyPriceMinor, {
+  return cancellationRefund(periodPriceMinor, {
     periodStart: period.startsAt,
     periodEnd: period.endsAt,
     at,

@@ -185,7 +185,7 @@ export const recordTierChangeProration: ReactionHandler<"workspace/tier-changed"
 };
 
 /**
- * workspace/cancelled (now) → the unused part of the base fee as a negative
+ * workspace/cancelled (now) → the unused part of the fee and extra seats as a negative
  * billing adjustment, then the workspace's final invoice
  * (billing/cycles.ts issueFinalInvoice): the partial period's overage and
  * every adjustment waiting, this refund included. What the refund leaves
@@ -210,20 +210,31 @@ export const recordCancellationRefund: ReactionHandler<"workspace/cancelled"> = 
     .where(eq(workspaces.id, data.workspaceId));
   if (!row) throw new Error(`Workspace ${data.workspaceId} not found`);
   const { tier } = row;
+  const [subscription] = await tx
+    .select({ currency: subscriptions.currency, seats: subscriptions.seats })
+    .from(subscriptions)
+    .where(eq(subscriptions.workspaceId, data.workspaceId));
+  const currency = subscription?.currency ?? tier.currency;
+  // What the period was billed at: the fee and the extra seats.
+  const price = periodPrice(tier, currency, subscription?.seats ?? 0);
   const period = { startsAt: new Date(data.periodStart), endsAt: new Date(data.periodEnd) };
   const at = new Date(data.effectiveAt);
-  const refund = refundOfCancellation(tier, period, at);
+  const refund = refundOfCancellation(price.amountMinor, period, at);
   if (refund !== 0) {
+    const withSeats =
+      price.extraSeats > 0
+        ? ` with ${price.extraSeats} extra seat${price.extraSeats === 1 ? "" : "s"}`
+        : "";
     await tx
       .insert(billingAdjustments)
       .values({
         workspaceId: data.workspaceId,
-        currency: tier.currency,
+        currency,
         amountMinor: refund,
         kind: "cancellation_refund",
         description:
-          `Refund of the unused ${tier.name} fee, ${day(at)} to ${day(period.endsAt)} ` +
-          `(${formatMoney(-refund, tier.currency)})`,
+          `Refund of the unused ${tier.name} fee${withSeats}, ${day(at)} to ${day(period.endsAt)} ` +
+          `(${formatMoney(-refund, currency)})`,
         periodStart: period.startsAt,
         periodEnd: period.endsAt,
         sourceEventId: event.id,
