@@ -16,6 +16,7 @@ import type { RouterOutputs } from "@/components/lib/router-types";
 import { useTRPC } from "@/components/lib/trpc";
 
 import { InvoiceStatusBadge } from "./invoices-list";
+import { OutboxEventsTable } from "./outbox-events";
 
 type Detail = RouterOutputs["adminBilling"]["invoice"];
 type Party = NonNullable<Detail["seller"]>;
@@ -285,38 +286,7 @@ function EventsCard({ invoice }: { invoice: Detail }) {
         title="Events"
         description="Every event in the outbox about this invoice, oldest first."
       />
-      <Table label="Invoice events">
-        <thead className="bg-slate-50/60">
-          <tr>
-            <Th>Event</Th>
-            <Th>Occurred</Th>
-            <Th>Published</Th>
-          </tr>
-        </thead>
-        <tbody className="divide-y divide-slate-100">
-          {invoice.events.map((event) => (
-            <tr key={event.id} data-testid="invoice-event">
-              <Td>
-                <span className="font-mono text-xs">{event.name}</span>
-                <span className="ml-2 text-xs text-slate-400">#{event.streamSeq}</span>
-              </Td>
-              <Td className="whitespace-nowrap text-slate-500">
-                {formatDateTime(event.occurredAt)}
-              </Td>
-              <Td>
-                {event.publishedAt ? (
-                  <Badge tone="green">Published {formatDateTime(event.publishedAt)}</Badge>
-                ) : (
-                  <Badge tone={event.lastError ? "red" : "amber"}>
-                    {event.lastError ? `Failing (${event.attempts} attempts)` : "Waiting"}
-                  </Badge>
-                )}
-              </Td>
-            </tr>
-          ))}
-          {invoice.events.length === 0 && <EmptyRow colSpan={3}>No events yet.</EmptyRow>}
-        </tbody>
-      </Table>
+      <OutboxEventsTable label="Invoice events" events={invoice.events} rowTestId="invoice-event" />
     </Card>
   );
 }

@@ -16,6 +16,7 @@ import type { RouterOutputs } from "@/components/lib/router-types";
 import { useTRPC } from "@/components/lib/trpc";
 
 import { InvoiceStatusBadge } from "./invoices-list";
+import { OutboxEventsTable } from "./outbox-events";
 import { statusTone } from "./workspace-search";
 import { StatusCard } from "./workspaces-admin";
 
@@ -316,38 +317,11 @@ function EventsCard({ workspace }: { workspace: Detail }) {
         title="Recent events"
         description="The latest 25 of this workspace's events in the outbox, newest first."
       />
-      <Table label="Recent events">
-        <thead className="bg-slate-50/60">
-          <tr>
-            <Th>Event</Th>
-            <Th>Occurred</Th>
-            <Th>Published</Th>
-          </tr>
-        </thead>
-        <tbody className="divide-y divide-slate-100">
-          {workspace.recentEvents.map((event) => (
-            <tr key={event.id} data-testid="workspace-event">
-              <Td>
-                <span className="font-mono text-xs">{event.name}</span>
-                <span className="ml-2 text-xs text-slate-400">#{event.streamSeq}</span>
-              </Td>
-              <Td className="whitespace-nowrap text-slate-500">
-                {formatDateTime(event.occurredAt)}
-              </Td>
-              <Td>
-                {event.publishedAt ? (
-                  <Badge tone="green">Published {formatDateTime(event.publishedAt)}</Badge>
-                ) : (
-                  <Badge tone={event.lastError ? "red" : "amber"}>
-                    {event.lastError ? `Failing (${event.attempts} attempts)` : "Waiting"}
-                  </Badge>
-                )}
-              </Td>
-            </tr>
-          ))}
-          {workspace.recentEvents.length === 0 && <EmptyRow colSpan={3}>No events yet.</EmptyRow>}
-        </tbody>
-      </Table>
+      <OutboxEventsTable
+        label="Recent events"
+        events={workspace.recentEvents}
+        rowTestId="workspace-event"
+      />
     </Card>
   );
 }
