@@ -15,6 +15,7 @@ import { formErrorsOf, noErrors, type FormErrors } from "@/components/lib/form-e
 import type { RouterOutputs } from "@/components/lib/router-types";
 import { useTRPC } from "@/components/lib/trpc";
 
+import { DetailUnavailable } from "./detail-unavailable";
 import { InvoiceStatusBadge } from "./invoices-list";
 import { OutboxEventsTable } from "./outbox-events";
 
@@ -33,14 +34,10 @@ export function InvoiceDetail({ invoiceId }: { invoiceId: string }) {
   if (detail.isPending) return <p className="text-sm text-slate-500">Loading…</p>;
   if (detail.isError) {
     return (
-      <Card>
-        <CardBody className="space-y-2 py-8 text-center">
-          <p className="text-sm text-slate-700">{detail.error.message}</p>
-          <Link href="/admin/invoices" className="text-sm text-indigo-700 hover:underline">
-            Back to all invoices
-          </Link>
-        </CardBody>
-      </Card>
+      <DetailUnavailable
+        message={detail.error.message}
+        back={{ href: "/admin/invoices", label: "Back to all invoices" }}
+      />
     );
   }
   const invoice = detail.data;

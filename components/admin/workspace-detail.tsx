@@ -15,6 +15,7 @@ import { formatCredits, formatDateTime, formatMoney, humanize } from "@/componen
 import type { RouterOutputs } from "@/components/lib/router-types";
 import { useTRPC } from "@/components/lib/trpc";
 
+import { DetailUnavailable } from "./detail-unavailable";
 import { InvoiceStatusBadge } from "./invoices-list";
 import { OutboxEventsTable } from "./outbox-events";
 import { statusTone } from "./workspace-search";
@@ -34,14 +35,10 @@ export function WorkspaceDetail({ workspaceId }: { workspaceId: string }) {
   if (detail.isPending) return <p className="text-sm text-slate-500">Loading…</p>;
   if (detail.isError) {
     return (
-      <Card>
-        <CardBody className="space-y-2 py-8 text-center">
-          <p className="text-sm text-slate-700">{detail.error.message}</p>
-          <Link href="/admin/workspaces" className="text-sm text-indigo-700 hover:underline">
-            Back to all workspaces
-          </Link>
-        </CardBody>
-      </Card>
+      <DetailUnavailable
+        message={detail.error.message}
+        back={{ href: "/admin/workspaces", label: "Back to all workspaces" }}
+      />
     );
   }
   const workspace = detail.data;

@@ -7,7 +7,7 @@ import type { ReactNode } from "react";
 import { Button } from "@/components/ui/button";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { QueryRows, Table, Td, Th } from "@/components/ui/table";
-import { formatMoney, humanize } from "@/components/lib/format";
+import { formatCredits, formatMoney, humanize } from "@/components/lib/format";
 import { canManageBilling } from "@/components/lib/roles";
 import type { QueryResult, RouterOutputs, Workspace } from "@/components/lib/router-types";
 import { useTRPC } from "@/components/lib/trpc";
@@ -247,7 +247,10 @@ function OverageForecast({ workspace }: { workspace: Workspace }) {
     <Card>
       <CardHeader
         title="Overage forecast"
-        description="Usage beyond the balance this period, billed on the next invoice at the tier's overage price."
+        description={
+          "Usage beyond the balance this period, billed on the next invoice at the tier's " +
+          "overage price."
+        }
       />
       <CardBody>
         {!forecast.data ? <Pending query={forecast} /> : <ForecastFacts forecast={forecast.data} />}
@@ -258,7 +261,12 @@ function OverageForecast({ workspace }: { workspace: Workspace }) {
 
 function ForecastFacts({ forecast }: { forecast: Forecast }) {
   const { currency, projection } = forecast;
-  const credits = (value: number) => value.toLocaleString("en-US");
+  const credits = formatCredits;
+  const projected = projection
+    ? `${credits(projection.projectedOverageCredits)} credits, ` +
+      formatMoney(projection.projectedAmountMinor, currency) +
+      (projection.capped ? " (capped)" : "")
+    : "Too early in the period to project";
 
   return (
     <dl className="grid gap-4 sm:grid-cols-4" data-testid="overage-forecast">
@@ -267,11 +275,7 @@ function ForecastFacts({ forecast }: { forecast: Forecast }) {
         {credits(forecast.overageCreditsSoFar)} credits,{" "}
         {formatMoney(forecast.overageAmountSoFarMinor, currency)}
       </Fact>
-      <Fact label="Projected overage">
-        {projection
-          ? `${credits(projection.projectedOverageCredits)} credits, ${formatMoney(projection.projectedAmountMinor, currency)}${projection.capped ? " (capped)" : ""}`
-          : "Too early in the period to project"}
-      </Fact>
+      <Fact label="Projected overage">{projected}</Fact>
       <Fact label="Burn rate">
         {projection ? `${credits(projection.creditsPerDay)} credits a day` : "—"}
         {forecast.runsOutAt && (

@@ -14,6 +14,7 @@ import type { DbOrTx, Tx } from "@/server/db/client";
 import { dayInput } from "@/server/dates";
 import { AppError } from "@/server/errors";
 import { event } from "@/server/events/catalogue";
+import { adminPagingInput, containing } from "@/server/workspaces/admin-queries";
 
 import { amountRemainingMinor, totalRows } from "./invoice-view";
 import { amountRemainingSql, type Invoice } from "./invoices";
@@ -24,8 +25,6 @@ import { amountRemainingSql, type Invoice } from "./invoices";
  * (`adminBilling.invoice`), and the two ways an open invoice stops being
  * collected: void (it was wrong) and uncollectible (it is written off).
  */
-
-export const ADMIN_INVOICE_PAGE_SIZES = [10, 25, 50, 100] as const;
 
 /** When an invoice counts as issued: its finalization, or its creation while still a draft. */
 const issuedAt = sql<Date>`coalesce(${invoices.finalizedAt}, ${invoices.createdAt})`;
@@ -46,30 +45,19 @@ export const adminInvoiceListInput = z.object({
   /** Issued on or after this day (UTC), and on or before this one. */
   issuedFrom: dayInput("The first day").optional(),
   issuedTo: dayInput("The last day").optional(),
-  page: z.number().int().min(1).max(100_000).default(1),
-  pageSize: z
-    .number()
-    .int()
-    .refine((size) => (ADMIN_INVOICE_PAGE_SIZES as readonly number[]).includes(size), {
-      message: `Choose a page size of ${ADMIN_INVOICE_PAGE_SIZES.join(", ")}`,
-    })
-    .default(25),
+  ...adminPagingInput,
 });
 export type AdminInvoiceListInput = z.input<typeof adminInvoiceListInput>;
-
-function like(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
 
 function listFilter(input: z.output<typeof adminInvoiceListInput>): SQL | undefined {
   const conditions: (SQL | undefined)[] = [];
   if (input.statuses.length > 0) conditions.push(inArray(invoices.status, input.statuses));
   if (input.currency !== "") conditions.push(eq(invoices.currency, input.currency));
   if (input.workspace !== "") {
-    const pattern = like(input.workspace);
+    const pattern = containing(input.workspace);
     conditions.push(or(ilike(workspaces.name, pattern), ilike(workspaces.slug, pattern)));
   }
-  if (input.number !== "") conditions.push(ilike(invoices.number, like(input.number)));
+  if (input.number !== "") conditions.push(ilike(invoices.number, containing(input.number)));
   if (input.issuedFrom) {
     conditions.push(sql`${issuedAt} >= ${`${input.issuedFrom}T00:00:00Z`}::timestamptz`);
   }

@@ -22,6 +22,23 @@ import { AppError } from "@/server/errors";
  */
 
 export const ADMIN_PAGE_SIZES = [10, 25, 50, 100] as const;
+
+/** An ILIKE pattern matching `text` anywhere, its own % and _ taken literally. */
+export function containing(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** The page and page size of an admin list: every admin list pages the same way. */
+export const adminPagingInput = {
+  page: z.number().int().min(1).max(100_000).default(1),
+  pageSize: z
+    .number()
+    .int()
+    .refine((size) => (ADMIN_PAGE_SIZES as readonly number[]).includes(size), {
+      message: `Choose a page size of ${ADMIN_PAGE_SIZES.join(", ")}`,
+    })
+    .default(25),
+};
 export const adminSortKeys = ["name", "created", "balance", "seats", "mrr"] as const;
 
 export const adminWorkspaceListInput = z.object({
@@ -31,14 +48,7 @@ export const adminWorkspaceListInput = z.object({
   tierCode: z.string().trim().max(40).default(""),
   sort: z.enum(adminSortKeys).default("name"),
   direction: z.enum(["asc", "desc"]).default("asc"),
-  page: z.number().int().min(1).max(100_000).default(1),
-  pageSize: z
-    .number()
-    .int()
-    .refine((size) => (ADMIN_PAGE_SIZES as readonly number[]).includes(size), {
-      message: `Choose a page size of ${ADMIN_PAGE_SIZES.join(", ")}`,
-    })
-    .default(25),
+  ...adminPagingInput,
 });
 export type AdminWorkspaceListInput = z.input<typeof adminWorkspaceListInput>;
 
@@ -77,7 +87,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 function listFilter(input: z.output<typeof adminWorkspaceListInput>): SQL | undefined {
   const conditions: (SQL | undefined)[] = [];
   if (input.query !== "") {
-    const pattern = `%${input.query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const pattern = containing(input.query);
     conditions.push(
       or(
         UUID.test(input.query) ? eq(workspaces.id, input.query.toLowerCase()) : undefined,
