@@ -94,6 +94,8 @@ const envSchema = z.object({
   TALLY_INVOICE_DUE_DAYS: optional
     .pipe(z.coerce.number<string>().int().min(0).max(365).optional())
     .transform((value) => value ?? 14),
+  /** Days after a cycle payment first fails on which dunning retries it: `1,3,5,7` (4 retries). */
+  TALLY_DUNNING_RETRY_DAYS: optional,
 });
 
 export type Env = z.infer<typeof envSchema> & {

@@ -250,6 +250,8 @@ export const invoices = pgTable(
     totalMinor: integer("total_minor").notNull().default(0),
     amountDueMinor: integer("amount_due_minor").notNull().default(0),
     amountPaidMinor: integer("amount_paid_minor").notNull().default(0),
+    /** Money given back at the gateway against this invoice's payments. */
+    amountRefundedMinor: integer("amount_refunded_minor").notNull().default(0),
     seller: jsonb("seller").$type<InvoiceParty>(),
     buyer: jsonb("buyer").$type<InvoiceParty>(),
     createdAt: createdAt(),

@@ -7,6 +7,35 @@ export interface BillingConfig {
   taxRatesBps: Readonly<Record<string, number>>;
   seller: InvoiceParty;
   dueDays: number;
+  /** Days after the first failed charge of an invoice on which dunning retries it, ascending. */
+  dunningRetryDays: readonly number[];
+}
+
+export const DEFAULT_DUNNING_RETRY_DAYS = [1, 3, 5, 7] as const;
+
+/**
+ * `1,3,5,7` → [1, 3, 5, 7]: whole days after the first failure, strictly
+ * ascending, 1 to 60, at most 10 retries.
+ */
+export function parseRetryDays(source: string | undefined): number[] {
+  if (source === undefined || source.trim() === "") return [...DEFAULT_DUNNING_RETRY_DAYS];
+  const days = source.split(",").map((part) => part.trim());
+  const parsed: number[] = [];
+  for (const day of days) {
+    if (!/^\d{1,2}$/.test(day) || Number(day) < 1 || Number(day) > 60) {
+      throw new Error(
+        `TALLY_DUNNING_RETRY_DAYS: "${day}" is not a whole number of days from 1 to 60`,
+      );
+    }
+    const value = Number(day);
+    if (parsed.length > 0 && value <= parsed[parsed.length - 1]!) {
+      throw new Error("TALLY_DUNNING_RETRY_DAYS: list the days in ascending order, e.g. 1,3,5,7");
+    }
+    parsed.push(value);
+  }
+  if (parsed.length > 10) throw new Error("TALLY_DUNNING_RETRY_DAYS: at most 10 retries");
+
+  return parsed;
 }
 
 /**
@@ -48,6 +77,7 @@ export function billingConfigFrom(env: Env): BillingConfig {
       taxId: env.TALLY_SELLER_TAX_ID ?? null,
     },
     dueDays: env.TALLY_INVOICE_DUE_DAYS,
+    dunningRetryDays: parseRetryDays(env.TALLY_DUNNING_RETRY_DAYS),
   };
 }
 

@@ -395,6 +395,70 @@ export const catalogue = {
     z.object({ workspaceId, invoiceId: id, credits, amountMinor: minor, currency }),
     (d) => ({ type: "invoice", id: d.invoiceId }),
   ),
+  "billing/payment-method-updated": define(
+    1,
+    "The workspace saved a new card for its invoices. → an open dunning case retries at once",
+    z.object({
+      workspaceId,
+      /** The gateway's payment method id (pm_…). */
+      paymentMethodRef: z.string(),
+      /** How it is shown, e.g. "Visa ending 4242". */
+      label: z.string(),
+    }),
+    (d) => ({ type: "workspace", id: d.workspaceId }),
+  ),
+  "billing/payment-retry-due": define(
+    1,
+    "A dunning case's next attempt has come (or a new card asks for one now). → off-session charge",
+    z.object({
+      workspaceId,
+      caseId: id,
+      invoiceId: id,
+      /** The attempt to make: 2 for the first retry. */
+      attempt: z.number().int().min(2),
+      trigger: z.enum(["dunning_retry", "card_updated", "customer"]),
+    }),
+    (d) => ({ type: "dunning_case", id: d.caseId }),
+  ),
+  "billing/dunning-warning": define(
+    1,
+    "The last retry of an unpaid invoice is next. → suspension warning email",
+    z.object({
+      workspaceId,
+      caseId: id,
+      invoiceId: id,
+      amountMinor: minor,
+      currency,
+      /** When the last retry runs; the workspace is suspended if it fails. */
+      suspendsAt: instant,
+    }),
+    (d) => ({ type: "dunning_case", id: d.caseId }),
+  ),
+  "billing/dunning-exhausted": define(
+    1,
+    "Every retry of an unpaid invoice failed; the workspace is suspended. → admin alert",
+    z.object({
+      workspaceId,
+      caseId: id,
+      invoiceId: id,
+      amountMinor: minor,
+      currency,
+      attempts: z.number().int().positive(),
+    }),
+    (d) => ({ type: "dunning_case", id: d.caseId }),
+  ),
+  "billing/dunning-closed": define(
+    1,
+    "A dunning case ended: the invoice was paid, or collection stopped. → analytics",
+    z.object({
+      workspaceId,
+      caseId: id,
+      invoiceId: id,
+      outcome: z.enum(["recovered", "stopped"]),
+      reason: z.string(),
+    }),
+    (d) => ({ type: "dunning_case", id: d.caseId }),
+  ),
   "billing/subscription-updated": define(
     1,
     "The subscription's tier, seats or status changed. → quota adjustment",
@@ -569,6 +633,44 @@ export const catalogue = {
     "A verified Stripe or simulated-gateway webhook was stored. → processed by its handler",
     z.object({ stripeEventId: id, type: z.string() }),
     (d) => ({ type: "stripe_event", id: d.stripeEventId }),
+  ),
+  "payments/dispute-opened": define(
+    1,
+    "A customer disputed a payment; its unspent credits were clawed back. → admin alert",
+    z.object({
+      workspaceId,
+      disputeId: id,
+      paymentId: id,
+      amountMinor: minor,
+      currency,
+      clawedBackCredits: credits,
+      /** Credits already spent that the claw-back could not take back. */
+      shortfallCredits: credits,
+    }),
+    (d) => ({ type: "dispute", id: d.disputeId }),
+  ),
+  "payments/dispute-closed": define(
+    1,
+    "A dispute was decided; a won one reinstated the clawed-back credits. → admin notice",
+    z.object({
+      workspaceId,
+      disputeId: id,
+      outcome: z.enum(["won", "lost"]),
+      reinstatedCredits: credits,
+    }),
+    (d) => ({ type: "dispute", id: d.disputeId }),
+  ),
+  "payments/reconciliation-finished": define(
+    1,
+    "The daily comparison with the gateway ran. → admin alert when it found drift",
+    z.object({
+      runId: id,
+      checked: z.number().int().nonnegative(),
+      driftsFound: z.number().int().nonnegative(),
+      windowStart: instant,
+      windowEnd: instant,
+    }),
+    (d) => ({ type: "reconciliation_run", id: d.runId }),
   ),
 } as const;
 

@@ -15,15 +15,20 @@ export type StripeEventHandler = (
 ) => Promise<EventDraft[] | void>;
 
 /**
- * Handlers by Stripe event type, each in the feature it concerns. A type
- * without a handler is stored, acknowledged and marked processed.
- *
- * TODO: invoice, refund-status (refund.failed) and dispute events have no
- * handler yet; they arrive with subscriptions and dunning, and are only stored.
+ * Handlers by Stripe event type, each in the feature it concerns. One type
+ * can concern several features (payment_intent.succeeded pays a purchase or
+ * an invoice): every handler for the type runs, and each acknowledges and
+ * ignores the events that name nothing of its own. A type without a handler
+ * is stored, acknowledged and marked processed.
  */
-const handlers: Record<string, StripeEventHandler> = {
-  ...purchaseWebhookHandlers,
-};
+const handlerMaps: Record<string, StripeEventHandler>[] = [purchaseWebhookHandlers];
+
+const handlers = new Map<string, StripeEventHandler[]>();
+for (const map of handlerMaps) {
+  for (const [type, handler] of Object.entries(map)) {
+    handlers.set(type, [...(handlers.get(type) ?? []), handler]);
+  }
+}
 
 /**
  * payments/webhook-received → the handler for the stored event's type, in
@@ -39,10 +44,12 @@ export const processStripeEvent: ReactionHandler<"payments/webhook-received"> = 
     .for("update");
   if (!stored || stored.processedAt) return;
 
-  const handler = handlers[stored.type];
-  let events: EventDraft[] = [];
-  if (handler) events = (await handler(tx, stored.payload, context)) ?? [];
-  else log.info({ type: stored.type }, "no handler for this webhook type; stored and acknowledged");
+  const handling = handlers.get(stored.type) ?? [];
+  const events: EventDraft[] = [];
+  for (const handler of handling)
+    events.push(...((await handler(tx, stored.payload, context)) ?? []));
+  if (handling.length === 0)
+    log.info({ type: stored.type }, "no handler for this webhook type; stored and acknowledged");
 
   await tx
     .update(stripeEvents)

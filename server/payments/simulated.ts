@@ -10,6 +10,13 @@ import type {
   CheckoutSession,
   CheckoutSessionInput,
   CreateCustomerInput,
+  GatewayCheckoutSession,
+  GatewayDispute,
+  GatewayPayment,
+  GatewayRefundRecord,
+  GatewayWindow,
+  SavedPaymentMethod,
+  SetupSessionInput,
   GatewayRefund,
   OffSessionCharge,
   OffSessionChargeInput,
@@ -236,8 +243,13 @@ export class SimulatedGateway implements PaymentGateway {
     ]);
 
     return succeeded
-      ? { paymentIntentId: intent.id as string, status: "succeeded" }
-      : { paymentIntentId: intent.id as string, status: "failed", failureReason: DECLINE.message };
+      ? { paymentIntentId: intent.id as string, chargeId: null, status: "succeeded" }
+      : {
+          paymentIntentId: intent.id as string,
+          status: "failed",
+          failureReason: DECLINE.message,
+          failureCode: DECLINE.decline_code,
+        };
   }
 
   async refund(input: RefundInput, idempotencyKey: string): Promise<GatewayRefund> {
@@ -277,6 +289,43 @@ export class SimulatedGateway implements PaymentGateway {
     });
 
     return { refundId: refund.id as string, status: "succeeded" };
+  }
+
+  // TODO(issue 7 lanes): filled in by the gateway and reconciliation lanes.
+  async createSetupSession(_input: SetupSessionInput, _key: string): Promise<CheckoutSession> {
+    throw new Error("not implemented yet");
+  }
+
+  async setDefaultPaymentMethod(_customerId: string, _ref: string): Promise<void> {
+    throw new Error("not implemented yet");
+  }
+
+  async defaultPaymentMethod(_customerId: string): Promise<SavedPaymentMethod | null> {
+    throw new Error("not implemented yet");
+  }
+
+  async retrieveCheckoutSession(_sessionId: string): Promise<GatewayCheckoutSession | null> {
+    throw new Error("not implemented yet");
+  }
+
+  async retrievePayment(_paymentIntentId: string): Promise<GatewayPayment | null> {
+    throw new Error("not implemented yet");
+  }
+
+  async retrieveCharge(_chargeId: string): Promise<GatewayPayment | null> {
+    throw new Error("not implemented yet");
+  }
+
+  async listPayments(_window: GatewayWindow): Promise<GatewayPayment[]> {
+    throw new Error("not implemented yet");
+  }
+
+  async listRefunds(_window: GatewayWindow): Promise<GatewayRefundRecord[]> {
+    throw new Error("not implemented yet");
+  }
+
+  async listDisputes(_window: GatewayWindow): Promise<GatewayDispute[]> {
+    throw new Error("not implemented yet");
   }
 
   /** A checkout session as the simulated checkout page shows it; null for an unknown id. */

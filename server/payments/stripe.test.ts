@@ -155,7 +155,11 @@ describe("the Stripe gateway's payments", () => {
 
     standIn.setCard(customerId, "succeeds");
     const paid = await charge("first");
-    expect(paid).toEqual({ paymentIntentId: expect.stringMatching(/^pi_/), status: "succeeded" });
+    expect(paid).toEqual({
+      paymentIntentId: expect.stringMatching(/^pi_/),
+      chargeId: expect.stringMatching(/^ch_/),
+      status: "succeeded",
+    });
     expect(await charge("first")).toEqual(paid);
     const request = standIn.requests.find(
       (r) => r.path === "/v1/payment_intents" && r.headers["idempotency-key"] === "top-up:first",
@@ -174,6 +178,7 @@ describe("the Stripe gateway's payments", () => {
       paymentIntentId: expect.stringMatching(/^pi_/),
       status: "failed",
       failureReason: "Your card was declined.",
+      failureCode: expect.any(String),
     });
   });
 

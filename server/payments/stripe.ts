@@ -4,6 +4,13 @@ import type {
   CheckoutSession,
   CheckoutSessionInput,
   CreateCustomerInput,
+  GatewayCheckoutSession,
+  GatewayDispute,
+  GatewayPayment,
+  GatewayRefundRecord,
+  GatewayWindow,
+  SavedPaymentMethod,
+  SetupSessionInput,
   GatewayRefund,
   OffSessionCharge,
   OffSessionChargeInput,
@@ -119,6 +126,7 @@ export class StripeGateway implements PaymentGateway {
         paymentIntentId: null,
         status: "failed",
         failureReason: "No saved card to charge: buy a pack once through checkout to save one",
+        failureCode: "no_payment_method",
       };
     }
     try {
@@ -135,9 +143,10 @@ export class StripeGateway implements PaymentGateway {
         },
         { idempotencyKey },
       );
-      if (intent.status === "succeeded") return { paymentIntentId: intent.id, status: "succeeded" };
+      if (intent.status === "succeeded")
+        return { paymentIntentId: intent.id, chargeId: chargeIdOf(intent), status: "succeeded" };
       if (intent.status === "processing")
-        return { paymentIntentId: intent.id, status: "processing" };
+        return { paymentIntentId: intent.id, chargeId: chargeIdOf(intent), status: "processing" };
 
       return {
         paymentIntentId: intent.id,
@@ -146,6 +155,7 @@ export class StripeGateway implements PaymentGateway {
           intent.status === "requires_action"
             ? "The bank wants the cardholder to authenticate this payment"
             : `The payment stopped at ${intent.status}`,
+        failureCode: intent.status === "requires_action" ? "authentication_required" : null,
       };
     } catch (error) {
       // A decline is an answer, not an outage: Stripe reports it as a card error.
@@ -158,6 +168,7 @@ export class StripeGateway implements PaymentGateway {
             error.payment_intent?.last_payment_error?.message ??
             (error.raw as { message?: string } | undefined)?.message ??
             error.message,
+          failureCode: error.decline_code ?? error.code ?? "card_declined",
         };
       }
       throw error;
@@ -179,6 +190,43 @@ export class StripeGateway implements PaymentGateway {
     return { refundId: refund.id, status };
   }
 
+  // TODO(issue 7 lanes): filled in by the gateway and reconciliation lanes.
+  async createSetupSession(_input: SetupSessionInput, _key: string): Promise<CheckoutSession> {
+    throw new Error("not implemented yet");
+  }
+
+  async setDefaultPaymentMethod(_customerId: string, _ref: string): Promise<void> {
+    throw new Error("not implemented yet");
+  }
+
+  async defaultPaymentMethod(_customerId: string): Promise<SavedPaymentMethod | null> {
+    throw new Error("not implemented yet");
+  }
+
+  async retrieveCheckoutSession(_sessionId: string): Promise<GatewayCheckoutSession | null> {
+    throw new Error("not implemented yet");
+  }
+
+  async retrievePayment(_paymentIntentId: string): Promise<GatewayPayment | null> {
+    throw new Error("not implemented yet");
+  }
+
+  async retrieveCharge(_chargeId: string): Promise<GatewayPayment | null> {
+    throw new Error("not implemented yet");
+  }
+
+  async listPayments(_window: GatewayWindow): Promise<GatewayPayment[]> {
+    throw new Error("not implemented yet");
+  }
+
+  async listRefunds(_window: GatewayWindow): Promise<GatewayRefundRecord[]> {
+    throw new Error("not implemented yet");
+  }
+
+  async listDisputes(_window: GatewayWindow): Promise<GatewayDispute[]> {
+    throw new Error("not implemented yet");
+  }
+
   /** The customer's default card, or else the first card saved on them. */
   private async savedCard(customerId: string): Promise<string | null> {
     const customer = await this.stripe.customers.retrieve(customerId);
@@ -193,4 +241,11 @@ export class StripeGateway implements PaymentGateway {
 
     return cards.data[0]?.id ?? null;
   }
+}
+
+function chargeIdOf(intent: Stripe.PaymentIntent): string | null {
+  const charge = intent.latest_charge;
+  if (!charge) return null;
+
+  return typeof charge === "string" ? charge : charge.id;
 }

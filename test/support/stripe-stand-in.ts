@@ -203,6 +203,7 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
         return [402, { error: { ...error, payment_intent: intent } }];
       }
       intent.amount_received = intent.amount;
+      Object.assign(intent, { latest_charge: stripeId("ch") });
       paymentIntents.set(intent.id, intent);
       return [200, intent];
     }
