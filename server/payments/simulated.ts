@@ -23,6 +23,7 @@ import type {
   PaymentGateway,
   RefundInput,
 } from "./gateway";
+import * as reads from "./simulated-reads";
 import { STRIPE_API_VERSION } from "./stripe";
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -291,7 +292,7 @@ export class SimulatedGateway implements PaymentGateway {
     return { refundId: refund.id as string, status: "succeeded" };
   }
 
-  // TODO(issue 7 lanes): filled in by the gateway and reconciliation lanes.
+  // TODO(issue 7 lanes): filled in by the gateway lane.
   async createSetupSession(_input: SetupSessionInput, _key: string): Promise<CheckoutSession> {
     throw new Error("not implemented yet");
   }
@@ -304,28 +305,28 @@ export class SimulatedGateway implements PaymentGateway {
     throw new Error("not implemented yet");
   }
 
-  async retrieveCheckoutSession(_sessionId: string): Promise<GatewayCheckoutSession | null> {
-    throw new Error("not implemented yet");
+  retrieveCheckoutSession(sessionId: string): Promise<GatewayCheckoutSession | null> {
+    return reads.retrieveCheckoutSession(this.db, this.clock, sessionId);
   }
 
-  async retrievePayment(_paymentIntentId: string): Promise<GatewayPayment | null> {
-    throw new Error("not implemented yet");
+  retrievePayment(paymentIntentId: string): Promise<GatewayPayment | null> {
+    return reads.retrievePayment(this.db, this.clock, paymentIntentId);
   }
 
-  async retrieveCharge(_chargeId: string): Promise<GatewayPayment | null> {
-    throw new Error("not implemented yet");
+  retrieveCharge(chargeId: string): Promise<GatewayPayment | null> {
+    return reads.retrieveCharge(this.db, this.clock, chargeId);
   }
 
-  async listPayments(_window: GatewayWindow): Promise<GatewayPayment[]> {
-    throw new Error("not implemented yet");
+  listPayments(window: GatewayWindow): Promise<GatewayPayment[]> {
+    return reads.listPayments(this.db, this.clock, window);
   }
 
-  async listRefunds(_window: GatewayWindow): Promise<GatewayRefundRecord[]> {
-    throw new Error("not implemented yet");
+  listRefunds(window: GatewayWindow): Promise<GatewayRefundRecord[]> {
+    return reads.listRefunds(this.db, this.clock, window);
   }
 
-  async listDisputes(_window: GatewayWindow): Promise<GatewayDispute[]> {
-    throw new Error("not implemented yet");
+  listDisputes(window: GatewayWindow): Promise<GatewayDispute[]> {
+    return reads.listDisputes(this.db, this.clock, window);
   }
 
   /** A checkout session as the simulated checkout page shows it; null for an unknown id. */

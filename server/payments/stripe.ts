@@ -18,6 +18,7 @@ import type {
   PurchaseMetadata,
   RefundInput,
 } from "./gateway";
+import * as reads from "./stripe-reads";
 
 /** The Stripe API version Tally is written against; the SDK sends it on every request. */
 export const STRIPE_API_VERSION = "2026-11-18.endive" as const;
@@ -190,7 +191,7 @@ export class StripeGateway implements PaymentGateway {
     return { refundId: refund.id, status };
   }
 
-  // TODO(issue 7 lanes): filled in by the gateway and reconciliation lanes.
+  // TODO(issue 7 lanes): filled in by the gateway lane.
   async createSetupSession(_input: SetupSessionInput, _key: string): Promise<CheckoutSession> {
     throw new Error("not implemented yet");
   }
@@ -203,28 +204,28 @@ export class StripeGateway implements PaymentGateway {
     throw new Error("not implemented yet");
   }
 
-  async retrieveCheckoutSession(_sessionId: string): Promise<GatewayCheckoutSession | null> {
-    throw new Error("not implemented yet");
+  retrieveCheckoutSession(sessionId: string): Promise<GatewayCheckoutSession | null> {
+    return reads.retrieveCheckoutSession(this.stripe, sessionId);
   }
 
-  async retrievePayment(_paymentIntentId: string): Promise<GatewayPayment | null> {
-    throw new Error("not implemented yet");
+  retrievePayment(paymentIntentId: string): Promise<GatewayPayment | null> {
+    return reads.retrievePayment(this.stripe, paymentIntentId);
   }
 
-  async retrieveCharge(_chargeId: string): Promise<GatewayPayment | null> {
-    throw new Error("not implemented yet");
+  retrieveCharge(chargeId: string): Promise<GatewayPayment | null> {
+    return reads.retrieveCharge(this.stripe, chargeId);
   }
 
-  async listPayments(_window: GatewayWindow): Promise<GatewayPayment[]> {
-    throw new Error("not implemented yet");
+  listPayments(window: GatewayWindow): Promise<GatewayPayment[]> {
+    return reads.listPayments(this.stripe, window);
   }
 
-  async listRefunds(_window: GatewayWindow): Promise<GatewayRefundRecord[]> {
-    throw new Error("not implemented yet");
+  listRefunds(window: GatewayWindow): Promise<GatewayRefundRecord[]> {
+    return reads.listRefunds(this.stripe, window);
   }
 
-  async listDisputes(_window: GatewayWindow): Promise<GatewayDispute[]> {
-    throw new Error("not implemented yet");
+  listDisputes(window: GatewayWindow): Promise<GatewayDispute[]> {
+    return reads.listDisputes(this.stripe, window);
   }
 
   /** The customer's default card, or else the first card saved on them. */
