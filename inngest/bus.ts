@@ -7,6 +7,15 @@ import {
   sweepBillingCycles,
 } from "@/server/billing/cycles";
 import { invoiceFirstPeriod } from "@/server/billing/first-invoice";
+import { collectInvoice } from "@/server/billing/collection";
+import {
+  retryInvoicePayment,
+  retryWithNewCard,
+  stopDunningOnCancel,
+  stopDunningOnVoid,
+  stopDunningOnWriteOff,
+  sweepDunningCases,
+} from "@/server/billing/dunning";
 import { setUpBillingCustomer } from "@/server/billing/reactions";
 import { autoPurchaseOnOverage } from "@/server/billing/overage-charges";
 import { issuePurchaseInvoice } from "@/server/billing/purchase-invoices";
@@ -221,6 +230,45 @@ export const bus: readonly Reaction[] = [
     id: "billing-cycle-payment-requested",
     description: "Mark the cycle's invoice handed to collection and complete the cycle",
     handle: markCyclePaymentRequested,
+  }),
+  // Collecting invoices and dunning (server/billing/collection.ts, dunning.ts): a failed charge
+  // opens the invoice's case; the sweep asks for each retry on its day; a new card retries now.
+  onEvent("billing/payment-requested", {
+    id: "billing-collect-invoice",
+    description: "Charge an issued invoice's amount due to the workspace's saved card",
+    handle: collectInvoice,
+    retries: 6,
+  }),
+  onCron("* * * * *", {
+    id: "billing-dunning-sweep",
+    description: "Ask for the retries of unpaid invoices whose day has come",
+    handle: sweepDunningCases,
+  }),
+  onEvent("billing/payment-retry-due", {
+    id: "billing-dunning-retry",
+    description: "Charge an unpaid invoice again; suspend the workspace after the last retry",
+    handle: retryInvoicePayment,
+    retries: 6,
+  }),
+  onEvent("billing/payment-method-updated", {
+    id: "billing-dunning-card-updated",
+    description: "Retry the workspace's unpaid invoices at once with its new card",
+    handle: retryWithNewCard,
+  }),
+  onEvent("workspace/cancelled", {
+    id: "billing-dunning-stop-on-cancel",
+    description: "Stop chasing a cancelled workspace's unpaid invoices",
+    handle: stopDunningOnCancel,
+  }),
+  onEvent("billing/invoice-voided", {
+    id: "billing-dunning-stop-on-void",
+    description: "Stop chasing a voided invoice; reactivate a workspace its dunning suspended",
+    handle: stopDunningOnVoid,
+  }),
+  onEvent("billing/invoice-uncollectible", {
+    id: "billing-dunning-stop-on-write-off",
+    description: "Stop chasing a written-off invoice; reactivate a workspace its dunning suspended",
+    handle: stopDunningOnWriteOff,
   }),
   onEvent("billing/cycle-completed", {
     id: "billing-close-cycle-credits",

@@ -85,6 +85,42 @@ export interface CommandMeta {
   log?: Logger;
 }
 
+/**
+ * Runs a command's rules inside a transaction someone else holds (a
+ * reaction's), with the same validation and audit entry as execute(). The
+ * events it causes are returned, not written: the reaction returns them, so
+ * they carry its event as their cause.
+ */
+export async function executeInTransaction<TSchema extends z.ZodType, TResult>(
+  tx: Tx,
+  context: { clock: Clock; log: Logger },
+  command: Command<TSchema, TResult, undefined>,
+  rawInput: z.input<TSchema>,
+  actor: Actor,
+): Promise<{ result: TResult; events: EventDraft[] }> {
+  const input = command.input.parse(rawInput);
+  const log = context.log.child({ command: command.name, actor: actorRef(actor) });
+  const outcome = await command.run(
+    { tx, actor, clock: context.clock, log, requestId: null },
+    input,
+    undefined,
+  );
+  if (outcome.audit !== false) {
+    const ref = actorRef(actor);
+    await tx.insert(auditLog).values({
+      workspaceId: outcome.workspaceId ?? null,
+      actorType: ref.type,
+      actorId: ref.id,
+      command: command.name,
+      summary: outcome.audit ?? (input as Record<string, unknown>),
+      requestId: null,
+      occurredAt: context.clock.now(),
+    });
+  }
+
+  return { result: outcome.result, events: outcome.events ?? [] };
+}
+
 export async function execute<TSchema extends z.ZodType, TResult, TPrepared>(
   runtime: CommandRuntime,
   command: Command<TSchema, TResult, TPrepared>,

@@ -22,6 +22,8 @@ export const errorCodes = {
   /** Members and open invitations would exceed the tier's max_seats; a higher tier allows more. */
   seat_limit_reached: { http: 409, trpc: "CONFLICT" },
   idempotency_conflict: { http: 409, trpc: "CONFLICT" },
+  /** Paying needs a saved card and the workspace has none. */
+  payment_method_required: { http: 409, trpc: "PRECONDITION_FAILED" },
   /** Moving the platform clock while time travel is off (TALLY_TIME_TRAVEL). */
   time_travel_disabled: { http: 409, trpc: "PRECONDITION_FAILED" },
   payload_too_large: { http: 413, trpc: "PAYLOAD_TOO_LARGE" },

@@ -11,9 +11,13 @@ import {
   voidInvoice,
   voidInvoiceInput,
 } from "./admin";
+import { adminDunningListInput, listDunningCases } from "./dunning";
 import { advanceClock, advanceClockInput, clockStatus } from "./time-travel";
 
-/** Platform admins: every invoice, one invoice's detail, void and write off; the platform clock. */
+/**
+ * Platform admins: every invoice, one invoice's detail, void and write off; the unpaid invoices
+ * being chased (dunning); the platform clock.
+ */
 export const adminBillingRouter = router({
   // queries
   invoices: platformAdminProcedure
@@ -22,6 +26,9 @@ export const adminBillingRouter = router({
   invoice: platformAdminProcedure
     .input(z.object({ invoiceId: z.uuid() }))
     .query(({ ctx, input }) => invoiceDetailForAdmin(ctx.runtime.db, input.invoiceId)),
+  dunningCases: platformAdminProcedure
+    .input(adminDunningListInput)
+    .query(({ ctx, input }) => listDunningCases(ctx.runtime.db, input)),
   clock: platformAdminProcedure.query(({ ctx }) => clockStatus(ctx.runtime)),
 
   // commands

@@ -1,9 +1,12 @@
 import { z } from "zod";
 
 import { router, workspaceProcedure } from "@/server/trpc/init";
+import { subscriptionOf } from "./subscriptions";
 
 import { upcomingInvoice } from "./cycles";
+import { dunningStanding } from "./dunning";
 import { overageForecast } from "./forecast";
+import { beginCardSetup, payInvoiceInput, payInvoiceNow } from "./payment-methods";
 import {
   billingSummary,
   invoiceDetails,
@@ -14,8 +17,9 @@ import {
 
 /**
  * A workspace's billing as its billing members and up see it: the plan and
- * period, invoices, payments, the next invoice. Queries only; changing the
- * tier is under `workspaces`, buying credits under `credits`.
+ * period, invoices, payments, the next invoice, the card and any unpaid
+ * invoice being chased; saving a card and paying an open invoice now.
+ * Changing the tier is under `workspaces`, buying credits under `credits`.
  */
 export const billingRouter = router({
   summary: workspaceProcedure("billing").query(({ ctx }) =>
@@ -44,4 +48,37 @@ export const billingRouter = router({
   overageForecast: workspaceProcedure("billing").query(({ ctx }) =>
     overageForecast(ctx.runtime.db, ctx.workspace.workspaceId, ctx.runtime.clock.now()),
   ),
+  /** The card invoices are charged to; null label when none is saved. */
+  paymentMethod: workspaceProcedure("billing").query(async ({ ctx }) => {
+    const subscription = await subscriptionOf(ctx.runtime.db, ctx.workspace.workspaceId);
+
+    return { label: subscription?.paymentMethodLabel ?? null };
+  }),
+  /** The unpaid invoices being chased (past due, or suspended for); null when none. */
+  dunning: workspaceProcedure("billing").query(({ ctx }) =>
+    dunningStanding(ctx.runtime.db, ctx.workspace.workspaceId),
+  ),
+
+  // commands
+  /** Opens the gateway's page for saving (or replacing) the card; returns where to go. */
+  startCardSetup: workspaceProcedure("billing", {
+    writes: true,
+    allowedWhile: ["suspended"],
+  }).mutation(({ ctx }) =>
+    beginCardSetup(
+      ctx.runtime,
+      { workspaceId: ctx.workspace.workspaceId },
+      { actor: ctx.actor, requestId: ctx.requestId, log: ctx.log },
+    ),
+  ),
+  /** Charges an open invoice now with the saved card. */
+  payInvoice: workspaceProcedure("billing", { writes: true, allowedWhile: ["suspended"] })
+    .input(payInvoiceInput.pick({ invoiceId: true }))
+    .mutation(({ ctx, input }) =>
+      payInvoiceNow(
+        ctx.runtime,
+        { workspaceId: ctx.workspace.workspaceId, invoiceId: input.invoiceId },
+        { actor: ctx.actor, requestId: ctx.requestId, log: ctx.log },
+      ),
+    ),
 });

@@ -1,6 +1,8 @@
 import { eq } from "drizzle-orm";
 
 import { stripeEvents } from "@/drizzle/schema";
+import { invoicePaymentWebhookHandlers } from "@/server/billing/collection";
+import { paymentMethodWebhookHandlers } from "@/server/billing/payment-methods";
 import { purchaseWebhookHandlers } from "@/server/credits/purchase-webhooks";
 import type { Tx } from "@/server/db/client";
 import type { EventDraft } from "@/server/events/catalogue";
@@ -21,7 +23,11 @@ export type StripeEventHandler = (
  * ignores the events that name nothing of its own. A type without a handler
  * is stored, acknowledged and marked processed.
  */
-const handlerMaps: Record<string, StripeEventHandler>[] = [purchaseWebhookHandlers];
+const handlerMaps: Record<string, StripeEventHandler>[] = [
+  purchaseWebhookHandlers,
+  invoicePaymentWebhookHandlers,
+  paymentMethodWebhookHandlers,
+];
 
 const handlers = new Map<string, StripeEventHandler[]>();
 for (const map of handlerMaps) {

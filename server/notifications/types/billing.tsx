@@ -304,8 +304,20 @@ export const suspensionWarning = defineNotification({
     currency: "USD",
     suspendsAt: "2027-03-08T09:00:00.000Z",
   },
-  // TODO: dunning sends this before the last retry; until dunning exists it is only previewed.
   object: (data) => ({ type: "workspace", id: data.workspaceId }),
+  // Sent once per unpaid invoice, when its last retry is the next one (server/billing/dunning.ts).
+  trigger: triggeredBy("billing/dunning-warning", ({ event, workspace }) =>
+    workspace
+      ? {
+          workspaceName: workspace.name,
+          workspaceSlug: workspace.slug,
+          workspaceId: event.data.workspaceId,
+          amountMinor: event.data.amountMinor,
+          currency: event.data.currency,
+          suspendsAt: event.data.suspendsAt,
+        }
+      : null,
+  ),
   inApp: (data) => ({
     title: "Workspace will be suspended",
     body:
@@ -326,6 +338,76 @@ export const suspensionWarning = defineNotification({
           is on {when(data.suspendsAt)}; if it fails, the workspace is suspended and its API keys
           stop working.
         </P>
+      </EmailLayout>
+    ),
+  }),
+});
+
+export const dunningExhausted = defineNotification({
+  type: "billing.dunning_exhausted",
+  label: "Unpaid invoice: workspace suspended",
+  description:
+    "Every retry of an invoice failed and its workspace was suspended; for platform admins.",
+  category: "operations",
+  audience: "platform_admins",
+  channels: ["email", "in_app"],
+  schema: z.object({
+    ...workspaceFields,
+    ...amount,
+    workspaceId: z.uuid(),
+    invoiceId: z.string(),
+    number: z.string(),
+    attempts: z.number().int(),
+  }),
+  sample: {
+    workspaceName: "Acme Labs",
+    workspaceSlug: "acme-labs",
+    workspaceId: "8f1a6f5e-7d43-4d36-9a55-2f0d2c6a9b11",
+    invoiceId: "5a0f6b7e-2c1d-4e9a-8b3f-6d2e1c0b9a87",
+    number: "INV-2027-000012",
+    amountMinor: 4_900,
+    currency: "USD",
+    attempts: 5,
+  },
+  trigger: triggeredBy("billing/dunning-exhausted", async ({ tx, event, workspace }) => {
+    const invoice = await printableInvoice(tx, event.data.invoiceId);
+    if (!workspace || !invoice) return null;
+
+    return {
+      workspaceName: workspace.name,
+      workspaceSlug: workspace.slug,
+      workspaceId: event.data.workspaceId,
+      invoiceId: event.data.invoiceId,
+      number: invoice.invoice.number,
+      amountMinor: event.data.amountMinor,
+      currency: event.data.currency,
+      attempts: event.data.attempts,
+    };
+  }),
+  inApp: (data) => ({
+    title: `Unpaid: ${data.workspaceName} suspended`,
+    body:
+      `${data.number} (${money(data.amountMinor, data.currency)}) failed ${data.attempts} ` +
+      `charges; the workspace is suspended.`,
+    link: "/admin/dunning",
+  }),
+  email: (data, { appUrl }) => ({
+    subject: `Unpaid invoice: ${data.workspaceName} suspended`,
+    element: (
+      <EmailLayout
+        preview={`${data.number} failed ${data.attempts} charges`}
+        heading={`${data.workspaceName} was suspended for an unpaid invoice`}
+        action={{ label: "Open the dunning queue", url: `${appUrl}/admin/dunning` }}
+        footer="You receive this because you are a Tally platform administrator."
+      >
+        <Facts
+          rows={[
+            ["Workspace", data.workspaceName],
+            ["Invoice", data.number],
+            ["Amount", money(data.amountMinor, data.currency)],
+            ["Charges tried", String(data.attempts)],
+          ]}
+        />
       </EmailLayout>
     ),
   }),

@@ -2,6 +2,7 @@ import type { NotificationDefinition } from "../definition";
 
 import { magicLink, signUpConfirmation, welcome } from "./account";
 import {
+  dunningExhausted,
   invoiceIssued,
   paymentFailed,
   paymentRetryFailed,
@@ -27,6 +28,7 @@ export const notificationTypes = [
   paymentFailed,
   paymentRetryFailed,
   suspensionWarning,
+  dunningExhausted,
   suspended,
   reactivated,
   tierChanged,
