@@ -9,6 +9,7 @@ const sections = [
   { href: "/admin", label: "Events" },
   { href: "/admin/workspaces", label: "Workspaces" },
   { href: "/admin/invoices", label: "Invoices" },
+  { href: "/admin/dunning", label: "Dunning" },
   { href: "/admin/credits", label: "Credits" },
   { href: "/admin/tiers", label: "Tiers" },
   { href: "/admin/notifications", label: "Notifications" },

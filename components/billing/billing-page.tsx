@@ -1,13 +1,15 @@
 "use client";
 
-import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
-import type { ReactNode } from "react";
+import { useState, type ReactNode } from "react";
 
+import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { QueryRows, Table, Td, Th } from "@/components/ui/table";
 import { formatCredits, formatMoney, humanize } from "@/components/lib/format";
+import { formErrorsOf } from "@/components/lib/form-errors";
 import { canManageBilling } from "@/components/lib/roles";
 import type { QueryResult, RouterOutputs, Workspace } from "@/components/lib/router-types";
 import { useTRPC } from "@/components/lib/trpc";
@@ -20,13 +22,15 @@ import { InvoiceStatusBadge, LinesTable, PdfLink, TotalsList } from "./invoice-p
 type Summary = RouterOutputs["billing"]["summary"];
 type Upcoming = NonNullable<RouterOutputs["billing"]["upcomingInvoice"]>;
 type Forecast = NonNullable<RouterOutputs["billing"]["overageForecast"]>;
+type Dunning = NonNullable<RouterOutputs["billing"]["dunning"]>;
 
 const REFRESH = 30_000;
 
 /**
- * A workspace's billing for its billing members and up: the plan and
- * period, the next invoice, the card, the invoices with their PDFs and what
- * was paid.
+ * A workspace's billing for its billing members and up: any unpaid invoice
+ * being chased, the plan and period, the next invoice, the card (saved or
+ * replaced on the gateway's page), the invoices with their PDFs and a Pay
+ * now button on those still owing, and what was paid.
  */
 export function BillingPage({ slug }: { slug: string }) {
   const workspace = useWorkspace(slug);
@@ -50,9 +54,10 @@ function Billing({ workspace }: { workspace: Workspace }) {
 
   return (
     <div className="space-y-6">
+      <PastDue workspace={workspace} />
       <div className="grid gap-6 lg:grid-cols-3">
         <CurrentPlan summary={summary} slug={workspace.slug} />
-        <PaymentMethod summary={summary} />
+        <PaymentMethod summary={summary} workspace={workspace} />
       </div>
       <UpcomingInvoice workspace={workspace} />
       <OverageForecast workspace={workspace} />
@@ -150,19 +155,104 @@ function CurrentPlan({ summary, slug }: { summary: QueryResult<Summary>; slug: s
   );
 }
 
-function PaymentMethod({ summary }: { summary: QueryResult<Summary> }) {
+/**
+ * The unpaid invoices being chased: what is owed, when the card is tried
+ * again and, once warned, when the workspace is suspended; or that it is
+ * suspended until they are paid.
+ */
+function PastDue({ workspace }: { workspace: Workspace }) {
+  const trpc = useTRPC();
+  const dunning = useQuery(
+    trpc.billing.dunning.queryOptions(
+      { workspaceId: workspace.workspaceId },
+      { refetchInterval: REFRESH },
+    ),
+  );
+  if (!dunning.data) return null;
+
+  return (
+    <div className="space-y-3" data-testid="past-due">
+      {dunning.data.map((open) => (
+        <PastDueCase key={open.caseId} open={open} />
+      ))}
+    </div>
+  );
+}
+
+function PastDueCase({ open }: { open: Dunning[number] }) {
+  const owed = `${formatMoney(open.amountMinor, open.currency)} on ${open.number}`;
+  if (open.status === "exhausted") {
+    return (
+      <Alert tone="error" title="This workspace is suspended for an unpaid invoice">
+        {owed} could not be collected after {open.attempts} attempts, so its API keys are refused.
+        Pay the invoice below or save a card that works: the workspace becomes active again as soon
+        as the payment goes through.
+      </Alert>
+    );
+  }
+
+  return (
+    <Alert tone="warning" title="Payment past due">
+      {owed} could not be collected
+      {open.lastFailureMessage ? ` (${open.lastFailureMessage.replace(/\.$/, "")})` : ""}.{" "}
+      {open.nextAttemptAt
+        ? `We try the card again on ${invoiceDate(open.nextAttemptAt)}. `
+        : "A payment is being processed. "}
+      {open.suspendsAt
+        ? `If that last retry fails, the workspace is suspended on ${invoiceDate(open.suspendsAt)}.`
+        : "The workspace keeps working meanwhile."}{" "}
+      Saving a new card retries at once.
+    </Alert>
+  );
+}
+
+function PaymentMethod({
+  summary,
+  workspace,
+}: {
+  summary: QueryResult<Summary>;
+  workspace: Workspace;
+}) {
+  const trpc = useTRPC();
   const data = summary.data;
+  const [error, setError] = useState<string>();
+  const setup = useMutation(
+    trpc.billing.startCardSetup.mutationOptions({
+      onSuccess: ({ url }) => window.location.assign(url),
+      onError: (failure) => setError(formErrorsOf(failure, []).form),
+    }),
+  );
+  const label = data?.paymentMethodLabel ?? null;
 
   return (
     <Card>
       <CardHeader title="Payment method" />
-      <CardBody>
+      <CardBody className="space-y-3">
         {!data ? (
           <Pending query={summary} />
         ) : (
-          <p className="text-sm text-slate-800" data-testid="payment-method">
-            {data.paymentMethodLabel ?? "No card saved"}
-          </p>
+          <>
+            <p className="text-sm text-slate-800" data-testid="payment-method">
+              {label ?? "No card saved"}
+            </p>
+            <p className="text-xs text-slate-500">
+              Invoices are charged to this card when they are issued.
+            </p>
+            {workspace.status !== "cancelled" && (
+              <Button
+                variant="secondary"
+                size="sm"
+                pending={setup.isPending}
+                onClick={() => {
+                  setError(undefined);
+                  setup.mutate({ workspaceId: workspace.workspaceId });
+                }}
+              >
+                {label ? "Replace card" : "Save a card"}
+              </Button>
+            )}
+            {error && <Alert tone="error">{error}</Alert>}
+          </>
         )}
       </CardBody>
     </Card>
@@ -315,7 +405,7 @@ function Invoices({ workspace }: { workspace: Workspace }) {
             <Th align="right">Total</Th>
             <Th align="right">Due</Th>
             <Th>
-              <span className="sr-only">Download</span>
+              <span className="sr-only">Actions</span>
             </Th>
           </tr>
         </thead>
@@ -351,7 +441,14 @@ function Invoices({ workspace }: { workspace: Workspace }) {
                 {invoice.status === "open" && invoice.dueAt ? invoiceDate(invoice.dueAt) : "—"}
               </Td>
               <Td className="text-right">
-                <PdfLink invoiceId={invoice.id} />
+                <div className="flex items-center justify-end gap-3">
+                  {invoice.status === "open" &&
+                    invoice.amountRemainingMinor > 0 &&
+                    workspace.status !== "cancelled" && (
+                      <PayNow workspace={workspace} invoiceId={invoice.id} />
+                    )}
+                  <PdfLink invoiceId={invoice.id} />
+                </div>
               </Td>
             </tr>
           ))}
@@ -427,5 +524,49 @@ function Payments({ workspace }: { workspace: Workspace }) {
         </tbody>
       </Table>
     </Card>
+  );
+}
+
+/** Charges an open invoice now with the saved card; the answer or the error shows beside it. */
+function PayNow({ workspace, invoiceId }: { workspace: Workspace; invoiceId: string }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [message, setMessage] = useState<string>();
+  const pay = useMutation(
+    trpc.billing.payInvoice.mutationOptions({
+      onSuccess: (result) =>
+        setMessage(
+          result.status === "failed"
+            ? (result.message ?? "The card was declined")
+            : result.status === "processing"
+              ? "The payment is processing"
+              : undefined,
+        ),
+      onError: (failure) =>
+        setMessage(
+          formErrorsOf(failure, ["invoiceId"]).fields.invoiceId ?? formErrorsOf(failure, []).form,
+        ),
+      onSettled: () => queryClient.invalidateQueries(trpc.billing.pathFilter()),
+    }),
+  );
+
+  return (
+    <span className="inline-flex flex-col items-end gap-1">
+      <Button
+        size="sm"
+        pending={pay.isPending}
+        onClick={() => {
+          setMessage(undefined);
+          pay.mutate({ workspaceId: workspace.workspaceId, invoiceId });
+        }}
+      >
+        Pay now
+      </Button>
+      {message && (
+        <span role="alert" className="max-w-56 text-left text-xs whitespace-normal text-red-700">
+          {message}
+        </span>
+      )}
+    </span>
   );
 }

@@ -307,6 +307,7 @@ export async function listDunningCases(db: DbOrTx, rawInput: AdminDunningListInp
     total: count?.total ?? 0,
     page: input.page,
     pageSize: input.pageSize,
+    pages: Math.max(1, Math.ceil((count?.total ?? 0) / input.pageSize)),
     rows: rows.map(({ dunning, invoice, workspace }) => ({
       caseId: dunning.id,
       status: dunning.status,

@@ -1,7 +1,6 @@
 import { z } from "zod";
 
 import { router, workspaceProcedure } from "@/server/trpc/init";
-import { subscriptionOf } from "./subscriptions";
 
 import { upcomingInvoice } from "./cycles";
 import { dunningStanding } from "./dunning";
@@ -48,12 +47,6 @@ export const billingRouter = router({
   overageForecast: workspaceProcedure("billing").query(({ ctx }) =>
     overageForecast(ctx.runtime.db, ctx.workspace.workspaceId, ctx.runtime.clock.now()),
   ),
-  /** The card invoices are charged to; null label when none is saved. */
-  paymentMethod: workspaceProcedure("billing").query(async ({ ctx }) => {
-    const subscription = await subscriptionOf(ctx.runtime.db, ctx.workspace.workspaceId);
-
-    return { label: subscription?.paymentMethodLabel ?? null };
-  }),
   /** The unpaid invoices being chased (past due, or suspended for); null when none. */
   dunning: workspaceProcedure("billing").query(({ ctx }) =>
     dunningStanding(ctx.runtime.db, ctx.workspace.workspaceId),
