@@ -3,15 +3,16 @@ import { z } from "zod";
 import { platformAdminProcedure, router, runCommand } from "@/server/trpc/init";
 
 import {
+  adminDunningListInput,
   adminInvoiceListInput,
   invoiceDetailForAdmin,
+  listDunningCases,
   listInvoicesForAdmin,
   markInvoiceUncollectible,
   markUncollectibleInput,
   voidInvoice,
   voidInvoiceInput,
 } from "./admin";
-import { adminDunningListInput, listDunningCases } from "./dunning";
 import { advanceClock, advanceClockInput, clockStatus } from "./time-travel";
 
 /**

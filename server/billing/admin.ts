@@ -3,6 +3,8 @@ import { z } from "zod";
 
 import {
   billingAdjustments,
+  dunningCases,
+  dunningStatus,
   invoiceLines,
   invoiceStatus,
   invoices,
@@ -333,3 +335,73 @@ export const markInvoiceUncollectible = defineCommand({
     };
   },
 });
+
+// ---------------------------------------------------------------------------
+// The dunning queue.
+
+export const adminDunningListInput = z.object({
+  statuses: z.array(z.enum(dunningStatus.enumValues)).max(4).default(["retrying", "exhausted"]),
+  /** Part of the workspace's name or address. */
+  workspace: z.string().trim().max(200).default(""),
+  ...adminPagingInput,
+});
+export type AdminDunningListInput = z.input<typeof adminDunningListInput>;
+
+/** Dunning cases for platform admins: by status and workspace, the next attempts first. */
+export async function listDunningCases(db: DbOrTx, rawInput: AdminDunningListInput) {
+  const input = adminDunningListInput.parse(rawInput);
+  const conditions: (SQL | undefined)[] = [];
+  if (input.statuses.length > 0) conditions.push(inArray(dunningCases.status, input.statuses));
+  if (input.workspace !== "") {
+    const pattern = containing(input.workspace);
+    conditions.push(or(ilike(workspaces.name, pattern), ilike(workspaces.slug, pattern)));
+  }
+  const where = and(...conditions);
+  const rows = await db
+    .select({
+      dunning: dunningCases,
+      invoice: invoices,
+      workspace: { id: workspaces.id, name: workspaces.name, slug: workspaces.slug },
+    })
+    .from(dunningCases)
+    .innerJoin(invoices, eq(invoices.id, dunningCases.invoiceId))
+    .innerJoin(workspaces, eq(workspaces.id, dunningCases.workspaceId))
+    .where(where)
+    .orderBy(
+      sql`${dunningCases.nextAttemptAt} asc nulls last`,
+      desc(dunningCases.openedAt),
+      asc(dunningCases.id),
+    )
+    .limit(input.pageSize)
+    .offset((input.page - 1) * input.pageSize);
+  const [count] = await db
+    .select({ total: sql<number>`count(*)::int` })
+    .from(dunningCases)
+    .innerJoin(workspaces, eq(workspaces.id, dunningCases.workspaceId))
+    .where(where);
+
+  return {
+    total: count?.total ?? 0,
+    page: input.page,
+    pageSize: input.pageSize,
+    pages: Math.max(1, Math.ceil((count?.total ?? 0) / input.pageSize)),
+    rows: rows.map(({ dunning, invoice, workspace }) => ({
+      caseId: dunning.id,
+      status: dunning.status,
+      workspace,
+      invoiceId: invoice.id,
+      number: invoice.number,
+      amountMinor: amountRemainingMinor(invoice),
+      totalMinor: invoice.amountDueMinor,
+      currency: invoice.currency,
+      attempts: dunning.attempts,
+      retries: dunning.retryDays.length,
+      nextAttemptAt: dunning.nextAttemptAt,
+      openedAt: dunning.openedAt,
+      closedAt: dunning.closedAt,
+      closeReason: dunning.closeReason,
+      lastFailureMessage: dunning.lastFailureMessage,
+      suspendedAt: dunning.suspendedAt,
+    })),
+  };
+}

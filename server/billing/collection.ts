@@ -44,6 +44,13 @@ type Payment = typeof payments.$inferSelect;
 type DunningCase = typeof dunningCases.$inferSelect;
 
 const DAY_MS = 86_400_000;
+
+/**
+ * How long a claimed dunning case waits for its retry before the sweep asks
+ * again (a lost event, a crashed run). The retry finds from the payments
+ * whether its attempt was already made, so asking twice never charges twice.
+ */
+export const CLAIM_LEASE_MS = 10 * 60_000;
 const system = (reason: string): Actor => ({ type: "system", reason });
 
 /** What remains to pay on an invoice: nothing unless it is open. */
@@ -409,7 +416,9 @@ async function advanceDunning(
       await setSubscriptionStatus(tx, invoice.workspaceId, "past_due", now);
     }
     log.info({ caseId: opened!.id, invoiceId }, "dunning case opened");
-    events.push(...(await afterScheduledFailure(tx, deps, log, opened!, invoice, 0)));
+    events.push(
+      ...(await afterScheduledFailure(tx, deps, log, opened!, invoice, 0, payment.attempt)),
+    );
 
     return events;
   }
@@ -434,7 +443,17 @@ async function advanceDunning(
         ne(payments.status, "pending"),
       ),
     );
-  events.push(...(await afterScheduledFailure(tx, deps, log, existing, invoice, done?.count ?? 0)));
+  events.push(
+    ...(await afterScheduledFailure(
+      tx,
+      deps,
+      log,
+      existing,
+      invoice,
+      done?.count ?? 0,
+      Math.max(existing.attempts, payment.attempt),
+    )),
+  );
 
   return events;
 }
@@ -451,21 +470,40 @@ async function afterScheduledFailure(
   open: DunningCase,
   invoice: Invoice,
   retriesDone: number,
+  attempts: number,
 ): Promise<EventDraft[]> {
   const next = retryTime(open.openedAt, open.retryDays, retriesDone);
   const money = { amountMinor: remainingOf(invoice), currency: invoice.currency };
   const ref = { workspaceId: open.workspaceId, caseId: open.id, invoiceId: invoice.id };
   if (next) {
+    const now = deps.clock.now();
     const last = retriesDone === open.retryDays.length - 1;
     const warn = last && !open.warnedAt;
+    // A retry whose day has already passed (the server was down, the clock was moved) is claimed
+    // and asked for now, as the sweep would, rather than a minute later.
+    const overdue = next.getTime() <= now.getTime();
     await tx
       .update(dunningCases)
-      .set({ nextAttemptAt: next, ...(warn ? { warnedAt: deps.clock.now() } : {}) })
+      .set({
+        nextAttemptAt: overdue ? new Date(now.getTime() + CLAIM_LEASE_MS) : next,
+        ...(warn ? { warnedAt: now } : {}),
+      })
       .where(eq(dunningCases.id, open.id));
 
-    return warn
-      ? [event("billing/dunning-warning", { ...ref, ...money, suspendsAt: next.toISOString() })]
-      : [];
+    return [
+      ...(warn
+        ? [event("billing/dunning-warning", { ...ref, ...money, suspendsAt: next.toISOString() })]
+        : []),
+      ...(overdue
+        ? [
+            event("billing/payment-retry-due", {
+              ...ref,
+              attempt: attempts + 1,
+              trigger: "dunning_retry" as const,
+            }),
+          ]
+        : []),
+    ];
   }
 
   const events: EventDraft[] = [];

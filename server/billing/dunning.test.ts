@@ -322,6 +322,19 @@ describe("dunning", () => {
     ).toBeGreaterThan(0);
   });
 
+  it("runs the retries whose days have all passed one after another, from one sweep", async () => {
+    clock.set(START);
+    const workspace = await unpaidWorkspace();
+    const first = (await caseOf(workspace.invoice.id))!.openedAt;
+    // The clock jumps a month: one sweep, then each overdue retry asks for the next.
+    expect(await sweepAt(first, 30)).toBe(1);
+
+    expect(await caseOf(workspace.invoice.id)).toMatchObject({ status: "exhausted", attempts: 5 });
+    expect(await gatewayCharges(workspace.invoice.id)).toBe(5);
+    expect(await eventsNamed("billing/dunning-warning", workspace.workspaceId)).toHaveLength(1);
+    expect((await workspaceRow(workspace.workspaceId)).status).toBe("suspended");
+  });
+
   it("concurrent sweeps ask for a due retry once", async () => {
     clock.set(START);
     const { invoice } = await unpaidWorkspace();

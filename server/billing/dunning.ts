@@ -1,14 +1,12 @@
-import { and, asc, desc, eq, ilike, inArray, or, sql, type SQL } from "drizzle-orm";
-import { z } from "zod";
+import { and, asc, eq, inArray, sql, type SQL } from "drizzle-orm";
 
-import { dunningCases, dunningStatus, invoices, workspaces } from "@/drizzle/schema";
+import { dunningCases, invoices, workspaces } from "@/drizzle/schema";
 import type { DbOrTx, Tx } from "@/server/db/client";
 import { event, type EventDraft } from "@/server/events/catalogue";
 import type { CronHandler, ReactionDeps, ReactionHandler } from "@/server/events/reactions";
 import type { Logger } from "@/server/logger";
-import { adminPagingInput, containing } from "@/server/workspaces/admin-queries";
 
-import { chargeInvoice, closeCase, lockCaseOf, remainingOf } from "./collection";
+import { chargeInvoice, CLAIM_LEASE_MS, closeCase, lockCaseOf, remainingOf } from "./collection";
 
 /**
  * Dunning: chasing an invoice whose charge failed. Its case (one per
@@ -22,12 +20,6 @@ import { chargeInvoice, closeCase, lockCaseOf, remainingOf } from "./collection"
  * cancelled.
  */
 
-/**
- * How long a claimed case waits for its retry before the sweep asks again
- * (a lost event, a crashed run). The retry finds from the payments whether
- * its attempt was already made, so asking twice never charges twice.
- */
-export const CLAIM_LEASE_MS = 10 * 60_000;
 const SWEEP_BATCH = 50;
 
 /**
@@ -260,71 +252,4 @@ export async function dunningStanding(db: DbOrTx, workspaceId: string) {
       lastFailureMessage: dunning.lastFailureMessage,
     };
   });
-}
-
-export const adminDunningListInput = z.object({
-  statuses: z.array(z.enum(dunningStatus.enumValues)).max(4).default(["retrying", "exhausted"]),
-  /** Part of the workspace's name or address. */
-  workspace: z.string().trim().max(200).default(""),
-  ...adminPagingInput,
-});
-export type AdminDunningListInput = z.input<typeof adminDunningListInput>;
-
-/** Dunning cases for platform admins: by status and workspace, the next attempts first. */
-export async function listDunningCases(db: DbOrTx, rawInput: AdminDunningListInput) {
-  const input = adminDunningListInput.parse(rawInput);
-  const conditions: (SQL | undefined)[] = [];
-  if (input.statuses.length > 0) conditions.push(inArray(dunningCases.status, input.statuses));
-  if (input.workspace !== "") {
-    const pattern = containing(input.workspace);
-    conditions.push(or(ilike(workspaces.name, pattern), ilike(workspaces.slug, pattern)));
-  }
-  const where = and(...conditions);
-  const rows = await db
-    .select({
-      dunning: dunningCases,
-      invoice: invoices,
-      workspace: { id: workspaces.id, name: workspaces.name, slug: workspaces.slug },
-    })
-    .from(dunningCases)
-    .innerJoin(invoices, eq(invoices.id, dunningCases.invoiceId))
-    .innerJoin(workspaces, eq(workspaces.id, dunningCases.workspaceId))
-    .where(where)
-    .orderBy(
-      sql`${dunningCases.nextAttemptAt} asc nulls last`,
-      desc(dunningCases.openedAt),
-      asc(dunningCases.id),
-    )
-    .limit(input.pageSize)
-    .offset((input.page - 1) * input.pageSize);
-  const [count] = await db
-    .select({ total: sql<number>`count(*)::int` })
-    .from(dunningCases)
-    .innerJoin(workspaces, eq(workspaces.id, dunningCases.workspaceId))
-    .where(where);
-
-  return {
-    total: count?.total ?? 0,
-    page: input.page,
-    pageSize: input.pageSize,
-    pages: Math.max(1, Math.ceil((count?.total ?? 0) / input.pageSize)),
-    rows: rows.map(({ dunning, invoice, workspace }) => ({
-      caseId: dunning.id,
-      status: dunning.status,
-      workspace,
-      invoiceId: invoice.id,
-      number: invoice.number,
-      amountMinor: remainingOf(invoice),
-      totalMinor: invoice.amountDueMinor,
-      currency: invoice.currency,
-      attempts: dunning.attempts,
-      retries: dunning.retryDays.length,
-      nextAttemptAt: dunning.nextAttemptAt,
-      openedAt: dunning.openedAt,
-      closedAt: dunning.closedAt,
-      closeReason: dunning.closeReason,
-      lastFailureMessage: dunning.lastFailureMessage,
-      suspendedAt: dunning.suspendedAt,
-    })),
-  };
 }
