@@ -524,8 +524,8 @@ async function markCancelled(
     .where(eq(workspaces.id, workspace.id));
   await setSubscriptionStatus(tx, workspace.id, "cancelled", at);
   await announceWorkspaceStatus(tx, workspace.id);
-  // TODO: when dunning exists, close the workspace's open dunning case here, so a cancelled
-  // workspace is no longer charged or reminded.
+  // Its open dunning cases stop in a reaction to workspace/cancelled (billing/dunning.ts), and a
+  // retry that runs before that reaction finds the workspace cancelled and stops instead.
 
   return event("workspace/cancelled", {
     workspaceId: workspace.id,
