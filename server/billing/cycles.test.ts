@@ -23,7 +23,7 @@ import {
   suspendWorkspace,
 } from "@/server/workspaces/commands";
 import { cancelWorkspace, changeTier } from "@/server/workspaces/lifecycle";
-import { sweepCycles } from "@/test/support/billing";
+import { saveCardOnPage, sweepCycles } from "@/test/support/billing";
 import { consume } from "@/test/support/credits";
 import {
   drain,
@@ -122,6 +122,8 @@ async function workspaceOn(start: string, tierCode: string) {
     { actor: { type: "system", reason: "test" } },
   );
   await drain(runtime);
+  // A card that pays: the first period's invoice, issued at creation, is paid with it at once.
+  await saveCardOnPage(runtime, { workspaceId, userId: owner.id }, "4242424242424242");
   touched.add(workspaceId);
 
   return { workspaceId, userId: owner.id };
@@ -260,7 +262,7 @@ describe("four months of one workspace", () => {
     expect(billed[0]).toMatchObject({
       number: "INV-2027-000002",
       kind: "subscription",
-      status: "open",
+      status: "paid",
       currency: "USD",
       periodStart: new Date("2027-01-15T12:00:00Z"),
       periodEnd: new Date("2027-02-15T12:00:00Z"),
@@ -331,7 +333,7 @@ describe("four months of one workspace", () => {
     expect(billed[1]).toMatchObject({
       number: "INV-2027-000003",
       kind: "proration",
-      status: "open",
+      status: "paid",
       sourceKey: expect.stringMatching(/^tier-change:/),
       subtotalMinor: 1_100,
       taxMinor: 110,
@@ -429,7 +431,7 @@ describe("four months of one workspace", () => {
     billed = await invoicesOf(workspaceId);
     expect(billed[4]).toMatchObject({
       number: "INV-2027-000006",
-      status: "open",
+      status: "paid",
       // No fee for a period that does not follow; the carried credit, tax included, is
       // applied after tax: 500 + 10% tax 50 = 550, less 495 carried = 55 due.
       subtotalMinor: 500,

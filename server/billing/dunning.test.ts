@@ -21,6 +21,7 @@ import { cancelWorkspace } from "@/server/workspaces/lifecycle";
 import { reactivateWorkspace, suspendWorkspace } from "@/server/workspaces/commands";
 import { consume } from "@/test/support/credits";
 import { failure } from "@/test/support/failure";
+import { saveCardOnPage } from "@/test/support/billing";
 import { issueTestInvoice } from "@/test/support/invoices";
 import { gatewayCustomerOf, simulatedGatewayOf } from "@/test/support/purchases";
 import {
@@ -128,42 +129,32 @@ async function gatewayCharges(invoiceId: string, rt: Runtime = runtime) {
   );
 }
 
-/** Moves the clock to `days` after `from` and runs the dunning sweep and what it causes. */
-async function sweepAt(from: Date, days: number, rt: Runtime = runtime, at: ManualClock = clock) {
-  at.set(new Date(from.getTime() + days * DAY).toISOString());
-  const asked = await runCron(rt, sweepDunningCases);
-  await drain(rt);
-
-  return asked;
+/** Retries the sweep asked for (not those one retry asks for after another) for a workspace. */
+async function sweptRetries(workspaceId: string, rt: Runtime = runtime) {
+  return countRows(
+    rt,
+    "outbox",
+    `name = 'billing/payment-retry-due' AND workspace_id = '${workspaceId}' AND causation_id IS NULL`,
+  );
 }
 
-/** Saves a card at the gateway and tells Tally, as the card page's webhook would. */
-async function newCard(
-  workspace: { workspaceId: string; customerId: string },
-  card: SimulatedCard,
+/**
+ * Moves the clock to `days` after `from`, runs the dunning sweep and what it causes, and says
+ * how many retries the sweep asked for the workspace.
+ */
+async function sweepAt(
+  workspaceId: string,
+  from: Date,
+  days: number,
+  rt: Runtime = runtime,
+  at: ManualClock = clock,
 ) {
-  await simulatedGatewayOf(runtime).saveCard(workspace.customerId, card);
-  await runtime.db
-    .update(subscriptions)
-    .set({
-      paymentMethodRef: `pm_sim_${workspace.customerId}`,
-      paymentMethodLabel: "Visa ending " + card.slice(-4),
-    })
-    .where(eq(subscriptions.workspaceId, workspace.workspaceId));
-  await runtime.db.transaction((tx) =>
-    writeEvents(
-      tx,
-      [
-        event("billing/payment-method-updated", {
-          workspaceId: workspace.workspaceId,
-          paymentMethodRef: `pm_sim_${workspace.customerId}`,
-          label: `Visa ending ${card.slice(-4)}`,
-        }),
-      ],
-      runtime.clock,
-    ),
-  );
-  await drain(runtime);
+  at.set(new Date(from.getTime() + days * DAY).toISOString());
+  const before = await sweptRetries(workspaceId, rt);
+  await runCron(rt, sweepDunningCases);
+  await drain(rt);
+
+  return (await sweptRetries(workspaceId, rt)) - before;
 }
 
 describe("collecting an invoice", () => {
@@ -204,6 +195,8 @@ describe("collecting an invoice", () => {
   it("charges once however often the payment is requested", async () => {
     clock.set(START);
     const workspace = await makeWorkspace(runtime);
+    const customerId = await gatewayCustomerOf(runtime, workspace.workspaceId);
+    await simulatedGatewayOf(runtime).saveCard(customerId, PAYS);
     const invoice = await issueTestInvoice(runtime, workspace.workspaceId);
     await drain(runtime);
     // A stalled cycle sends the request again, as a new event.
@@ -261,15 +254,16 @@ describe("dunning", () => {
     await consume(runtime, workspace.workspaceId, 10);
 
     // Nothing is due before the day comes.
-    expect(await sweepAt(first, 0.5)).toBe(0);
+    expect(await sweepAt(workspace.workspaceId, first, 0.5)).toBe(0);
     for (const [day, attempts] of [
       [1, 2],
       [3, 3],
       [5, 4],
     ] as const) {
-      expect(await sweepAt(first, day)).toBe(1);
+      expect(await sweepAt(workspace.workspaceId, first, day)).toBe(1);
       // A second sweep the same minute finds the case claimed.
-      expect(await runCron(runtime, sweepDunningCases)).toBe(0);
+      await runCron(runtime, sweepDunningCases);
+      expect(await sweptRetries(workspace.workspaceId)).toBe(attempts - 1);
       const row = await caseOf(invoice.id);
       expect(row).toMatchObject({ status: "retrying", attempts });
       expect(await workspaceRow(workspace.workspaceId)).toMatchObject({ status: "active" });
@@ -284,7 +278,7 @@ describe("dunning", () => {
       amountMinor: invoice.amountDueMinor,
     });
 
-    expect(await sweepAt(first, 7)).toBe(1);
+    expect(await sweepAt(workspace.workspaceId, first, 7)).toBe(1);
     const exhausted = await caseOf(invoice.id);
     const suspended = await workspaceRow(workspace.workspaceId);
     expect(exhausted).toMatchObject({ status: "exhausted", attempts: 5, nextAttemptAt: null });
@@ -294,7 +288,7 @@ describe("dunning", () => {
     expect(await subscriptionStatus(workspace.workspaceId)).toBe("suspended");
 
     // Nothing more happens, however long it waits.
-    expect(await sweepAt(first, 30)).toBe(0);
+    expect(await sweepAt(workspace.workspaceId, first, 30)).toBe(0);
 
     const made = await paymentsOf(invoice.id);
     expect(made.map((row) => [row.attempt, row.trigger, row.status])).toEqual([
@@ -327,7 +321,7 @@ describe("dunning", () => {
     const workspace = await unpaidWorkspace();
     const first = (await caseOf(workspace.invoice.id))!.openedAt;
     // The clock jumps a month: one sweep, then each overdue retry asks for the next.
-    expect(await sweepAt(first, 30)).toBe(1);
+    expect(await sweepAt(workspace.workspaceId, first, 30)).toBe(1);
 
     expect(await caseOf(workspace.invoice.id)).toMatchObject({ status: "exhausted", attempts: 5 });
     expect(await gatewayCharges(workspace.invoice.id)).toBe(5);
@@ -337,15 +331,15 @@ describe("dunning", () => {
 
   it("concurrent sweeps ask for a due retry once", async () => {
     clock.set(START);
-    const { invoice } = await unpaidWorkspace();
+    const { invoice, workspaceId } = await unpaidWorkspace();
     const opened = await caseOf(invoice.id);
     clock.set(new Date(opened!.openedAt.getTime() + DAY).toISOString());
-    const asked = await Promise.all([
+    await Promise.all([
       runCron(runtime, sweepDunningCases),
       runCron(runtime, sweepDunningCases),
       runCron(runtime, sweepDunningCases),
     ]);
-    expect(asked.reduce((sum, n) => sum + n, 0)).toBe(1);
+    expect(await sweptRetries(workspaceId)).toBe(1);
     await drain(runtime);
     expect(await paymentsOf(invoice.id)).toHaveLength(2);
   });
@@ -355,10 +349,12 @@ describe("dunning", () => {
     const { invoice, workspaceId } = await unpaidWorkspace();
     const opened = await caseOf(invoice.id);
     clock.set(new Date(opened!.openedAt.getTime() + DAY).toISOString());
-    expect(await runCron(runtime, sweepDunningCases)).toBe(1);
+    await runCron(runtime, sweepDunningCases);
+    expect(await sweptRetries(workspaceId)).toBe(1);
     // The lease runs out before the retry ran: the sweep asks again for the same attempt.
     clock.advance(11 * 60_000);
-    expect(await runCron(runtime, sweepDunningCases)).toBe(1);
+    await runCron(runtime, sweepDunningCases);
+    expect(await sweptRetries(workspaceId)).toBe(2);
     await drain(runtime);
 
     expect(await paymentsOf(invoice.id)).toHaveLength(2);
@@ -373,11 +369,11 @@ describe("dunning", () => {
     const workspace = await unpaidWorkspace();
     const { invoice } = workspace;
     const first = (await caseOf(invoice.id))!.openedAt;
-    for (const day of [1, 3, 5, 7]) await sweepAt(first, day);
+    for (const day of [1, 3, 5, 7]) await sweepAt(workspace.workspaceId, first, day);
     expect((await workspaceRow(workspace.workspaceId)).status).toBe("suspended");
 
     clock.advance(DAY);
-    await newCard(workspace, PAYS);
+    await saveCardOnPage(runtime, workspace, PAYS);
 
     const recovered = await caseOf(invoice.id);
     expect(recovered).toMatchObject({ status: "recovered", attempts: 6 });
@@ -399,12 +395,14 @@ describe("dunning", () => {
     clock.set(START);
     const workspace = await unpaidWorkspace();
     clock.advance(3_600_000);
-    await newCard(workspace, PAYS);
+    await saveCardOnPage(runtime, workspace, PAYS);
     expect(await caseOf(workspace.invoice.id)).toMatchObject({ status: "recovered" });
     expect(await subscriptionStatus(workspace.workspaceId)).toBe("active");
     expect(await eventsNamed("workspace/reactivated", workspace.workspaceId)).toHaveLength(0);
     // The day-1 retry has nothing left to do.
-    expect(await sweepAt((await caseOf(workspace.invoice.id))!.openedAt, 1)).toBe(0);
+    expect(
+      await sweepAt(workspace.workspaceId, (await caseOf(workspace.invoice.id))!.openedAt, 1),
+    ).toBe(0);
     expect(await paymentsOf(workspace.invoice.id)).toHaveLength(2);
   });
 
@@ -412,7 +410,7 @@ describe("dunning", () => {
     clock.set(START);
     const workspace = await unpaidWorkspace();
     const first = (await caseOf(workspace.invoice.id))!.openedAt;
-    for (const day of [1, 3, 5, 7]) await sweepAt(first, day);
+    for (const day of [1, 3, 5, 7]) await sweepAt(workspace.workspaceId, first, day);
     clock.advance(60_000);
     await execute(runtime, reactivateWorkspace, { workspaceId: workspace.workspaceId }, admin);
     clock.advance(60_000);
@@ -424,7 +422,7 @@ describe("dunning", () => {
     );
     await drain(runtime);
     clock.advance(60_000);
-    await newCard(workspace, PAYS);
+    await saveCardOnPage(runtime, workspace, PAYS);
 
     expect(await caseOf(workspace.invoice.id)).toMatchObject({ status: "recovered" });
     expect(await workspaceRow(workspace.workspaceId)).toMatchObject({
@@ -437,7 +435,7 @@ describe("dunning", () => {
     clock.set(START);
     const workspace = await unpaidWorkspace();
     const first = (await caseOf(workspace.invoice.id))!.openedAt;
-    await sweepAt(first, 1);
+    await sweepAt(workspace.workspaceId, first, 1);
     await execute(
       runtime,
       cancelWorkspace,
@@ -452,7 +450,7 @@ describe("dunning", () => {
       closeReason: "the workspace was cancelled",
       nextAttemptAt: null,
     });
-    for (const day of [3, 5, 7]) expect(await sweepAt(first, day)).toBe(0);
+    for (const day of [3, 5, 7]) expect(await sweepAt(workspace.workspaceId, first, day)).toBe(0);
     expect(await paymentsOf(workspace.invoice.id)).toHaveLength(2);
     expect(await eventsNamed("billing/dunning-warning", workspace.workspaceId)).toHaveLength(0);
   });
@@ -474,7 +472,7 @@ describe("dunning", () => {
     });
     expect(await subscriptionStatus(workspace.workspaceId)).toBe("active");
     const first = (await caseOf(workspace.invoice.id))!.openedAt;
-    expect(await sweepAt(first, 1)).toBe(0);
+    expect(await sweepAt(workspace.workspaceId, first, 1)).toBe(0);
     expect(await paymentsOf(workspace.invoice.id)).toHaveLength(1);
   });
 });
@@ -494,26 +492,24 @@ describe("paying now", () => {
     expect(noCard).toMatchObject({ code: "PRECONDITION_FAILED" });
     expect(noCard.message).toMatch(/save a card/);
 
-    await runtime.db
-      .update(subscriptions)
-      .set({
-        paymentMethodRef: `pm_sim_${workspace.customerId}`,
-        paymentMethodLabel: "Visa ending 0341",
-      })
-      .where(eq(subscriptions.workspaceId, workspace.workspaceId));
+    // Saving the same declining card on the page retries at once, and fails again.
+    await saveCardOnPage(runtime, workspace, DECLINES_LATER);
+    expect(await caseOf(workspace.invoice.id)).toMatchObject({ status: "retrying", attempts: 2 });
     const declined = await pay();
     expect(declined.status).toBe("failed");
     expect(declined.message).toMatch(/Visa ending 0341 was declined/);
     await drain(runtime);
-    expect(await caseOf(workspace.invoice.id)).toMatchObject({ status: "retrying", attempts: 2 });
+    expect(await caseOf(workspace.invoice.id)).toMatchObject({ status: "retrying", attempts: 3 });
 
+    // The card at the gateway changes without a webhook: Pay now charges whatever is the default.
     await simulatedGatewayOf(runtime).saveCard(workspace.customerId, PAYS);
     expect(await pay()).toEqual({ status: "succeeded", message: null });
     await drain(runtime);
     expect(await invoiceRow(workspace.invoice.id)).toMatchObject({ status: "paid" });
-    expect(await caseOf(workspace.invoice.id)).toMatchObject({ status: "recovered" });
+    expect(await caseOf(workspace.invoice.id)).toMatchObject({ status: "recovered", attempts: 4 });
     expect((await paymentsOf(workspace.invoice.id)).map((row) => row.trigger)).toEqual([
       "invoice_issued",
+      "card_updated",
       "customer",
       "customer",
     ]);
@@ -527,15 +523,10 @@ describe("paying now", () => {
     clock.set(START);
     const workspace = await unpaidWorkspace();
     const first = (await caseOf(workspace.invoice.id))!.openedAt;
-    for (const day of [1, 3, 5, 7]) await sweepAt(first, day);
+    await saveCardOnPage(runtime, workspace, DECLINES_LATER);
+    for (const day of [1, 3, 5, 7]) await sweepAt(workspace.workspaceId, first, day);
+    expect(await workspaceRow(workspace.workspaceId)).toMatchObject({ status: "suspended" });
     await simulatedGatewayOf(runtime).saveCard(workspace.customerId, PAYS);
-    await runtime.db
-      .update(subscriptions)
-      .set({
-        paymentMethodRef: `pm_sim_${workspace.customerId}`,
-        paymentMethodLabel: "Visa ending 4242",
-      })
-      .where(eq(subscriptions.workspaceId, workspace.workspaceId));
     const caller = await callerFor(runtime, workspace.userId);
     await caller.billing.payInvoice({
       workspaceId: workspace.workspaceId,
@@ -623,8 +614,8 @@ describe("a custom schedule", () => {
       expect(await eventsNamed("billing/dunning-warning", workspace.workspaceId, rt)).toHaveLength(
         1,
       );
-      expect(await sweepAt(opened!.openedAt, 1, rt, own)).toBe(0);
-      expect(await sweepAt(opened!.openedAt, 2, rt, own)).toBe(1);
+      expect(await sweepAt(workspace.workspaceId, opened!.openedAt, 1, rt, own)).toBe(0);
+      expect(await sweepAt(workspace.workspaceId, opened!.openedAt, 2, rt, own)).toBe(1);
       expect(await caseOf(workspace.invoice.id, rt)).toMatchObject({
         status: "exhausted",
         attempts: 2,

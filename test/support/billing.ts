@@ -2,9 +2,11 @@ import { eq } from "drizzle-orm";
 
 import { subscriptions } from "@/drizzle/schema";
 import { sweepBillingCycles } from "@/server/billing/cycles";
+import type { SimulatedCard } from "@/server/payments/simulated";
 import type { Runtime } from "@/server/runtime";
 
-import { drain, runCron } from "./runtime";
+import { simulatedGatewayOf } from "./purchases";
+import { callerFor, drain, runCron } from "./runtime";
 
 /**
  * One run of the billing-start-cycles sweep, then every reaction it leads
@@ -36,4 +38,24 @@ export async function setSubscription(
 /** Removes a workspace's subscription, as for a workspace created before subscriptions existed. */
 export async function dropSubscription(runtime: Runtime, workspaceId: string): Promise<void> {
   await runtime.db.delete(subscriptions).where(eq(subscriptions.workspaceId, workspaceId));
+}
+
+/**
+ * Saves a test card as the workspace's card for invoices the way a billing
+ * member does: the billing page's setup session, paid on the simulated
+ * checkout page, then the webhook and what it causes (an open dunning case
+ * retries at once).
+ */
+export async function saveCardOnPage(
+  runtime: Runtime,
+  workspace: { workspaceId: string; userId: string },
+  card: SimulatedCard,
+): Promise<void> {
+  const caller = await callerFor(runtime, workspace.userId);
+  const { url } = await caller.billing.startCardSetup({ workspaceId: workspace.workspaceId });
+  const sessionId = /cs_[A-Za-z0-9]+/.exec(url)?.[0];
+  if (!sessionId) throw new Error(`No session id in ${url}`);
+  const result = await simulatedGatewayOf(runtime).payCheckoutSession(sessionId, card);
+  if (result?.outcome !== "saved") throw new Error(`The card was not saved: ${result?.outcome}`);
+  await drain(runtime);
 }
