@@ -29,6 +29,7 @@ test("the admin invoice and clock pages fit a phone's width", async ({ page }) =
   await signIn(page, admin);
   await expectNoSidewaysScroll(page, "/admin/clock");
   await expectNoSidewaysScroll(page, "/admin/invoices");
+  await expectNoSidewaysScroll(page, "/admin/dunning?status=all");
   // The demo workspace's first-period invoice is always there (it starts on Pro).
   const first = page.locator('a[href^="/admin/invoices/"]').first();
   await expect(first).toBeVisible();
