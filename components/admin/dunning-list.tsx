@@ -103,7 +103,7 @@ export function DunningList() {
     <Card>
       <CardHeader
         title="Dunning cases"
-        description="Charges tried count the first one. A workspace is suspended after its last retry fails, and active again once the invoice is paid."
+        description="Charges tried count the first one, the scheduled retries and any made with a new card or Pay now. A workspace is suspended after its last scheduled retry fails, and active again once the invoice is paid."
       />
       <form
         onSubmit={search}
@@ -182,7 +182,10 @@ export function DunningList() {
               </Td>
               <Td numeric>{formatMoney(row.amountMinor, row.currency)}</Td>
               <Td numeric>
-                {row.attempts} of {row.retries + 1}
+                {row.attempts}
+                <span className="mt-0.5 block text-xs text-slate-500">
+                  {row.retries} {row.retries === 1 ? "retry" : "retries"} scheduled
+                </span>
               </Td>
               <Td className="whitespace-nowrap text-slate-500">
                 {row.status === "retrying" && row.nextAttemptAt
