@@ -759,8 +759,9 @@ export class SimulatedGateway implements PaymentGateway {
         ),
       )
       .orderBy(
-        sql`(${simulatedObjects.data}->>'tally_default')::boolean DESC`,
-        sql`(${simulatedObjects.data}->>'created')::bigint DESC`,
+        // Cards saved before defaults existed have neither field: they rank last.
+        sql`coalesce((${simulatedObjects.data}->>'tally_default')::boolean, false) DESC`,
+        sql`coalesce((${simulatedObjects.data}->>'created')::bigint, 0) DESC`,
         asc(simulatedObjects.createdAt),
       )
       .limit(1);
