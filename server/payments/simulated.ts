@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 
-import { and, asc, eq, lte, sql } from "drizzle-orm";
+import { and, asc, desc, eq, lte, sql } from "drizzle-orm";
 
 import { simulatedCustomers, simulatedObjects } from "@/drizzle/schema";
 import { systemClock, type Clock } from "@/server/clock";
@@ -762,7 +762,7 @@ export class SimulatedGateway implements PaymentGateway {
         // Cards saved before defaults existed have neither field: they rank last.
         sql`coalesce((${simulatedObjects.data}->>'tally_default')::boolean, false) DESC`,
         sql`coalesce((${simulatedObjects.data}->>'created')::bigint, 0) DESC`,
-        asc(simulatedObjects.createdAt),
+        desc(simulatedObjects.createdAt),
       )
       .limit(1);
     const testCard = row?.data.tally_test_card;
