@@ -6,6 +6,7 @@ import { simulatedCustomers, simulatedObjects } from "@/drizzle/schema";
 import { systemClock, type Clock } from "@/server/clock";
 import type { Db, Tx } from "@/server/db/client";
 
+import { cardLabel, NO_SAVED_CARD } from "./cards";
 import type {
   CheckoutSession,
   CheckoutSessionInput,
@@ -23,7 +24,6 @@ import type {
   PaymentGateway,
   RefundInput,
 } from "./gateway";
-import { cardLabel, NO_SAVED_CARD } from "./cards";
 import * as reads from "./simulated-reads";
 import { STRIPE_API_VERSION } from "./stripe";
 
