@@ -772,7 +772,11 @@ export class SimulatedGateway implements PaymentGateway {
     return { id: row.data.id as string, testCard, label: cardLabel(card.brand, card.last4) };
   }
 
-  /** Creates the charge of a succeeded payment intent and returns the intent naming it. */
+  /**
+   * Creates the charge of a succeeded payment intent and returns the intent naming it.
+   * TODO: a declined payment gets no charge here (latest_charge stays null), where Stripe
+   * records a failed charge for each declined attempt.
+   */
   private async charge(tx: Tx, intent: Data): Promise<Data> {
     const id = simulatedId("ch");
     const charge: Data = {
