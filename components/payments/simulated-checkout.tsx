@@ -192,7 +192,7 @@ function CheckoutForm({ page, onChange }: { page: Page; onChange: () => void }) 
               Open until {formatDateTime(session.expiresAt)}.{" "}
               {setup
                 ? "The card becomes the one invoices and auto top-ups are charged to."
-                : "The card you pay with is saved for auto top-ups."}
+                : "The card you pay with is saved; later charges use it unless the workspace has chosen another card."}
             </p>
           </form>
         )}

@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from "node:crypto";
 
-import { and, asc, eq, lte, sql } from "drizzle-orm";
+import { and, asc, desc, eq, lte, sql } from "drizzle-orm";
 
 import { simulatedCustomers, simulatedObjects } from "@/drizzle/schema";
 import { systemClock, type Clock } from "@/server/clock";
 import type { Db, Tx } from "@/server/db/client";
 
+import { cardLabel, NO_SAVED_CARD } from "./cards";
 import type {
   CheckoutSession,
   CheckoutSessionInput,
@@ -23,7 +24,6 @@ import type {
   PaymentGateway,
   RefundInput,
 } from "./gateway";
-import { cardLabel, NO_SAVED_CARD } from "./cards";
 import * as reads from "./simulated-reads";
 import { STRIPE_API_VERSION } from "./stripe";
 
@@ -759,9 +759,10 @@ export class SimulatedGateway implements PaymentGateway {
         ),
       )
       .orderBy(
-        sql`(${simulatedObjects.data}->>'tally_default')::boolean DESC`,
-        sql`(${simulatedObjects.data}->>'created')::bigint DESC`,
-        asc(simulatedObjects.createdAt),
+        // Cards saved before defaults existed have neither field: they rank last.
+        sql`coalesce((${simulatedObjects.data}->>'tally_default')::boolean, false) DESC`,
+        sql`coalesce((${simulatedObjects.data}->>'created')::bigint, 0) DESC`,
+        desc(simulatedObjects.createdAt),
       )
       .limit(1);
     const testCard = row?.data.tally_test_card;
@@ -771,7 +772,11 @@ export class SimulatedGateway implements PaymentGateway {
     return { id: row.data.id as string, testCard, label: cardLabel(card.brand, card.last4) };
   }
 
-  /** Creates the charge of a succeeded payment intent and returns the intent naming it. */
+  /**
+   * Creates the charge of a succeeded payment intent and returns the intent naming it.
+   * TODO: a declined payment gets no charge here (latest_charge stays null), where Stripe
+   * records a failed charge for each declined attempt.
+   */
   private async charge(tx: Tx, intent: Data): Promise<Data> {
     const id = simulatedId("ch");
     const charge: Data = {

@@ -366,11 +366,17 @@ describe("the Stripe gateway's saved cards", () => {
       payment_method: good.id,
       latest_charge: paid.chargeId,
     });
-    expect(standIn.charges.get(paid.chargeId!)).toMatchObject({
+    // Read back through the SDK, as the gateway's read calls do.
+    const stripe = createStripeClient({ secretKey: "sk_test_standin", apiBase: standIn.url });
+    expect(await stripe.charges.retrieve(paid.chargeId!)).toMatchObject({
       payment_intent: paid.paymentIntentId,
       amount: 2_900,
       currency: "eur",
       metadata: { invoice_id: "i" },
+    });
+    expect(await stripe.paymentIntents.retrieve(paid.paymentIntentId)).toMatchObject({
+      status: "succeeded",
+      latest_charge: paid.chargeId,
     });
 
     await expect(gateway.setDefaultPaymentMethod(customerId, "pm_not_theirs")).rejects.toThrow(

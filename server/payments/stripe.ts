@@ -1,5 +1,6 @@
 import Stripe from "stripe";
 
+import { NO_SAVED_CARD } from "./cards";
 import type {
   CheckoutSession,
   CheckoutSessionInput,
@@ -18,7 +19,6 @@ import type {
   PurchaseMetadata,
   RefundInput,
 } from "./gateway";
-import { NO_SAVED_CARD } from "./cards";
 import * as reads from "./stripe-reads";
 
 /** The Stripe API version Tally is written against; the SDK sends it on every request. */
