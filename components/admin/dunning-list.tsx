@@ -182,7 +182,7 @@ export function DunningList() {
               </Td>
               <Td numeric>{formatMoney(row.amountMinor, row.currency)}</Td>
               <Td numeric>
-                {row.attempts}
+                <span data-testid="case-attempts">{row.attempts}</span>
                 <span className="mt-0.5 block text-xs text-slate-500">
                   {row.retries} {row.retries === 1 ? "retry" : "retries"} scheduled
                 </span>
