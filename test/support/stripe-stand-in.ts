@@ -34,6 +34,13 @@ export interface StripeStandIn {
   sessions: Map<string, StripeObject>;
   paymentIntents: Map<string, StripeObject>;
   refunds: Map<string, StripeObject>;
+  // Reads for reconciliation: listed by `created` ([gte], [lt]) newest first, `has_more` pages.
+  disputes: Map<string, StripeObject>;
+  /** Opens a dispute on a succeeded payment intent's charge, as a cardholder's bank would. */
+  createDispute(
+    paymentIntentId: string,
+    options?: { amount?: number; reason?: string; created?: number },
+  ): StripeObject;
   /** Pays an open session as a customer would: a succeeded payment intent, the card saved. */
   completeCheckout(sessionId: string): { session: StripeObject; paymentIntent: StripeObject };
   /** Saves a card on the customer (or removes it, with null) that off-session charges use. */
@@ -104,8 +111,117 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
     else cards.set(customerId, { id: stripeId("pm"), behaviour });
   };
 
+  // Reads for reconciliation: retrieve and list calls over the objects above, and disputes.
+  const disputes = new Map<string, StripeObject>();
+  const missing = (): [number, unknown] => [
+    404,
+    { error: { type: "invalid_request_error", code: "resource_missing" } },
+  ];
+  /** The charge of a payment intent, derived from it: the stand-in keeps no charges of its own. */
+  const chargeOf = (intent: StripeObject): StripeObject | null =>
+    typeof intent.latest_charge === "string"
+      ? {
+          id: intent.latest_charge,
+          object: "charge",
+          amount: intent.amount,
+          amount_captured: intent.amount_received,
+          amount_refunded: intent.amount_refunded,
+          currency: intent.currency,
+          customer: intent.customer,
+          metadata: intent.metadata,
+          payment_intent: intent.id,
+          status: intent.status === "succeeded" ? "succeeded" : "failed",
+          created: intent.created,
+        }
+      : null;
+  const withCharge = (intent: StripeObject, expand: unknown): StripeObject => {
+    const paths = Array.isArray(expand) ? expand : [];
+    if (!paths.includes("latest_charge") && !paths.includes("data.latest_charge")) return intent;
+    return { ...intent, latest_charge: chargeOf(intent) };
+  };
+  const list = (
+    objects: Iterable<StripeObject>,
+    fields: Record<string, unknown>,
+    path: string,
+    view: (object: StripeObject) => StripeObject = (object) => object,
+  ): [number, unknown] => {
+    const created = (fields.created ?? {}) as Record<string, string>;
+    const inRange = (at: number) =>
+      (created.gte === undefined || at >= Number(created.gte)) &&
+      (created.gt === undefined || at > Number(created.gt)) &&
+      (created.lte === undefined || at <= Number(created.lte)) &&
+      (created.lt === undefined || at < Number(created.lt));
+    const sorted = [...objects]
+      .map((object, index) => ({ object, index }))
+      .filter(({ object }) => inRange(Number(object.created)))
+      .sort((a, b) => Number(b.object.created) - Number(a.object.created) || b.index - a.index)
+      .map(({ object }) => object);
+    const after = fields.starting_after
+      ? sorted.findIndex((object) => object.id === fields.starting_after) + 1
+      : 0;
+    const limit = Math.min(Number(fields.limit ?? 10), 100);
+    const page = sorted.slice(after, after + limit);
+    return [
+      200,
+      { object: "list", data: page.map(view), has_more: after + limit < sorted.length, url: path },
+    ];
+  };
+  const reads = (method: string, path: string, fields: Record<string, unknown>) => {
+    if (method !== "GET") return null;
+    if (path === "/v1/payment_intents") {
+      return list(paymentIntents.values(), fields, path, (intent) =>
+        withCharge(intent, fields.expand),
+      );
+    }
+    if (path === "/v1/refunds") return list(refunds.values(), fields, path);
+    if (path === "/v1/disputes") return list(disputes.values(), fields, path);
+    const intentPath = path.match(/^\/v1\/payment_intents\/([^/]+)$/);
+    if (intentPath) {
+      const intent = paymentIntents.get(intentPath[1]!);
+      return intent ? ([200, withCharge(intent, fields.expand)] as [number, unknown]) : missing();
+    }
+    const chargePath = path.match(/^\/v1\/charges\/([^/]+)$/);
+    if (chargePath) {
+      const intent = [...paymentIntents.values()].find((pi) => pi.latest_charge === chargePath[1]);
+      const charge = intent ? chargeOf(intent) : null;
+      if (!intent || !charge) return missing();
+      const expand = Array.isArray(fields.expand) ? fields.expand : [];
+      return [
+        200,
+        expand.includes("payment_intent") ? { ...charge, payment_intent: intent } : charge,
+      ] as [number, unknown];
+    }
+    return null;
+  };
+  const createDispute = (
+    paymentIntentId: string,
+    options: { amount?: number; reason?: string; created?: number } = {},
+  ) => {
+    const intent = paymentIntents.get(paymentIntentId);
+    if (!intent || intent.status !== "succeeded") {
+      throw new Error(`No succeeded payment intent ${paymentIntentId} to dispute`);
+    }
+    if (typeof intent.latest_charge !== "string") intent.latest_charge = stripeId("ch");
+    const dispute = {
+      id: stripeId("dp"),
+      object: "dispute",
+      amount: options.amount ?? intent.amount,
+      currency: intent.currency,
+      charge: intent.latest_charge,
+      payment_intent: intent.id,
+      reason: options.reason ?? "fraudulent",
+      status: "needs_response",
+      created: options.created ?? now(),
+      livemode: false,
+    };
+    disputes.set(dispute.id, dispute);
+    return dispute;
+  };
+
   const handle = (method: string, path: string, params: URLSearchParams): [number, unknown] => {
     const fields = decode(params);
+    const read = reads(method, path, fields);
+    if (read) return read;
     if (method === "POST" && path === "/v1/customers") {
       const customer = {
         id: stripeId("cus"),
@@ -338,6 +454,8 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
     sessions,
     paymentIntents,
     refunds,
+    disputes,
+    createDispute,
     completeCheckout,
     setCard,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
