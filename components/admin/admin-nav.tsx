@@ -9,6 +9,7 @@ const sections = [
   { href: "/admin", label: "Events" },
   { href: "/admin/workspaces", label: "Workspaces" },
   { href: "/admin/invoices", label: "Invoices" },
+  { href: "/admin/reconciliation", label: "Reconciliation" },
   { href: "/admin/credits", label: "Credits" },
   { href: "/admin/tiers", label: "Tiers" },
   { href: "/admin/notifications", label: "Notifications" },

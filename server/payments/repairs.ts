@@ -120,11 +120,17 @@ export async function listDrifts(db: DbOrTx, rawInput: DriftListInput) {
   return {
     rows: rows.map(({ drift, workspace }) => {
       const repair = repairOf[drift.kind];
+      // Refunds and disputes are repaired by one webhook type; until a feature handles it, say so.
+      const fixedType = eventTypeOf(drift.kind);
+      const unhandled =
+        fixedType !== null && !handlesEventType(fixedType)
+          ? `Tally does not handle ${fixedType} yet: resolve it by hand, then dismiss`
+          : null;
       return {
         ...drift,
         workspace: workspace?.id ? workspace : null,
-        repairLabel: "label" in repair ? repair.label : null,
-        manual: "manual" in repair ? repair.manual : null,
+        repairLabel: "label" in repair && !unhandled ? repair.label : null,
+        manual: unhandled ?? ("manual" in repair ? repair.manual : null),
       };
     }),
     total: matching,
