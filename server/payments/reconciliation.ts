@@ -373,6 +373,9 @@ export interface RunSummary {
  *
  * The gateway is read inside the transaction, holding the lock; a gateway
  * that fails rolls the run back whole, and the next attempt starts over.
+ *
+ * TODO: the gateway's lists are paged while the transaction and its lock are held, so a window
+ * with many thousands of objects keeps a database connection busy for as long as Stripe takes.
  */
 export async function runReconciliation(
   tx: Tx,

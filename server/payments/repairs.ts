@@ -356,7 +356,8 @@ async function currentObject(gateway: PaymentGateway, drift: Drift): Promise<Cur
   }
 
   const createdAt = new Date(String(seen.createdAt));
-  // The list calls are the only reads of refunds and disputes: one second around the object.
+  // TODO: the gateway interface has no retrieve call for a refund or a dispute, so a repair lists
+  // the second the object was created in and picks it out by id.
   const around = { since: createdAt, until: new Date(createdAt.getTime() + 1000) };
   if (drift.kind === "refund_not_in_ledger") {
     const refund = (await gateway.listRefunds(around)).find(
