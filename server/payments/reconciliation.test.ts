@@ -375,3 +375,27 @@ describe("repairs", () => {
     expect(await countRows(runtime, "audit_log", "command = 'payments.runReconciliation'")).toBe(2);
   });
 });
+
+describe("the bus", () => {
+  it("runs the reconciliation daily at 03:00 UTC, and at once after the clock jumps past it", async () => {
+    const before = (await runs()).length;
+    // 03:05 the day after the last run (Run now, at T0 + 2 days).
+    clock.set(new Date(T0.getTime() + 3 * 86_400_000 + 5 * 60_000));
+    await runtime.driver!.enqueueCron();
+    await drain(runtime);
+
+    const after = await runs();
+    expect(after).toHaveLength(before + 1);
+    expect(after.at(-1)).toMatchObject({
+      windowStart: new Date(T0.getTime() + 2 * 86_400_000 - SETTLING_MARGIN_MS),
+      windowEnd: new Date(T0.getTime() + 3 * 86_400_000 - 5 * 60_000),
+    });
+    expect(
+      await countRows(
+        runtime,
+        "reaction_runs",
+        "event_id = 'cron:payments-reconcile:2027-03-13T03:00:00.000Z'",
+      ),
+    ).toBe(1);
+  });
+});
