@@ -111,7 +111,7 @@ describe("the Stripe gateway's read calls", () => {
     expect(await gateway.listRefunds(window)).toContainEqual({
       refundId: refund.refundId,
       paymentIntentId: intent.id,
-      chargeId: null,
+      chargeId: (standIn.refunds.get(refund.refundId)!.charge as string | undefined) ?? null,
       amountMinor: 500,
       currency: "EUR",
       status: "succeeded",
@@ -151,30 +151,48 @@ describe("the simulated gateway's read calls", () => {
     });
   }
 
-  it("reads back an off-session charge, its refunds and disputes on its charge", async () => {
+  it("reads back a stored payment, its charge's refunds and a dispute on it", async () => {
+    // Stored as the simulated gateway stores them (server/payments/simulated-reads.ts).
     const metadata = { purchase_id: randomUUID(), workspace_id: randomUUID() };
-    const charge = await gateway.chargeOffSession(
-      { customerId: "cus_simX", amountMinor: 700, currency: "USD", description: "d", metadata },
-      randomUUID(),
-    );
-    const intentId = charge.paymentIntentId!;
-    clock.set("2027-03-01T11:00:00Z");
-    const refund = await gateway.refund(
-      { paymentIntentId: intentId, amountMinor: 200, metadata: {} },
-      randomUUID(),
-    );
+    const intentId = "pi_simReadsA";
+    await store("payment_intent", {
+      id: intentId,
+      object: "payment_intent",
+      amount: 700,
+      amount_received: 700,
+      amount_refunded: 200,
+      currency: "usd",
+      customer: "cus_simX",
+      metadata,
+      status: "succeeded",
+      last_payment_error: null,
+      latest_charge: "ch_simA",
+      created: unix("2027-03-01T10:00:00Z"),
+    });
     await store("charge", {
       id: "ch_simA",
       object: "charge",
       payment_intent: intentId,
       amount: 700,
+      amount_captured: 700,
       amount_refunded: 200,
       currency: "usd",
+      customer: "cus_simX",
+      status: "succeeded",
       created: unix("2027-03-01T10:00:00Z"),
     });
-    await runtime.db.execute(
-      `update simulated_objects set data = data || '{"latest_charge":"ch_simA"}' where id = '${intentId}'`,
-    );
+    const refund = { refundId: "re_simA" };
+    await store("refund", {
+      id: refund.refundId,
+      object: "refund",
+      amount: 200,
+      charge: "ch_simA",
+      payment_intent: intentId,
+      currency: "usd",
+      metadata: {},
+      status: "succeeded",
+      created: unix("2027-03-01T11:00:00Z"),
+    });
     await store("dispute", {
       id: "dp_simA",
       object: "dispute",
@@ -207,7 +225,7 @@ describe("the simulated gateway's read calls", () => {
       {
         refundId: refund.refundId,
         paymentIntentId: intentId,
-        chargeId: null,
+        chargeId: "ch_simA",
         amountMinor: 200,
         currency: "USD",
         status: "succeeded",
