@@ -30,6 +30,7 @@ import { retryDueDeliveries, scheduleRetry, sendDelivery } from "@/server/notifi
 import { notificationTypes } from "@/server/notifications/types";
 import { pruneEventTables } from "@/server/events/retention";
 import { processStripeEvent, redeliverSimulatedEvents } from "@/server/payments/reactions";
+import { reconcileWithGateway } from "@/server/payments/reconciliation";
 import { countConsumption, countSignup } from "@/server/usage/reactions";
 import {
   deleteExpiredCancelledWorkspaces,
@@ -198,6 +199,13 @@ export const bus: readonly Reaction[] = [
     id: "payments-redeliver-simulated-events",
     description: "Send again the simulated gateway's webhook events the route has not taken",
     handle: redeliverSimulatedEvents,
+  }),
+  onCron("0 3 * * *", {
+    id: "payments-reconcile",
+    description:
+      "Compare the gateway's payments, refunds and disputes with Tally's and record drift",
+    handle: reconcileWithGateway,
+    retries: 4,
   }),
   onCron("* * * * *", {
     id: "credits-expire-grants",

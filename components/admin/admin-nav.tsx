@@ -10,6 +10,7 @@ const sections = [
   { href: "/admin/workspaces", label: "Workspaces" },
   { href: "/admin/invoices", label: "Invoices" },
   { href: "/admin/dunning", label: "Dunning" },
+  { href: "/admin/reconciliation", label: "Reconciliation" },
   { href: "/admin/credits", label: "Credits" },
   { href: "/admin/tiers", label: "Tiers" },
   { href: "/admin/notifications", label: "Notifications" },

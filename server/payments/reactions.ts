@@ -5,8 +5,14 @@ import { invoicePaymentWebhookHandlers } from "@/server/billing/collection";
 import { paymentMethodWebhookHandlers } from "@/server/billing/payment-methods";
 import { purchaseWebhookHandlers } from "@/server/credits/purchase-webhooks";
 import type { Tx } from "@/server/db/client";
-import type { EventDraft } from "@/server/events/catalogue";
-import type { CronHandler, ReactionContext, ReactionHandler } from "@/server/events/reactions";
+import { catalogue, type EventDraft, type EventEnvelope } from "@/server/events/catalogue";
+import type {
+  CronHandler,
+  ReactionContext,
+  ReactionDeps,
+  ReactionHandler,
+} from "@/server/events/reactions";
+import type { Logger } from "@/server/logger";
 
 import { isSimulatedGateway } from "./simulated";
 
@@ -50,11 +56,8 @@ export const processStripeEvent: ReactionHandler<"payments/webhook-received"> = 
     .for("update");
   if (!stored || stored.processedAt) return;
 
-  const handling = handlers.get(stored.type) ?? [];
-  const events: EventDraft[] = [];
-  for (const handler of handling)
-    events.push(...((await handler(tx, stored.payload, context)) ?? []));
-  if (handling.length === 0)
+  const events = await runHandlers(tx, stored.type, stored.payload, context);
+  if (!handlers.has(stored.type))
     log.info({ type: stored.type }, "no handler for this webhook type; stored and acknowledged");
 
   await tx
@@ -64,6 +67,62 @@ export const processStripeEvent: ReactionHandler<"payments/webhook-received"> = 
 
   return events;
 };
+
+async function runHandlers(
+  tx: Tx,
+  type: string,
+  payload: Record<string, unknown>,
+  context: ReactionContext<"payments/webhook-received">,
+): Promise<EventDraft[]> {
+  const events: EventDraft[] = [];
+  for (const handler of handlers.get(type) ?? [])
+    events.push(...((await handler(tx, payload, context)) ?? []));
+
+  return events;
+}
+
+/** Whether any feature handles a Stripe event type. */
+export function handlesEventType(type: string): boolean {
+  return handlers.has(type);
+}
+
+/**
+ * Runs the handlers registered for a Stripe event type on a Stripe-shaped
+ * object fetched from the gateway now, as if the gateway had just sent that
+ * event: how a reconciliation repair brings Tally up to what the gateway
+ * holds (payment_intent.succeeded for a missing grant, charge.refunded for a
+ * refund, charge.dispute.created for a dispute). The handlers are idempotent,
+ * so applying what Tally already knows changes nothing. `eventId` names the
+ * synthetic event; it is stored nowhere.
+ */
+export async function applyGatewayObject(
+  tx: Tx,
+  apply: { type: string; object: Record<string, unknown>; eventId: string },
+  { deps, log }: { deps: ReactionDeps; log: Logger },
+): Promise<EventDraft[]> {
+  const now = deps.clock.now();
+  const payload = {
+    id: apply.eventId,
+    object: "event",
+    type: apply.type,
+    created: Math.floor(now.getTime() / 1000),
+    data: { object: apply.object },
+    livemode: false,
+  };
+  const event: EventEnvelope<"payments/webhook-received"> = {
+    id: apply.eventId,
+    name: "payments/webhook-received",
+    version: catalogue["payments/webhook-received"].version,
+    workspaceId: null,
+    streamSeq: 0,
+    object: { type: "stripe_event", id: apply.eventId },
+    occurredAt: now,
+    causationId: null,
+    data: { stripeEventId: apply.eventId, type: apply.type },
+  };
+
+  return runHandlers(tx, apply.type, payload, { tx, event, deps, log });
+}
 
 /**
  * Every minute in the simulated default: sends again the gateway's webhook

@@ -32,7 +32,7 @@
  * - `event` (evt_sim…): {event, delivered}, the webhook queue; createdAt is
  *   when it was queued.
  */
-import { and, eq } from "drizzle-orm";
+import { and, asc, eq, sql, type SQL } from "drizzle-orm";
 
 import { simulatedObjects } from "@/drizzle/schema";
 import type { Clock } from "@/server/clock";
@@ -97,41 +97,186 @@ export async function retrieveCheckoutSession(
 }
 
 export async function retrievePayment(
-  _db: Db,
+  db: Db,
   _clock: Clock,
-  _paymentIntentId: string,
+  paymentIntentId: string,
 ): Promise<GatewayPayment | null> {
-  throw new Error("not implemented yet");
+  const intent = await objectOf(db, "payment_intent", paymentIntentId);
+  if (!intent) return null;
+
+  return paymentOf(intent, await chargeOf(db, intent));
 }
 
+/** The payment a charge belongs to: its stored charge object, or the intent naming it. */
 export async function retrieveCharge(
-  _db: Db,
+  db: Db,
   _clock: Clock,
-  _chargeId: string,
+  chargeId: string,
 ): Promise<GatewayPayment | null> {
-  throw new Error("not implemented yet");
+  const charge = await objectOf(db, "charge", chargeId);
+  const intentId = typeof charge?.payment_intent === "string" ? charge.payment_intent : null;
+  const [intent] = intentId
+    ? [await objectOf(db, "payment_intent", intentId)]
+    : await objectsWhere(
+        db,
+        and(
+          sql`${simulatedObjects.type} = 'payment_intent'`,
+          sql`${simulatedObjects.data}->>'latest_charge' = ${chargeId}`,
+        ),
+      );
+  if (!intent) return null;
+
+  return paymentOf(intent, charge);
 }
 
 export async function listPayments(
-  _db: Db,
+  db: Db,
   _clock: Clock,
-  _window: GatewayWindow,
+  window: GatewayWindow,
 ): Promise<GatewayPayment[]> {
-  throw new Error("not implemented yet");
+  const intents = await objectsWhere(db, createdWithin("payment_intent", window));
+  const charges = await chargesById(db, intents);
+
+  return intents.map((intent) =>
+    paymentOf(intent, charges.get(String(intent.latest_charge)) ?? null),
+  );
 }
 
 export async function listRefunds(
-  _db: Db,
+  db: Db,
   _clock: Clock,
-  _window: GatewayWindow,
+  window: GatewayWindow,
 ): Promise<GatewayRefundRecord[]> {
-  throw new Error("not implemented yet");
+  const refunds = await objectsWhere(db, createdWithin("refund", window));
+
+  return refunds.map((refund) => {
+    const status = String(refund.status);
+    return {
+      refundId: String(refund.id),
+      paymentIntentId: stringOrNull(refund.payment_intent),
+      chargeId: stringOrNull(refund.charge),
+      amountMinor: Number(refund.amount),
+      currency: String(refund.currency).toUpperCase(),
+      status:
+        status === "succeeded" || status === "failed" || status === "canceled" ? status : "pending",
+      metadata: (refund.metadata ?? {}) as Record<string, string>,
+      createdAt: fromUnix(refund.created),
+    };
+  });
 }
 
 export async function listDisputes(
-  _db: Db,
+  db: Db,
   _clock: Clock,
-  _window: GatewayWindow,
+  window: GatewayWindow,
 ): Promise<GatewayDispute[]> {
-  throw new Error("not implemented yet");
+  const disputes = await objectsWhere(db, createdWithin("dispute", window));
+
+  return disputes.map((dispute) => ({
+    disputeId: String(dispute.id),
+    chargeId: String(dispute.charge ?? ""),
+    paymentIntentId: stringOrNull(dispute.payment_intent),
+    amountMinor: Number(dispute.amount),
+    currency: String(dispute.currency).toUpperCase(),
+    status: String(dispute.status),
+    reason: stringOrNull(dispute.reason),
+    createdAt: fromUnix(dispute.created),
+  }));
+}
+
+/**
+ * Objects of one type whose Stripe `created` (unix seconds, from the
+ * gateway's clock) falls in [since, until), oldest first.
+ */
+function createdWithin(type: string, window: GatewayWindow): SQL | undefined {
+  const created = sql`(${simulatedObjects.data}->>'created')::bigint`;
+
+  return and(
+    sql`${simulatedObjects.type} = ${type}`,
+    sql`${created} >= ${Math.ceil(window.since.getTime() / 1000)}`,
+    sql`${created} < ${Math.ceil(window.until.getTime() / 1000)}`,
+  );
+}
+
+async function objectsWhere(db: Db, where: SQL | undefined): Promise<Data[]> {
+  const rows = await db
+    .select({ data: simulatedObjects.data })
+    .from(simulatedObjects)
+    .where(where)
+    .orderBy(asc(sql`(${simulatedObjects.data}->>'created')::bigint`), asc(simulatedObjects.id));
+
+  return rows.map((row) => row.data);
+}
+
+async function objectOf(db: Db, type: string, id: string): Promise<Data | null> {
+  const [row] = await db
+    .select({ data: simulatedObjects.data })
+    .from(simulatedObjects)
+    .where(and(eq(simulatedObjects.id, id), sql`${simulatedObjects.type} = ${type}`));
+
+  return row?.data ?? null;
+}
+
+async function chargeOf(db: Db, intent: Data): Promise<Data | null> {
+  return typeof intent.latest_charge === "string"
+    ? objectOf(db, "charge", intent.latest_charge)
+    : null;
+}
+
+async function chargesById(db: Db, intents: Data[]): Promise<Map<string, Data>> {
+  const ids = intents.flatMap((intent) =>
+    typeof intent.latest_charge === "string" ? [intent.latest_charge] : [],
+  );
+  if (ids.length === 0) return new Map();
+  const charges = await objectsWhere(
+    db,
+    and(
+      sql`${simulatedObjects.type} = 'charge'`,
+      sql`${simulatedObjects.id} in (${sql.join(
+        ids.map((id) => sql`${id}`),
+        sql`, `,
+      )})`,
+    ),
+  );
+
+  return new Map(charges.map((charge) => [String(charge.id), charge]));
+}
+
+/** A stored payment intent as the gateway interface reports it; refunds counted on its charge. */
+function paymentOf(intent: Data, charge: Data | null): GatewayPayment {
+  return {
+    paymentIntentId: String(intent.id),
+    chargeId: stringOrNull(intent.latest_charge) ?? stringOrNull(charge?.id),
+    customerId: stringOrNull(intent.customer),
+    status: intentStatus(intent),
+    amountMinor: Number(intent.amount),
+    amountReceivedMinor: Number(intent.amount_received ?? 0),
+    amountRefundedMinor: Number(charge?.amount_refunded ?? intent.amount_refunded ?? 0),
+    currency: String(intent.currency).toUpperCase(),
+    metadata: (intent.metadata ?? {}) as Record<string, string>,
+    createdAt: fromUnix(intent.created),
+  };
+}
+
+function intentStatus(intent: Data): GatewayPayment["status"] {
+  switch (intent.status) {
+    case "succeeded":
+      return "succeeded";
+    case "processing":
+      return "processing";
+    case "canceled":
+      return "canceled";
+    case "requires_payment_method":
+      return intent.last_payment_error ? "failed" : "pending";
+    default:
+      return "pending";
+  }
+}
+
+function stringOrNull(value: unknown): string | null {
+  return typeof value === "string" && value !== "" ? value : null;
+}
+
+function fromUnix(seconds: unknown): Date {
+  return new Date(Number(seconds) * 1000);
 }

@@ -83,43 +83,174 @@ function oneOf<T extends string>(value: string | null, known: readonly T[], fall
   return known.includes(value as T) ? (value as T) : fallback;
 }
 
-function idOf(value: string | { id: string } | null): string | null {
+export async function retrievePayment(
+  stripe: Stripe,
+  paymentIntentId: string,
+): Promise<GatewayPayment | null> {
+  const intent = await orNull(
+    stripe.paymentIntents.retrieve(paymentIntentId, { expand: ["latest_charge"] }),
+  );
+
+  return intent ? paymentFromIntent(intent) : null;
+}
+
+export async function retrieveCharge(
+  stripe: Stripe,
+  chargeId: string,
+): Promise<GatewayPayment | null> {
+  const charge = await orNull(stripe.charges.retrieve(chargeId, { expand: ["payment_intent"] }));
+  if (!charge) return null;
+  const intent = charge.payment_intent;
+  if (intent && typeof intent !== "string") {
+    return paymentFromIntent({ ...intent, latest_charge: charge });
+  }
+
+  // A charge made without a payment intent (the legacy charges API) is its own payment.
+  return {
+    paymentIntentId: intent ?? charge.id,
+    chargeId: charge.id,
+    customerId: idOf(charge.customer),
+    status:
+      charge.status === "succeeded"
+        ? "succeeded"
+        : charge.status === "failed"
+          ? "failed"
+          : "pending",
+    amountMinor: charge.amount,
+    amountReceivedMinor: charge.status === "succeeded" ? charge.amount_captured : 0,
+    amountRefundedMinor: charge.amount_refunded,
+    currency: charge.currency.toUpperCase(),
+    metadata: { ...charge.metadata },
+    createdAt: fromUnix(charge.created),
+  };
+}
+
+/** Every payment intent created in the window, all pages. */
+export async function listPayments(
+  stripe: Stripe,
+  window: GatewayWindow,
+): Promise<GatewayPayment[]> {
+  const payments: GatewayPayment[] = [];
+  const pages = stripe.paymentIntents.list({
+    created: createdWithin(window),
+    limit: 100,
+    expand: ["data.latest_charge"],
+  });
+  for await (const intent of pages) payments.push(paymentFromIntent(intent));
+
+  return payments;
+}
+
+export async function listRefunds(
+  stripe: Stripe,
+  window: GatewayWindow,
+): Promise<GatewayRefundRecord[]> {
+  const refunds: GatewayRefundRecord[] = [];
+  for await (const refund of stripe.refunds.list({ created: createdWithin(window), limit: 100 })) {
+    const status = refund.status;
+    refunds.push({
+      refundId: refund.id,
+      paymentIntentId: idOf(refund.payment_intent),
+      chargeId: idOf(refund.charge),
+      amountMinor: refund.amount,
+      currency: refund.currency.toUpperCase(),
+      status:
+        status === "succeeded" || status === "failed" || status === "canceled" ? status : "pending",
+      metadata: { ...(refund.metadata ?? {}) },
+      createdAt: fromUnix(refund.created),
+    });
+  }
+
+  return refunds;
+}
+
+export async function listDisputes(
+  stripe: Stripe,
+  window: GatewayWindow,
+): Promise<GatewayDispute[]> {
+  const disputes: GatewayDispute[] = [];
+  for await (const dispute of stripe.disputes.list({
+    created: createdWithin(window),
+    limit: 100,
+  })) {
+    disputes.push({
+      disputeId: dispute.id,
+      chargeId: idOf(dispute.charge) ?? "",
+      paymentIntentId: idOf(dispute.payment_intent),
+      amountMinor: dispute.amount,
+      currency: dispute.currency.toUpperCase(),
+      status: dispute.status,
+      reason: dispute.reason || null,
+      createdAt: fromUnix(dispute.created),
+    });
+  }
+
+  return disputes;
+}
+
+/**
+ * Stripe's `created` filter for [since, until), in whole seconds: an object
+ * created at a second s is in the window when since ≤ s < until.
+ */
+function createdWithin(window: GatewayWindow): Stripe.RangeQueryParam {
+  return {
+    gte: Math.ceil(window.since.getTime() / 1000),
+    lt: Math.ceil(window.until.getTime() / 1000),
+  };
+}
+
+function paymentFromIntent(intent: Stripe.PaymentIntent): GatewayPayment {
+  const charge = typeof intent.latest_charge === "object" ? intent.latest_charge : null;
+
+  return {
+    paymentIntentId: intent.id,
+    chargeId: idOf(intent.latest_charge),
+    customerId: idOf(intent.customer),
+    status: intentStatus(intent),
+    amountMinor: intent.amount,
+    amountReceivedMinor: intent.amount_received,
+    // Refunds are counted on the charge; without it the intent says nothing of them.
+    amountRefundedMinor: charge?.amount_refunded ?? 0,
+    currency: intent.currency.toUpperCase(),
+    metadata: { ...intent.metadata },
+    createdAt: fromUnix(intent.created),
+  };
+}
+
+/** Stripe's many intermediate states read as `pending`; a declined attempt as `failed`. */
+function intentStatus(intent: Stripe.PaymentIntent): GatewayPayment["status"] {
+  switch (intent.status) {
+    case "succeeded":
+      return "succeeded";
+    case "processing":
+      return "processing";
+    case "canceled":
+      return "canceled";
+    case "requires_payment_method":
+      return intent.last_payment_error ? "failed" : "pending";
+    default:
+      return "pending";
+  }
+}
+
+function idOf(value: string | { id: string } | null | undefined): string | null {
   if (!value) return null;
 
   return typeof value === "string" ? value : value.id;
 }
 
-export async function retrievePayment(
-  _stripe: Stripe,
-  _paymentIntentId: string,
-): Promise<GatewayPayment | null> {
-  throw new Error("not implemented yet");
+function fromUnix(seconds: number): Date {
+  return new Date(seconds * 1000);
 }
 
-export async function retrieveCharge(
-  _stripe: Stripe,
-  _chargeId: string,
-): Promise<GatewayPayment | null> {
-  throw new Error("not implemented yet");
-}
-
-export async function listPayments(
-  _stripe: Stripe,
-  _window: GatewayWindow,
-): Promise<GatewayPayment[]> {
-  throw new Error("not implemented yet");
-}
-
-export async function listRefunds(
-  _stripe: Stripe,
-  _window: GatewayWindow,
-): Promise<GatewayRefundRecord[]> {
-  throw new Error("not implemented yet");
-}
-
-export async function listDisputes(
-  _stripe: Stripe,
-  _window: GatewayWindow,
-): Promise<GatewayDispute[]> {
-  throw new Error("not implemented yet");
+/** A missing object is an answer (null); any other failure is thrown. */
+async function orNull<T>(request: Promise<T>): Promise<T | null> {
+  try {
+    return await request;
+  } catch (error) {
+    if (error instanceof Stripe.errors.StripeInvalidRequestError && error.statusCode === 404) {
+      return null;
+    }
+    throw error;
+  }
 }

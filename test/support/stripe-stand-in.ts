@@ -66,6 +66,13 @@ export interface StripeStandIn {
   charges: Map<string, StripeObject>;
   paymentMethods: Map<string, StripeObject>;
   refunds: Map<string, StripeObject>;
+  // Reads for reconciliation: listed by `created` ([gte], [lt]) newest first, `has_more` pages.
+  disputes: Map<string, StripeObject>;
+  /** Opens a dispute on a succeeded payment intent's charge, as a cardholder's bank would. */
+  createDispute(
+    paymentIntentId: string,
+    options?: { amount?: number; reason?: string; created?: number },
+  ): StripeObject;
   /** Pays an open session as a customer would: a succeeded payment intent, the card saved. */
   completeCheckout(sessionId: string): { session: StripeObject; paymentIntent: StripeObject };
   /**
@@ -217,8 +224,73 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
     intent.latest_charge = charge.id;
   };
 
+  // Reads for reconciliation: the list calls, and disputes a test opens.
+  const disputes = new Map<string, StripeObject>();
+  const list = (
+    objects: Iterable<StripeObject>,
+    fields: Record<string, unknown>,
+    path: string,
+  ): [number, unknown] => {
+    const created = (fields.created ?? {}) as Record<string, string>;
+    const inRange = (at: number) =>
+      (created.gte === undefined || at >= Number(created.gte)) &&
+      (created.gt === undefined || at > Number(created.gt)) &&
+      (created.lte === undefined || at <= Number(created.lte)) &&
+      (created.lt === undefined || at < Number(created.lt));
+    const sorted = [...objects]
+      .map((object, index) => ({ object, index }))
+      .filter(({ object }) => inRange(Number(object.created)))
+      .sort((a, b) => Number(b.object.created) - Number(a.object.created) || b.index - a.index)
+      .map(({ object }) => object);
+    const after = fields.starting_after
+      ? sorted.findIndex((object) => object.id === fields.starting_after) + 1
+      : 0;
+    const limit = Math.min(Number(fields.limit ?? 10), 100);
+    // `expand[]=data.x` expands x on each listed object.
+    const paths = (Array.isArray(fields.expand) ? (fields.expand as string[]) : [])
+      .filter((path) => path.startsWith("data."))
+      .map((path) => path.slice("data.".length));
+    const page = sorted.slice(after, after + limit).map((object) => expanded(object, paths));
+    return [
+      200,
+      { object: "list", data: page, has_more: after + limit < sorted.length, url: path },
+    ];
+  };
+  const reads = (method: string, path: string, fields: Record<string, unknown>) => {
+    if (method !== "GET") return null;
+    if (path === "/v1/payment_intents") return list(paymentIntents.values(), fields, path);
+    if (path === "/v1/refunds") return list(refunds.values(), fields, path);
+    if (path === "/v1/disputes") return list(disputes.values(), fields, path);
+    return null;
+  };
+  const createDispute = (
+    paymentIntentId: string,
+    options: { amount?: number; reason?: string; created?: number } = {},
+  ) => {
+    const intent = paymentIntents.get(paymentIntentId);
+    if (!intent || intent.status !== "succeeded" || typeof intent.latest_charge !== "string") {
+      throw new Error(`No succeeded payment intent ${paymentIntentId} to dispute`);
+    }
+    const dispute = {
+      id: stripeId("dp"),
+      object: "dispute",
+      amount: options.amount ?? intent.amount,
+      currency: intent.currency,
+      charge: intent.latest_charge,
+      payment_intent: intent.id,
+      reason: options.reason ?? "fraudulent",
+      status: "needs_response",
+      created: options.created ?? now(),
+      livemode: false,
+    };
+    disputes.set(dispute.id, dispute);
+    return dispute;
+  };
+
   const handle = (method: string, path: string, params: URLSearchParams): [number, unknown] => {
     const fields = decode(params);
+    const read = reads(method, path, fields);
+    if (read) return read;
     if (method === "POST" && path === "/v1/customers") {
       const customer = {
         id: stripeId("cus"),
@@ -564,6 +636,8 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
     charges,
     paymentMethods,
     refunds,
+    disputes,
+    createDispute,
     completeCheckout,
     completeSetup,
     setCard,

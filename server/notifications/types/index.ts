@@ -10,7 +10,13 @@ import {
   suspensionWarning,
 } from "./billing";
 import { creditsExpired, lowBalance, purchaseReceipt, topUpFailed } from "./credits";
-import { endpointDisabled, performanceAlert, quotaExceeded, webhookTest } from "./operations";
+import {
+  endpointDisabled,
+  performanceAlert,
+  quotaExceeded,
+  reconciliationDrift,
+  webhookTest,
+} from "./operations";
 import { promotionApplied, promotionExpiring, trialEnding } from "./promotions";
 import { cancelled, collaboratorInvite, reactivated, suspended, tierChanged } from "./workspace";
 
@@ -39,6 +45,7 @@ export const notificationTypes = [
   promotionExpiring,
   quotaExceeded,
   performanceAlert,
+  reconciliationDrift,
   endpointDisabled,
   webhookTest,
 ] as unknown as readonly NotificationDefinition[];

@@ -179,3 +179,73 @@ export const webhookTest = defineNotification({
     ),
   }),
 });
+
+export const reconciliationDrift = defineNotification({
+  type: "operations.reconciliation_drift",
+  label: "Reconciliation drift",
+  description:
+    "The daily comparison with the payment gateway found differences to repair; for platform admins.",
+  category: "operations",
+  audience: "platform_admins",
+  channels: ["email", "in_app"],
+  schema: z.object({
+    runId: z.string(),
+    driftsFound: z.number().int(),
+    checked: z.number().int(),
+    windowStart: z.iso.datetime({ offset: true }),
+    windowEnd: z.iso.datetime({ offset: true }),
+  }),
+  sample: {
+    runId: "0b6c1d2e-3f40-4a51-8b62-7c83d94ea5f6",
+    driftsFound: 2,
+    checked: 148,
+    windowStart: "2027-03-01T02:50:00.000Z",
+    windowEnd: "2027-03-02T02:50:00.000Z",
+  },
+  object: (data) => ({ type: "reconciliation_run", id: data.runId }),
+  // Only a run that found something new calls for a notice.
+  trigger: triggeredBy("payments/reconciliation-finished", ({ event }) =>
+    event.data.driftsFound > 0
+      ? {
+          runId: event.data.runId,
+          driftsFound: event.data.driftsFound,
+          checked: event.data.checked,
+          windowStart: event.data.windowStart,
+          windowEnd: event.data.windowEnd,
+        }
+      : null,
+  ),
+  inApp: (data) => ({
+    title: `Reconciliation found ${driftCount(data.driftsFound)}`,
+    body: `${data.checked} gateway objects compared with Tally's records; repair or dismiss each.`,
+    link: "/admin/reconciliation",
+  }),
+  email: (data, { appUrl }) => ({
+    subject: `Reconciliation found ${driftCount(data.driftsFound)} with the payment gateway`,
+    element: (
+      <EmailLayout
+        preview={`${driftCount(data.driftsFound)} in ${data.checked} gateway objects`}
+        heading={`${driftCount(data.driftsFound)} between Tally and the gateway`}
+        action={{ label: "Review the drift", url: `${appUrl}/admin/reconciliation` }}
+        footer="You receive this because you are a Tally platform administrator."
+      >
+        <Facts
+          rows={[
+            ["New drift", String(data.driftsFound)],
+            ["Gateway objects compared", String(data.checked)],
+            ["Created from", when(data.windowStart)],
+            ["Created before", when(data.windowEnd)],
+          ]}
+        />
+        <P>
+          Each drift shows what the gateway and Tally say, and the action that repairs it. Money
+          Tally does not own is refunded at the gateway by hand, then dismissed.
+        </P>
+      </EmailLayout>
+    ),
+  }),
+});
+
+function driftCount(count: number): string {
+  return count === 1 ? "1 drift" : `${count} drifts`;
+}
