@@ -6,6 +6,8 @@ import type { Tx } from "@/server/db/client";
 import type { EventDraft } from "@/server/events/catalogue";
 import type { CronHandler, ReactionContext, ReactionHandler } from "@/server/events/reactions";
 
+import { disputeWebhookHandlers } from "./disputes";
+import { refundWebhookHandlers } from "./refunds";
 import { isSimulatedGateway } from "./simulated";
 
 export type StripeEventHandler = (
@@ -21,7 +23,11 @@ export type StripeEventHandler = (
  * ignores the events that name nothing of its own. A type without a handler
  * is stored, acknowledged and marked processed.
  */
-const handlerMaps: Record<string, StripeEventHandler>[] = [purchaseWebhookHandlers];
+const handlerMaps: Record<string, StripeEventHandler>[] = [
+  purchaseWebhookHandlers,
+  refundWebhookHandlers,
+  disputeWebhookHandlers,
+];
 
 const handlers = new Map<string, StripeEventHandler[]>();
 for (const map of handlerMaps) {

@@ -9,6 +9,7 @@ import {
   suspensionWarning,
 } from "./billing";
 import { creditsExpired, lowBalance, purchaseReceipt, topUpFailed } from "./credits";
+import { disputeClosed, disputeOpened } from "./payments";
 import { endpointDisabled, performanceAlert, quotaExceeded, webhookTest } from "./operations";
 import { promotionApplied, promotionExpiring, trialEnding } from "./promotions";
 import { cancelled, collaboratorInvite, reactivated, suspended, tierChanged } from "./workspace";
@@ -37,6 +38,8 @@ export const notificationTypes = [
   promotionExpiring,
   quotaExceeded,
   performanceAlert,
+  disputeOpened,
+  disputeClosed,
   endpointDisabled,
   webhookTest,
 ] as unknown as readonly NotificationDefinition[];
