@@ -1,30 +1,36 @@
-import { eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import {
+  billingAdjustments,
   creditGrants,
   creditPurchases,
   creditRefunds,
   invoices,
   paymentRefunds,
   payments,
+  simulatedObjects,
   stripeEvents,
 } from "@/drizzle/schema";
 import { ManualClock } from "@/server/clock";
+import { execute } from "@/server/commands";
 import { seedPacks } from "@/server/db/seed";
 import type { Runtime } from "@/server/runtime";
+import { createWorkspace } from "@/server/workspaces/commands";
 import { consume } from "@/test/support/credits";
-import { buyPaidPack } from "@/test/support/purchases";
+import { buyPaidPack, gatewayCustomerOf, simulatedGatewayOf } from "@/test/support/purchases";
 import {
   callerFor,
   countRows,
   drain,
   expectLedgerInvariant,
+  makeUser,
   makeWorkspace,
   testRuntime,
+  uniqueSuffix,
 } from "@/test/support/runtime";
 import { chargeRefunded, deliver, refundEvent } from "@/test/support/stripe-events";
-import { freeWithEveryFeature } from "@/test/support/tiers";
+import { freeWithEveryFeature, makeTier } from "@/test/support/tiers";
 
 const clock = new ManualClock("2027-04-05T10:00:00Z");
 const STARTER = seedPacks[0]; // 5,000 credits for $9.00
@@ -272,5 +278,129 @@ describe("refunds at the gateway", () => {
     } finally {
       gateway.retrieveCharge = original;
     }
+  });
+});
+
+describe("a cancelled workspace's credit", () => {
+  /**
+   * A workspace on a $20.00 tier whose first invoice was paid by a charge of `paidMinor`
+   * (recorded as the invoice's payment), cancelled now halfway through the period: it is owed
+   * $10.00 back.
+   */
+  async function cancelledHalfway(paidMinor: number) {
+    clock.set("2027-06-01T00:00:00Z");
+    const tier = await makeTier(runtime, { monthlyPriceMinor: 2_000, monthlyCredits: 1_000 });
+    const owner = await makeUser(runtime);
+    const slug = `paid-${uniqueSuffix()}`;
+    const { workspaceId } = await execute(
+      runtime,
+      createWorkspace,
+      { name: `Workspace ${slug}`, slug, tierCode: tier.code, ownerUserId: owner.id },
+      { actor: { type: "system", reason: "test" } },
+    );
+    const workspace = { workspaceId, userId: owner.id };
+    touched.add(workspaceId);
+    await drain(runtime);
+    const [invoice] = await runtime.db
+      .select()
+      .from(invoices)
+      .where(eq(invoices.workspaceId, workspace.workspaceId));
+    const charge = await simulatedGatewayOf(runtime).chargeOffSession(
+      {
+        customerId: await gatewayCustomerOf(runtime, workspace.workspaceId),
+        amountMinor: paidMinor,
+        currency: "USD",
+        description: "First period",
+        metadata: {
+          invoice_id: invoice!.id,
+          payment_id: "00000000-0000-4000-8000-000000000000",
+          workspace_id: workspace.workspaceId,
+        },
+      },
+      `invoice:${invoice!.id}:1`,
+    );
+    await drain(runtime);
+    const [payment] = await runtime.db
+      .insert(payments)
+      .values({
+        workspaceId: workspace.workspaceId,
+        kind: "invoice",
+        invoiceId: invoice!.id,
+        gateway: "simulated",
+        trigger: "invoice_issued",
+        idempotencyKey: `invoice:${invoice!.id}:1`,
+        paymentIntentId: charge.paymentIntentId,
+        status: "succeeded",
+        amountMinor: paidMinor,
+        currency: "USD",
+        createdAt: clock.now(),
+        settledAt: clock.now(),
+      })
+      .returning();
+
+    clock.set("2027-06-16T00:00:00Z");
+    const caller = await callerFor(runtime, workspace.userId);
+    await caller.workspaces.cancel({ workspaceId: workspace.workspaceId, timing: "now" });
+    await drain(runtime);
+
+    return { ...workspace, invoice: invoice!, payment: payment!, charge };
+  }
+
+  async function openCredit(workspaceId: string) {
+    return runtime.db
+      .select()
+      .from(billingAdjustments)
+      .where(
+        and(eq(billingAdjustments.workspaceId, workspaceId), isNull(billingAdjustments.invoicedAt)),
+      );
+  }
+
+  it("is paid back against the invoice payment, once, and owed no more", async () => {
+    const { workspaceId, invoice, payment, charge } = await cancelledHalfway(2_000);
+
+    const [carried] = await runtime.db
+      .select()
+      .from(billingAdjustments)
+      .where(
+        and(
+          eq(billingAdjustments.workspaceId, workspaceId),
+          eq(billingAdjustments.kind, "credit_carried_forward"),
+        ),
+      );
+    expect(carried).toMatchObject({ amountMinor: -1_000, invoicedAt: clock.now() });
+    expect(await openCredit(workspaceId)).toEqual([]);
+    const rows = await refundsOf(payment.id);
+    expect(rows).toMatchObject([
+      {
+        origin: "cancellation",
+        adjustmentId: carried!.id,
+        invoiceId: invoice.id,
+        amountMinor: 1_000,
+        status: "succeeded",
+        gatewayRefundId: expect.stringMatching(/^re_/),
+      },
+    ]);
+    const [after] = await runtime.db.select().from(payments).where(eq(payments.id, payment.id));
+    expect(after?.amountRefundedMinor).toBe(1_000);
+    const [invoiceAfter] = await runtime.db
+      .select()
+      .from(invoices)
+      .where(eq(invoices.id, invoice.id));
+    expect(invoiceAfter?.amountRefundedMinor).toBe(1_000);
+    const [intent] = await runtime.db
+      .select()
+      .from(simulatedObjects)
+      .where(eq(simulatedObjects.id, charge.paymentIntentId!));
+    expect(intent?.data.amount_refunded).toBe(1_000);
+  });
+
+  it("never takes more than a payment has left; what none can carry stays owed, once", async () => {
+    const { workspaceId, payment } = await cancelledHalfway(600);
+
+    expect((await refundsOf(payment.id)).map((row) => row.amountMinor)).toEqual([600]);
+    const open = await openCredit(workspaceId);
+    expect(open).toMatchObject([{ kind: "credit_carried_forward", amountMinor: -400 }]);
+    const [after] = await runtime.db.select().from(payments).where(eq(payments.id, payment.id));
+    expect(after?.amountRefundedMinor).toBe(600);
   });
 });
