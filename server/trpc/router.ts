@@ -6,6 +6,7 @@ import { creditsRouter } from "@/server/credits/router";
 import { eventsRouter } from "@/server/events/router";
 import { notificationsRouter } from "@/server/notifications/router";
 import { webhooksRouter } from "@/server/notifications/webhooks/router";
+import { adminPaymentsRouter } from "@/server/payments/admin-router";
 import { paymentsRouter } from "@/server/payments/router";
 import { workspacesRouter } from "@/server/workspaces/router";
 import { tiersRouter } from "@/server/workspaces/tiers-router";
@@ -23,6 +24,7 @@ export const appRouter = router({
   payments: paymentsRouter,
   billing: billingRouter,
   adminBilling: adminBillingRouter,
+  adminPayments: adminPaymentsRouter,
 });
 
 export type AppRouter = typeof appRouter;
