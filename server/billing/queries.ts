@@ -308,6 +308,7 @@ export async function paymentHistory(
       : [],
   ]);
   const recordedCreditRefunds = new Set(refunds.map((refund) => refund.creditRefundId));
+  const recordedGatewayRefunds = new Set(refunds.map((refund) => refund.gatewayRefundId));
 
   const paidWithoutPayment = await db
     .select({
@@ -374,7 +375,9 @@ export async function paymentHistory(
         ...creditRefundRows
           .filter(
             (refund) =>
-              refund.purchaseId === payment.purchaseId && !recordedCreditRefunds.has(refund.id),
+              refund.purchaseId === payment.purchaseId &&
+              !recordedCreditRefunds.has(refund.id) &&
+              !recordedGatewayRefunds.has(refund.gatewayRefundId),
           )
           .map((refund) => ({
             id: refund.id,

@@ -12,6 +12,7 @@ import {
   simulatedObjects,
   stripeEvents,
 } from "@/drizzle/schema";
+import { paymentHistory } from "@/server/billing/queries";
 import { ManualClock } from "@/server/clock";
 import { execute } from "@/server/commands";
 import { seedPacks } from "@/server/db/seed";
@@ -172,6 +173,10 @@ describe("refunds at the gateway", () => {
       .from(creditPurchases)
       .where(eq(creditPurchases.id, purchase.id));
     expect(after).toMatchObject({ refundedCredits: 2_500, refundedMinor: 450 });
+    expect((await refundsOf(payment.id))[0]?.creditRefundId).toBe(taken[0]!.id);
+    // The customer's payment history shows the one refund once.
+    const [entry] = await paymentHistory(runtime.db, workspaceId);
+    expect(entry?.refunds).toMatchObject([{ amountMinor: 450, status: "succeeded" }]);
     // Nothing was sent back to the gateway a second time.
     expect(await countRows(runtime, "simulated_objects", "type = 'refund'")).toBe(objectsBefore);
   });

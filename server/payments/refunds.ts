@@ -390,7 +390,8 @@ async function recordRefundMadeAtGateway(
     workspaceId: payment.workspaceId,
     paymentId: payment.id,
     origin: "gateway",
-    creditRefundId: null,
+    // The credit refund that took the purchase's credits back, when there was one to take.
+    creditRefundId,
     invoiceId: payment.invoiceId,
     gatewayRefundId: seen.id,
     amountMinor: seen.amountMinor,
