@@ -167,7 +167,7 @@ export async function paymentDetailForAdmin(
       .orderBy(asc(disputes.openedAt)),
   ]);
   const canSimulateDispute =
-    isSimulatedGateway(gateway as PaymentGateway) &&
+    simulates(gateway) &&
     row.payment.gateway === "simulated" &&
     row.payment.status === "succeeded" &&
     disputeRows.length === 0;
@@ -314,9 +314,7 @@ export async function disputeDetailForAdmin(
   return {
     ...row,
     canSimulateClose:
-      isSimulatedGateway(gateway as PaymentGateway) &&
-      row.payment.gateway === "simulated" &&
-      row.dispute.outcome === "open",
+      simulates(gateway) && row.payment.gateway === "simulated" && row.dispute.outcome === "open",
   };
 }
 
@@ -329,20 +327,26 @@ interface DisputeSimulator {
   closeDispute(disputeId: string, outcome: "won" | "lost"): Promise<GatewayDispute>;
 }
 
-function simulatorOf(gateway: PaymentGateway): DisputeSimulator {
+/** Whether this gateway can play the cardholder's bank: the simulated one. */
+function simulates(gateway: Pick<PaymentGateway, "kind">): boolean {
   const candidate = gateway as unknown as Partial<DisputeSimulator>;
-  if (
-    !isSimulatedGateway(gateway) ||
-    typeof candidate.openDispute !== "function" ||
-    typeof candidate.closeDispute !== "function"
-  ) {
+
+  return (
+    isSimulatedGateway(gateway as PaymentGateway) &&
+    typeof candidate.openDispute === "function" &&
+    typeof candidate.closeDispute === "function"
+  );
+}
+
+function simulatorOf(gateway: PaymentGateway): DisputeSimulator {
+  if (!simulates(gateway)) {
     throw new AppError(
       "conflict",
       "Disputes can only be simulated with the simulated gateway; at Stripe they come from the bank",
     );
   }
 
-  return candidate as DisputeSimulator;
+  return gateway as unknown as DisputeSimulator;
 }
 
 export const simulateDisputeInput = z.object({
