@@ -563,8 +563,9 @@ export const refundWebhookHandlers: Record<string, StripeEventHandler> = {
  * payment_refunds row (origin cancellation) whose id is derived from the
  * adjustment and the payment, so a retried reaction asks the gateway again
  * with the same key (`refund:<paymentRefundId>`) and gets the same refund.
- * The adjustment is then marked taken up, so nothing is owed twice. What no
- * payment can take is carried as a new open adjustment, for support.
+ * The adjustment is then marked taken up, so nothing is owed twice. What the
+ * payments cannot take is carried as a new open adjustment, for support; a
+ * workspace with no payment to refund against keeps its adjustment open.
  */
 export const refundCancelledCredit: ReactionHandler<"billing/invoice-generated"> = async ({
   tx,
@@ -611,11 +612,23 @@ export const refundCancelledCredit: ReactionHandler<"billing/invoice-generated">
       )
       .orderBy(desc(payments.createdAt), desc(payments.id))
       .for("update");
+    const usable = candidates.filter(
+      (payment) => payment.gateway === deps.gateway.kind && payment.paymentIntentId,
+    );
+    if (usable.length === 0) {
+      // Nothing was paid to give back against (an invoice still unpaid, or one settled outside
+      // the gateway): the credit stays an open adjustment, shown on the final invoice.
+      log.warn(
+        { workspaceId, adjustmentId: adjustment.id, owedMinor: owed },
+        "cancelled workspace is owed credit but has no payment to refund it against",
+      );
+      continue;
+    }
 
     let first = true;
-    for (const payment of candidates) {
+    for (const payment of usable) {
       if (owed === 0) break;
-      if (payment.gateway !== deps.gateway.kind || !payment.paymentIntentId) continue;
+      if (!payment.paymentIntentId) continue;
       const amountMinor = Math.min(owed, payment.amountMinor - payment.amountRefundedMinor);
       const id = uuidFromName(`cancellation:${adjustment.id}:${payment.id}`);
       const answer = await deps.gateway.refund(
