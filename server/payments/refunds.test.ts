@@ -57,7 +57,8 @@ async function withPurchase() {
   });
   touched.add(workspace.workspaceId);
   const purchase = await buyPaidPack(runtime, workspace, STARTER.id);
-  const chargeId = `ch_test_refunds_${++serial}`;
+  // The charge the gateway reported, or one named here when it reports none.
+  const chargeId = (await paymentOf(purchase.id)).chargeId ?? `ch_test_refunds_${++serial}`;
   const charge = {
     chargeId,
     paymentIntentId: purchase.paymentIntentId,
@@ -310,9 +311,11 @@ describe("a cancelled workspace's credit", () => {
       .select()
       .from(invoices)
       .where(eq(invoices.workspaceId, workspace.workspaceId));
+    const customerId = await gatewayCustomerOf(runtime, workspace.workspaceId);
+    await simulatedGatewayOf(runtime).saveCard(customerId, "4242424242424242");
     const charge = await simulatedGatewayOf(runtime).chargeOffSession(
       {
-        customerId: await gatewayCustomerOf(runtime, workspace.workspaceId),
+        customerId,
         amountMinor: paidMinor,
         currency: "USD",
         description: "First period",
