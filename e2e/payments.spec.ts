@@ -12,6 +12,8 @@ test("a purchase's payment, disputed and won, from the admin payment pages", asy
   page,
   browser,
 }, testInfo) => {
+  // Two people, a checkout and four webhook round trips: longer than one page's journey.
+  test.setTimeout(180_000);
   await signIn(page, customer);
   await page.goto("/w/demo/credits");
   const pack = page.getByTestId("credit-pack").filter({ hasText: "Starter" });
