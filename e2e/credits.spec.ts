@@ -48,10 +48,19 @@ test("buy a credit pack through the simulated checkout and see its grant", async
   const packCredits = credits(await pack.getByTestId("pack-credits").textContent());
   expect(packCredits).toBeGreaterThan(0);
 
-  await test.step("pay with the test card that succeeds", async () => {
+  await test.step("a card without the funds is declined beside the form", async () => {
     await pack.getByRole("button", { name: /^Buy Starter/ }).click();
     await expect(page).toHaveURL(/\/checkout\/simulated\//);
+    await expect(page.getByRole("radio")).toHaveCount(4);
     await snap(page, testInfo, "simulated-checkout");
+    await page.getByRole("radio", { name: /4000 0000 0000 9995/ }).check();
+    await page.getByRole("button", { name: /^Pay/ }).click();
+    await expect(page.getByText("Payment declined")).toBeVisible();
+    await expect(page.getByText(/Your card has insufficient funds\./)).toBeVisible();
+    await snap(page, testInfo, "simulated-checkout-declined");
+  });
+
+  await test.step("pay with the test card that succeeds", async () => {
     await page.getByRole("radio", { name: /4242 4242 4242 4242/ }).check();
     await page.getByRole("button", { name: /^Pay/ }).click();
   });

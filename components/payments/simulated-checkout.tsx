@@ -22,9 +22,11 @@ function grouped(number: string): string {
 }
 
 /**
- * The simulated gateway's checkout page. Paying with a test card makes the
- * gateway send Stripe-shaped webhooks to Tally's own webhook route, which
- * grants the credits; then the browser goes back to the workspace.
+ * The simulated gateway's checkout page, in either of Stripe Checkout's two
+ * modes: payment (buying credits) or setup (saving the card invoices and
+ * top-ups are charged to). Submitting a test card makes the gateway send
+ * Stripe-shaped webhooks to Tally's own webhook route; then the browser goes
+ * back to the workspace.
  */
 export function SimulatedCheckout({ sessionId }: { sessionId: string }) {
   const trpc = useTRPC();
@@ -60,7 +62,11 @@ function CheckoutForm({ page, onChange }: { page: Page; onChange: () => void }) 
   const cancel = useMutation(trpc.payments.simulatedCheckout.cancel.mutationOptions());
   const busy = pay.isPending || cancel.isPending || leaving;
   const error = pay.error?.message ?? cancel.error?.message;
-  const price = formatMoney(session.amountMinor, session.currency);
+  const setup = session.mode === "setup";
+  const price =
+    session.amountMinor !== null && session.currency
+      ? formatMoney(session.amountMinor, session.currency)
+      : null;
 
   const go = (url: string) => {
     setLeaving(true);
@@ -88,21 +94,28 @@ function CheckoutForm({ page, onChange }: { page: Page; onChange: () => void }) 
   return (
     <Card>
       <CardHeader
-        title="Checkout"
+        title={setup ? "Save card" : "Checkout"}
         description={`For ${page.workspace.name}`}
         action={<Badge tone="amber">Simulated: no real money moves</Badge>}
       />
       <CardBody className="space-y-5">
-        <div className="flex items-baseline justify-between gap-4">
-          <p className="text-sm text-slate-700">{session.description}</p>
-          <p className="text-2xl font-semibold tracking-tight text-slate-900" data-testid="price">
-            {price}
+        {setup ? (
+          <p className="text-sm text-slate-700">
+            Save a card for this workspace. Invoices and auto top-ups are charged to it from now on;
+            nothing is charged today.
           </p>
-        </div>
+        ) : (
+          <div className="flex items-baseline justify-between gap-4">
+            <p className="text-sm text-slate-700">{session.description}</p>
+            <p className="text-2xl font-semibold tracking-tight text-slate-900" data-testid="price">
+              {price}
+            </p>
+          </div>
+        )}
 
         {session.status === "complete" && (
-          <Alert tone="success" title="Paid">
-            This checkout is paid.{" "}
+          <Alert tone="success" title={setup ? "Card saved" : "Paid"}>
+            {setup ? "This card is saved." : "This checkout is paid."}{" "}
             <button
               type="button"
               className="font-medium underline"
@@ -114,7 +127,7 @@ function CheckoutForm({ page, onChange }: { page: Page; onChange: () => void }) 
         )}
         {session.status === "expired" && (
           <Alert tone="warning" title="This checkout has ended">
-            Nothing was charged.{" "}
+            {setup ? "No card was saved." : "Nothing was charged."}{" "}
             <button
               type="button"
               className="font-medium underline"
@@ -133,7 +146,7 @@ function CheckoutForm({ page, onChange }: { page: Page; onChange: () => void }) 
                 <label
                   key={option.number}
                   className={cn(
-                    "flex cursor-pointer items-center justify-between gap-3 rounded-md px-3 py-2 ring-1 ring-inset",
+                    "flex cursor-pointer flex-wrap items-center justify-between gap-x-3 gap-y-1 rounded-md px-3 py-2 ring-1 ring-inset",
                     card === option.number ? "bg-indigo-50 ring-indigo-300" : "ring-slate-200",
                   )}
                 >
@@ -156,7 +169,7 @@ function CheckoutForm({ page, onChange }: { page: Page; onChange: () => void }) 
             </fieldset>
 
             {declined && (
-              <Alert tone="error" title="Payment declined">
+              <Alert tone="error" title={setup ? "Card declined" : "Payment declined"}>
                 {declined} Choose another card, or cancel.
               </Alert>
             )}
@@ -170,14 +183,16 @@ function CheckoutForm({ page, onChange }: { page: Page; onChange: () => void }) 
                 type="submit"
                 pending={pay.isPending || leaving}
                 disabled={busy}
-                pendingLabel="Paying…"
+                pendingLabel={setup ? "Saving…" : "Paying…"}
               >
-                Pay {price}
+                {setup ? "Save card" : `Pay ${price}`}
               </Button>
             </div>
             <p className="text-xs text-slate-500">
-              Open until {formatDateTime(session.expiresAt)}. The card you pay with is saved for
-              auto top-ups.
+              Open until {formatDateTime(session.expiresAt)}.{" "}
+              {setup
+                ? "The card becomes the one invoices and auto top-ups are charged to."
+                : "The card you pay with is saved; later charges use it unless the workspace has chosen another card."}
             </p>
           </form>
         )}

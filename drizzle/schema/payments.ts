@@ -41,14 +41,24 @@ export const simulatedCustomers = pgTable("simulated_customers", {
 });
 
 /**
- * The simulated gateway's other objects (checkout sessions, payment intents,
- * refunds, saved cards) and the webhook events it has yet to deliver, Stripe-shaped in
- * `data`, each at most once per idempotency key.
+ * The simulated gateway's other objects (checkout sessions, payment and setup
+ * intents, charges, refunds, disputes, saved cards) and the webhook events it
+ * has yet to deliver, Stripe-shaped in `data`, each at most once per
+ * idempotency key.
  */
 export const simulatedObjects = pgTable("simulated_objects", {
   id: text("id").primaryKey(),
   type: text("type")
-    .$type<"checkout.session" | "payment_intent" | "refund" | "payment_method" | "event">()
+    .$type<
+      | "checkout.session"
+      | "payment_intent"
+      | "setup_intent"
+      | "charge"
+      | "refund"
+      | "dispute"
+      | "payment_method"
+      | "event"
+    >()
     .notNull(),
   idempotencyKey: text("idempotency_key").unique(),
   data: jsonb("data").$type<Record<string, unknown>>().notNull(),

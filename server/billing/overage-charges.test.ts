@@ -11,6 +11,7 @@ import type { Runtime } from "@/server/runtime";
 import { TIER_FEATURES } from "@/server/workspaces/tiers";
 import { sweepCycles } from "@/test/support/billing";
 import { consume } from "@/test/support/credits";
+import { gatewayCustomerOf, simulatedGatewayOf } from "@/test/support/purchases";
 import {
   callerFor,
   drain,
@@ -68,11 +69,18 @@ function autoTopUpSettings(workspaceId: string, enabled: boolean) {
   };
 }
 
-/** A workspace on `tierCode` created at the period's start, its auto top-up set as given. */
+/**
+ * A workspace on `tierCode` created at the period's start, its auto top-up
+ * set as given, with a card saved at the gateway (4242…) to charge.
+ */
 async function workspace(tierCode: string, enabled: boolean) {
   clock.set(created);
   const made = await makeWorkspace(runtime, { tierCode });
   touched.add(made.workspaceId);
+  await simulatedGatewayOf(runtime).saveCard(
+    await gatewayCustomerOf(runtime, made.workspaceId),
+    "4242424242424242",
+  );
   const settings = autoTopUpSettings(made.workspaceId, enabled);
   if (tierCode === withAutoTopUp) {
     const caller = await callerFor(runtime, made.userId);

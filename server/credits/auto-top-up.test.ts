@@ -17,6 +17,7 @@ import {
 import { ManualClock } from "@/server/clock";
 import { seedPacks } from "@/server/db/seed";
 import type { WireEvent } from "@/server/events/reactions";
+import type { SimulatedCard } from "@/server/payments/simulated";
 import type { Runtime } from "@/server/runtime";
 import { consume } from "@/test/support/credits";
 import { failure } from "@/test/support/failure";
@@ -53,10 +54,21 @@ afterAll(async () => {
   await runtime.stop();
 });
 
-/** A workspace on Free's terms (1,250 credits) with auto top-up, which Free itself lacks. */
-async function workspace() {
+/**
+ * A workspace on Free's terms (1,250 credits) with auto top-up, which Free
+ * itself lacks, and a card saved at the gateway (4242…, which pays) unless
+ * told otherwise: off-session charges need one.
+ */
+async function workspace(options: { card?: SimulatedCard | null } = {}) {
   const created = await makeWorkspace(runtime, { tierCode: everyFeature });
   touched.add(created.workspaceId);
+  const card = options.card === undefined ? "4242424242424242" : options.card;
+  if (card) {
+    await simulatedGatewayOf(runtime).saveCard(
+      await gatewayCustomerOf(runtime, created.workspaceId),
+      card,
+    );
+  }
 
   return { ...created, caller: await callerFor(runtime, created.userId) };
 }
@@ -265,6 +277,21 @@ describe("topping up automatically", () => {
     expect(saved.topUpAsked).toBe(false);
     await drain(runtime);
     expect(await topUps(workspaceId)).toHaveLength(1);
+    expect(await failureNotices(workspaceId)).toHaveLength(1);
+    expect((await caller.credits.balance({ workspaceId })).balance).toBe(1_250);
+  });
+
+  it("fails without a saved card, and says so", async () => {
+    const { workspaceId, caller } = await workspace({ card: null });
+    await caller.credits.autoTopUp.set(settings(workspaceId, { thresholdCredits: 2_000 }));
+    await drain(runtime);
+
+    const [purchase] = await topUps(workspaceId);
+    expect(purchase).toMatchObject({
+      status: "failed",
+      paymentIntentId: null,
+      failureReason: expect.stringMatching(/^No saved card to charge/),
+    });
     expect(await failureNotices(workspaceId)).toHaveLength(1);
     expect((await caller.credits.balance({ workspaceId })).balance).toBe(1_250);
   });

@@ -73,6 +73,11 @@ export interface SetupSessionInput {
   customerId: string;
   successUrl: string;
   cancelUrl: string;
+  /**
+   * The currency later charges will be in (ISO, any case). Optional: the
+   * session only accepts cards, so Stripe does not need it.
+   */
+  currency?: string;
 }
 
 /** A saved card as Tally keeps it on the subscription. */

@@ -13,9 +13,10 @@ import {
 
 /**
  * The simulated gateway's hosted checkout page, the stand-in for Stripe
- * Checkout in the embedded default. Only billing members (and up) of the
- * session's workspace see or pay it; to anyone else, and in Stripe mode, it
- * does not exist.
+ * Checkout in the embedded default: in payment mode it pays a purchase, in
+ * setup mode it saves a card. Only billing members (and up) of the session's
+ * workspace see or submit it; to anyone else, and in Stripe mode, it does not
+ * exist.
  */
 
 type CheckoutRuntime = Pick<Runtime, "db" | "gateway">;
@@ -71,11 +72,14 @@ export async function simulatedCheckoutPage(
 }
 
 export type CheckoutOutcome =
-  | { outcome: "paid"; redirectUrl: string }
+  | { outcome: "paid" | "saved"; redirectUrl: string }
   | { outcome: "declined"; message: string }
   | { outcome: "expired"; redirectUrl: string };
 
-/** Pays with a test card; on success the browser goes to the session's success URL. */
+/**
+ * Pays (payment mode) or saves the card (setup mode) with a test card; on
+ * success the browser goes to the session's success URL.
+ */
 export async function paySimulatedCheckout(
   runtime: CheckoutRuntime,
   userId: string,
@@ -89,7 +93,7 @@ export async function paySimulatedCheckout(
 
   return {
     outcome: paid.outcome,
-    redirectUrl: paid.outcome === "paid" ? paid.session.successUrl : paid.session.cancelUrl,
+    redirectUrl: paid.outcome === "expired" ? paid.session.cancelUrl : paid.session.successUrl,
   };
 }
 

@@ -211,6 +211,180 @@ describe("the Stripe gateway's payments", () => {
   });
 });
 
+describe("the Stripe gateway's saved cards", () => {
+  let gateway: StripeGateway;
+  beforeAll(() => {
+    gateway = new StripeGateway(
+      createStripeClient({ secretKey: "sk_test_standin", apiBase: standIn.url }),
+    );
+  });
+
+  async function customer() {
+    return (
+      await gateway.createCustomer(
+        { workspaceId: randomUUID(), email: null, name: "C" },
+        randomUUID(),
+      )
+    ).customerId;
+  }
+
+  const setup = (customerId: string, workspaceId = randomUUID()) => ({
+    workspaceId,
+    customerId,
+    successUrl: "http://localhost:3000/w/acme/billing?card=saved",
+    cancelUrl: "http://localhost:3000/w/acme/billing",
+  });
+
+  const charge = (customerId: string, key = randomUUID()) =>
+    gateway.chargeOffSession(
+      {
+        customerId,
+        amountMinor: 2_900,
+        currency: "EUR",
+        description: "Invoice",
+        metadata: { invoice_id: "i", payment_id: key, workspace_id: "w" },
+      },
+      `invoice:${key}`,
+    );
+
+  it("opens a setup session for cards that names the workspace, and reads back the card it saved", async () => {
+    const customerId = await customer();
+    const workspaceId = randomUUID();
+    const key = `payment-method:${workspaceId}:1`;
+    const session = await gateway.createSetupSession(setup(customerId, workspaceId), key);
+    expect(await gateway.createSetupSession(setup(customerId, workspaceId), key)).toEqual(session);
+    expect(session.url).toMatch(/^https:\/\/checkout\.stripe\.com\//);
+
+    const request = standIn.requests.find(
+      (r) => r.path === "/v1/checkout/sessions" && r.headers["idempotency-key"] === key,
+    );
+    expect(request?.headers["stripe-version"]).toBe(STRIPE_API_VERSION);
+    expect(Object.fromEntries(request!.params)).toEqual({
+      mode: "setup",
+      customer: customerId,
+      "allowed_payment_method_types[0]": "card",
+      "metadata[workspace_id]": workspaceId,
+      "metadata[purpose]": "payment_method",
+      "setup_intent_data[metadata][workspace_id]": workspaceId,
+      "setup_intent_data[metadata][purpose]": "payment_method",
+      success_url: "http://localhost:3000/w/acme/billing?card=saved",
+      cancel_url: "http://localhost:3000/w/acme/billing",
+    });
+
+    expect(await gateway.retrieveCheckoutSession(session.sessionId)).toEqual({
+      id: session.sessionId,
+      mode: "setup",
+      status: "open",
+      paymentStatus: "no_payment_required",
+      customerId,
+      paymentIntentId: null,
+      setupPaymentMethod: null,
+      metadata: { workspace_id: workspaceId, purpose: "payment_method" },
+    });
+
+    const { paymentMethod } = standIn.completeSetup(session.sessionId);
+    expect(await gateway.retrieveCheckoutSession(session.sessionId)).toMatchObject({
+      status: "complete",
+      setupPaymentMethod: { ref: paymentMethod.id, label: "Visa ending 4242" },
+    });
+    const read = standIn.requests.findLast((r) => r.path.endsWith(session.sessionId));
+    expect(read?.params.getAll("expand[0]")).toEqual(["setup_intent.payment_method"]);
+    expect(await gateway.retrieveCheckoutSession("cs_test_unknown")).toBeNull();
+  });
+
+  it("reads a paid payment session's payment intent", async () => {
+    const customerId = await customer();
+    const purchaseId = randomUUID();
+    const session = await gateway.createCheckoutSession(
+      {
+        purchaseId,
+        workspaceId: randomUUID(),
+        customerId,
+        description: "Starter: 5,000 credits",
+        amountMinor: 900,
+        currency: "USD",
+        successUrl: "http://localhost:3000/ok",
+        cancelUrl: "http://localhost:3000/no",
+      },
+      `checkout:${purchaseId}`,
+    );
+    const { paymentIntent } = standIn.completeCheckout(session.sessionId);
+
+    expect(await gateway.retrieveCheckoutSession(session.sessionId)).toMatchObject({
+      mode: "payment",
+      status: "complete",
+      paymentStatus: "paid",
+      paymentIntentId: paymentIntent.id,
+      setupPaymentMethod: null,
+      metadata: { purchase_id: purchaseId },
+    });
+  });
+
+  it("charges the default card, else the newest, and reports insufficient funds by its decline code", async () => {
+    const customerId = await customer();
+    expect(await gateway.defaultPaymentMethod(customerId)).toBeNull();
+    expect(await charge(customerId)).toEqual({
+      paymentIntentId: null,
+      status: "failed",
+      failureReason: expect.stringMatching(/^No saved card to charge/),
+      failureCode: "no_payment_method",
+    });
+
+    const first = await gateway.createSetupSession(setup(customerId), randomUUID());
+    const good = standIn.completeSetup(first.sessionId).paymentMethod;
+    const second = await gateway.createSetupSession(setup(customerId), randomUUID());
+    const poor = standIn.completeSetup(second.sessionId, "insufficient_funds").paymentMethod;
+
+    // No default yet: the newest card, as Stripe lists them.
+    expect(await gateway.defaultPaymentMethod(customerId)).toEqual({
+      ref: poor.id,
+      label: "Visa ending 9995",
+    });
+    expect(await charge(customerId)).toEqual({
+      paymentIntentId: expect.stringMatching(/^pi_/),
+      status: "failed",
+      failureReason: "Your card has insufficient funds.",
+      failureCode: "insufficient_funds",
+    });
+
+    await gateway.setDefaultPaymentMethod(customerId, good.id);
+    expect(standIn.customers.get(customerId)?.invoice_settings).toEqual({
+      default_payment_method: good.id,
+    });
+    expect(await gateway.defaultPaymentMethod(customerId)).toEqual({
+      ref: good.id,
+      label: "Visa ending 4242",
+    });
+    const paid = await charge(customerId);
+    expect(paid).toEqual({
+      paymentIntentId: expect.stringMatching(/^pi_/),
+      chargeId: expect.stringMatching(/^ch_/),
+      status: "succeeded",
+    });
+    if (paid.status !== "succeeded") throw new Error("the default card did not pay");
+    expect(standIn.paymentIntents.get(paid.paymentIntentId)).toMatchObject({
+      payment_method: good.id,
+      latest_charge: paid.chargeId,
+    });
+    // Read back through the SDK, as the gateway's read calls do.
+    const stripe = createStripeClient({ secretKey: "sk_test_standin", apiBase: standIn.url });
+    expect(await stripe.charges.retrieve(paid.chargeId!)).toMatchObject({
+      payment_intent: paid.paymentIntentId,
+      amount: 2_900,
+      currency: "eur",
+      metadata: { invoice_id: "i" },
+    });
+    expect(await stripe.paymentIntents.retrieve(paid.paymentIntentId)).toMatchObject({
+      status: "succeeded",
+      latest_charge: paid.chargeId,
+    });
+
+    await expect(gateway.setDefaultPaymentMethod(customerId, "pm_not_theirs")).rejects.toThrow(
+      /not attached/,
+    );
+  });
+});
+
 describe("buying credits in Stripe mode", () => {
   it("completes a purchase from Stripe's own objects, whichever webhook comes first", async () => {
     // It turns on auto top-up, a tier feature that Free lacks.

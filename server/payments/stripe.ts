@@ -1,5 +1,6 @@
 import Stripe from "stripe";
 
+import { NO_SAVED_CARD } from "./cards";
 import type {
   CheckoutSession,
   CheckoutSessionInput,
@@ -121,12 +122,12 @@ export class StripeGateway implements PaymentGateway {
     input: OffSessionChargeInput,
     idempotencyKey: string,
   ): Promise<OffSessionCharge> {
-    const paymentMethod = await this.savedCard(input.customerId);
+    const paymentMethod = (await this.defaultPaymentMethod(input.customerId))?.ref;
     if (!paymentMethod) {
       return {
         paymentIntentId: null,
         status: "failed",
-        failureReason: "No saved card to charge: buy a pack once through checkout to save one",
+        failureReason: NO_SAVED_CARD,
         failureCode: "no_payment_method",
       };
     }
@@ -191,17 +192,60 @@ export class StripeGateway implements PaymentGateway {
     return { refundId: refund.id, status };
   }
 
-  // TODO(issue 7 lanes): filled in by the gateway lane.
-  async createSetupSession(_input: SetupSessionInput, _key: string): Promise<CheckoutSession> {
-    throw new Error("not implemented yet");
+  /**
+   * A Checkout Session in setup mode: the customer saves a card for
+   * off-session charges and pays nothing. Cards only, which is also why the
+   * pinned API needs no currency (it asks for one only when the payment
+   * methods are left to Stripe). The workspace and the purpose travel as
+   * metadata on the session and its setup intent, so either webhook leads
+   * back to the workspace.
+   */
+  async createSetupSession(
+    input: SetupSessionInput,
+    idempotencyKey: string,
+  ): Promise<CheckoutSession> {
+    const metadata = { workspace_id: input.workspaceId, purpose: "payment_method" };
+    const session = await this.stripe.checkout.sessions.create(
+      {
+        mode: "setup",
+        customer: input.customerId,
+        allowed_payment_method_types: ["card"],
+        ...(input.currency ? { currency: input.currency.toLowerCase() } : {}),
+        metadata: { ...metadata },
+        setup_intent_data: { metadata: { ...metadata } },
+        success_url: input.successUrl,
+        cancel_url: input.cancelUrl,
+      },
+      { idempotencyKey },
+    );
+    if (!session.url)
+      throw new Error(`Stripe returned checkout session ${session.id} without a URL`);
+
+    return { sessionId: session.id, url: session.url };
   }
 
-  async setDefaultPaymentMethod(_customerId: string, _ref: string): Promise<void> {
-    throw new Error("not implemented yet");
+  /** Sets the customer's invoice_settings.default_payment_method, which off-session charges use. */
+  async setDefaultPaymentMethod(customerId: string, paymentMethodRef: string): Promise<void> {
+    await this.stripe.customers.update(customerId, {
+      invoice_settings: { default_payment_method: paymentMethodRef },
+    });
   }
 
-  async defaultPaymentMethod(_customerId: string): Promise<SavedPaymentMethod | null> {
-    throw new Error("not implemented yet");
+  /** The customer's default card, or else the newest card saved on them; null when none is. */
+  async defaultPaymentMethod(customerId: string): Promise<SavedPaymentMethod | null> {
+    const customer = await this.stripe.customers.retrieve(customerId, {
+      expand: ["invoice_settings.default_payment_method"],
+    });
+    if (customer.deleted) return null;
+    const chosen = customer.invoice_settings?.default_payment_method;
+    // Expanded above, so a set default arrives as the payment method itself.
+    if (chosen && typeof chosen !== "string") return reads.savedPaymentMethod(chosen);
+    const cards = await this.stripe.customers.listPaymentMethods(customerId, {
+      type: "card",
+      limit: 1,
+    });
+
+    return cards.data[0] ? reads.savedPaymentMethod(cards.data[0]) : null;
   }
 
   retrieveCheckoutSession(sessionId: string): Promise<GatewayCheckoutSession | null> {
@@ -226,21 +270,6 @@ export class StripeGateway implements PaymentGateway {
 
   listDisputes(window: GatewayWindow): Promise<GatewayDispute[]> {
     return reads.listDisputes(this.stripe, window);
-  }
-
-  /** The customer's default card, or else the first card saved on them. */
-  private async savedCard(customerId: string): Promise<string | null> {
-    const customer = await this.stripe.customers.retrieve(customerId);
-    if (!customer.deleted) {
-      const chosen = customer.invoice_settings?.default_payment_method;
-      if (chosen) return typeof chosen === "string" ? chosen : chosen.id;
-    }
-    const cards = await this.stripe.customers.listPaymentMethods(customerId, {
-      type: "card",
-      limit: 1,
-    });
-
-    return cards.data[0]?.id ?? null;
   }
 }
 
