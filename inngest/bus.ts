@@ -31,6 +31,7 @@ import { notificationTypes } from "@/server/notifications/types";
 import { pruneEventTables } from "@/server/events/retention";
 import { processStripeEvent, redeliverSimulatedEvents } from "@/server/payments/reactions";
 import { reconcileWithGateway } from "@/server/payments/reconciliation";
+import { refundCancelledCredit } from "@/server/payments/refunds";
 import { countConsumption, countSignup } from "@/server/usage/reactions";
 import {
   deleteExpiredCancelledWorkspaces,
@@ -139,6 +140,12 @@ export const bus: readonly Reaction[] = [
     id: "credits-refund-payment",
     description: "Give a refund's money back at the payment gateway",
     handle: sendRefundToGateway,
+    retries: 8,
+  }),
+  onEvent("billing/invoice-generated", {
+    id: "payments-refund-cancelled-credit",
+    description: "Pay a cancelled workspace's remaining credit back against its invoice payments",
+    handle: refundCancelledCredit,
     retries: 8,
   }),
   onEvent("credits/consumed", {

@@ -5,6 +5,7 @@ import Link from "next/link";
 import { useState, type ReactNode } from "react";
 
 import { Alert } from "@/components/ui/alert";
+import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { QueryRows, Table, Td, Th } from "@/components/ui/table";
@@ -470,6 +471,13 @@ function Invoices({ workspace }: { workspace: Workspace }) {
   );
 }
 
+const paymentStatusTone = {
+  pending: "neutral",
+  processing: "amber",
+  succeeded: "green",
+  failed: "red",
+} as const;
+
 function Payments({ workspace }: { workspace: Workspace }) {
   const trpc = useTRPC();
   const history = useQuery(
@@ -482,20 +490,24 @@ function Payments({ workspace }: { workspace: Workspace }) {
 
   return (
     <Card>
-      <CardHeader title="Payments" description="Paid invoices and credit purchases." />
+      <CardHeader
+        title="Payments"
+        description="Charges for invoices and credit purchases, paid or not, with their refunds."
+      />
       <Table label="Payments">
         <thead className="bg-slate-50/60">
           <tr>
             <Th>Date</Th>
             <Th>For</Th>
             <Th>Method</Th>
+            <Th>Status</Th>
             <Th align="right">Amount</Th>
           </tr>
         </thead>
         <tbody className="divide-y divide-slate-100">
           <QueryRows
             query={history}
-            colSpan={4}
+            colSpan={5}
             subject="the payments"
             isEmpty={rows.length === 0}
             empty="No payments yet."
@@ -510,6 +522,9 @@ function Payments({ workspace }: { workspace: Workspace }) {
                     {payment.invoiceNumber}
                   </span>
                 )}
+                {payment.failureMessage && payment.status === "failed" && (
+                  <p className="mt-1 text-xs text-red-700">{payment.failureMessage}</p>
+                )}
                 {payment.refunds.map((refund) => (
                   <p key={refund.id} className="mt-1 text-xs text-slate-500">
                     Refund of {formatMoney(refund.amountMinor, payment.currency)} on{" "}
@@ -518,6 +533,18 @@ function Payments({ workspace }: { workspace: Workspace }) {
                 ))}
               </Td>
               <Td className="text-slate-600">{payment.method}</Td>
+              <Td>
+                <span className="flex flex-wrap gap-1" data-testid="payment-status">
+                  <Badge tone={paymentStatusTone[payment.status]}>
+                    {payment.amountRefundedMinor >= payment.amountMinor
+                      ? "Refunded"
+                      : payment.amountRefundedMinor > 0
+                        ? "Partly refunded"
+                        : humanize(payment.status)}
+                  </Badge>
+                  {payment.disputed && <Badge tone="red">Disputed</Badge>}
+                </span>
+              </Td>
               <Td numeric>{formatMoney(payment.amountMinor, payment.currency)}</Td>
             </tr>
           ))}

@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 
-import { creditPacks, creditPurchases } from "@/drizzle/schema";
+import { creditPacks, creditPurchases, invoices, payments } from "@/drizzle/schema";
 import { packDescription } from "@/server/credits/purchases";
 import type { ReactionHandler } from "@/server/events/reactions";
 
@@ -47,6 +47,17 @@ export const issuePurchaseInvoice: ReactionHandler<"credits/purchased"> = async 
     ],
   });
   if (issued.created) {
+    // A refund recorded before the invoice existed (a gateway refund learnt early) counts on it too.
+    const [payment] = await tx
+      .select({ refunded: payments.amountRefundedMinor })
+      .from(payments)
+      .where(eq(payments.purchaseId, purchase.id));
+    if (payment && payment.refunded > 0) {
+      await tx
+        .update(invoices)
+        .set({ amountRefundedMinor: payment.refunded })
+        .where(eq(invoices.id, issued.invoice.id));
+    }
     log.info(
       { purchaseId: purchase.id, invoiceId: issued.invoice.id, number: issued.invoice.number },
       "purchase invoiced",

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   billingAdjustments,
   invoices,
+  payments,
   subscriptions,
   tiers,
   workspaceMembers,
@@ -175,9 +176,13 @@ describe("payment history", () => {
     const purchase = await buyPaidPack(runtime, workspace, seedPacks[0]!.id);
 
     const history = await paymentHistory(runtime.db, workspace.workspaceId);
-    expect(history.map((entry) => [entry.kind, entry.id])).toEqual([
-      ["credit_purchase", purchase.id],
-      ["invoice", paid.id],
+    const [purchasePayment] = await runtime.db
+      .select()
+      .from(payments)
+      .where(eq(payments.purchaseId, purchase.id));
+    expect(history.map((entry) => [entry.kind, entry.id, entry.status])).toEqual([
+      ["credit_purchase", purchasePayment!.id, "succeeded"],
+      ["invoice", paid.id, "succeeded"],
     ]);
     expect(history[1]).toMatchObject({
       amountMinor: paid.amountDueMinor,
@@ -186,6 +191,55 @@ describe("payment history", () => {
     });
     expect(history[0]).toMatchObject({ amountMinor: purchase.amountMinor, refunds: [] });
     expect(history.some((entry) => entry.id === open.id)).toBe(false);
+  });
+
+  it("shows a failed charge with its reason, and a refunded purchase with its refund", async () => {
+    const workspace = await proWorkspace();
+    await subscribe(workspace.workspaceId, { paymentMethodLabel: "Visa ending 4242" });
+    clock.set("2027-07-05T09:00:00Z");
+    const invoice = await issueTestInvoice(runtime, workspace.workspaceId);
+    await runtime.db.insert(payments).values({
+      workspaceId: workspace.workspaceId,
+      kind: "invoice",
+      invoiceId: invoice.id,
+      gateway: "simulated",
+      trigger: "invoice_issued",
+      idempotencyKey: `invoice:${invoice.id}:1`,
+      status: "failed",
+      amountMinor: invoice.amountDueMinor,
+      currency: invoice.currency,
+      failureCode: "card_declined",
+      failureMessage: "Your card was declined.",
+      createdAt: clock.now(),
+      settledAt: clock.now(),
+    });
+    clock.set("2027-07-06T09:00:00Z");
+    const purchase = await buyPaidPack(runtime, workspace, seedPacks[0]!.id);
+    const caller = await callerFor(runtime, workspace.userId);
+    await caller.credits.purchases.refund({
+      workspaceId: workspace.workspaceId,
+      purchaseId: purchase.id,
+      credits: 2_500,
+      reason: "Too many",
+    });
+    await drain(runtime);
+
+    const history = await paymentHistory(runtime.db, workspace.workspaceId);
+    expect(history).toMatchObject([
+      {
+        kind: "credit_purchase",
+        status: "succeeded",
+        amountRefundedMinor: purchase.amountMinor / 2,
+        refunds: [{ amountMinor: purchase.amountMinor / 2, status: "succeeded" }],
+      },
+      {
+        kind: "invoice",
+        invoiceId: invoice.id,
+        status: "failed",
+        failureMessage: "Your card was declined.",
+        method: "Visa ending 4242",
+      },
+    ]);
   });
 });
 

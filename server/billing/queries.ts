@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNotNull, isNull, lt, ne, or } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNotNull, isNull, lt, ne, notExists, or } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { z } from "zod";
 
@@ -6,8 +6,11 @@ import {
   creditPacks,
   creditPurchases,
   creditRefunds,
+  disputes,
   invoiceLines,
   invoices,
+  paymentRefunds,
+  payments,
   subscriptions,
   tiers,
   workspaces,
@@ -18,6 +21,8 @@ import { AppError } from "@/server/errors";
 import { customerCreditBalance } from "@/server/workspaces/lifecycle";
 
 import { amountRemainingSql } from "./invoices";
+
+const purchaseInvoices = alias(invoices, "purchase_invoices");
 import { amountRemainingMinor, totalRows, type TotalRow } from "./invoice-view";
 
 /**
@@ -218,7 +223,7 @@ export async function invoiceDetails(db: DbOrTx, workspaceId: string, invoiceId:
 }
 
 export interface PaymentHistoryEntry {
-  /** The invoice's id, or the purchase's when it has no invoice. */
+  /** The payment's id; for a paid invoice no payment was needed for, the invoice's. */
   id: string;
   kind: "invoice" | "credit_purchase";
   description: string;
@@ -226,15 +231,23 @@ export interface PaymentHistoryEntry {
   invoiceNumber: string | null;
   amountMinor: number;
   currency: string;
+  status: "pending" | "processing" | "succeeded" | "failed";
+  /** Why a failed payment failed, as the gateway said. */
+  failureMessage: string | null;
+  /** When it settled (paid or failed), or was started while still pending. */
   paidAt: Date;
   method: string;
+  amountRefundedMinor: number;
+  /** A payment under a chargeback, or whose chargeback was lost. */
+  disputed: boolean;
   refunds: { id: string; amountMinor: number; status: string; createdAt: Date }[];
 }
 
 /**
- * What the workspace paid, newest first: paid invoices and paid credit
- * purchases (each purchase once, with its invoice's number when it has one),
- * with the refunds of each purchase.
+ * What the workspace paid and tried to pay, newest first: every payment at
+ * the gateway (invoice charges, each retry its own row, and credit
+ * purchases) with its status and its refunds, and the paid invoices that
+ * needed no payment (nothing due, or settled before payments were recorded).
  *
  * TODO: payments do not record the card they were taken from yet; invoices
  * show the subscription's saved card, purchases the gateway's checkout.
@@ -250,11 +263,57 @@ export async function paymentHistory(
     .from(subscriptions)
     .where(eq(subscriptions.workspaceId, workspaceId));
 
-  const paidInvoices = await db
+  const rows = await db
+    .select({
+      payment: payments,
+      invoiceNumber: invoices.number,
+      purchaseInvoiceId: purchaseInvoices.id,
+      purchaseInvoiceNumber: purchaseInvoices.number,
+      packName: creditPacks.name,
+      credits: creditPurchases.credits,
+    })
+    .from(payments)
+    .leftJoin(invoices, eq(invoices.id, payments.invoiceId))
+    .leftJoin(creditPurchases, eq(creditPurchases.id, payments.purchaseId))
+    .leftJoin(creditPacks, eq(creditPacks.id, creditPurchases.packId))
+    .leftJoin(purchaseInvoices, eq(purchaseInvoices.purchaseId, payments.purchaseId))
+    .where(eq(payments.workspaceId, workspaceId))
+    .orderBy(desc(payments.createdAt), desc(payments.id))
+    .limit(limit);
+  const paymentIds = rows.map((row) => row.payment.id);
+  const purchaseIds = rows.flatMap((row) =>
+    row.payment.purchaseId ? [row.payment.purchaseId] : [],
+  );
+  const [refunds, creditRefundRows, disputed] = await Promise.all([
+    paymentIds.length
+      ? db
+          .select()
+          .from(paymentRefunds)
+          .where(inArray(paymentRefunds.paymentId, paymentIds))
+          .orderBy(asc(paymentRefunds.createdAt))
+      : [],
+    // Credit refunds from before refunds were recorded against payments.
+    purchaseIds.length
+      ? db
+          .select()
+          .from(creditRefunds)
+          .where(inArray(creditRefunds.purchaseId, purchaseIds))
+          .orderBy(asc(creditRefunds.createdAt))
+      : [],
+    paymentIds.length
+      ? db
+          .select({ paymentId: disputes.paymentId })
+          .from(disputes)
+          .where(and(inArray(disputes.paymentId, paymentIds), ne(disputes.outcome, "won")))
+      : [],
+  ]);
+  const recordedCreditRefunds = new Set(refunds.map((refund) => refund.creditRefundId));
+  const recordedGatewayRefunds = new Set(refunds.map((refund) => refund.gatewayRefundId));
+
+  const paidWithoutPayment = await db
     .select({
       id: invoices.id,
       number: invoices.number,
-      kind: invoices.kind,
       amountPaidMinor: invoices.amountPaidMinor,
       amountDueMinor: invoices.amountDueMinor,
       currency: invoices.currency,
@@ -267,50 +326,68 @@ export async function paymentHistory(
         eq(invoices.status, "paid"),
         isNull(invoices.purchaseId),
         isNotNull(invoices.paidAt),
+        notExists(
+          db
+            .select({ id: payments.id })
+            .from(payments)
+            .where(and(eq(payments.invoiceId, invoices.id), eq(payments.status, "succeeded"))),
+        ),
       ),
     )
     .orderBy(desc(invoices.paidAt))
     .limit(limit);
 
-  const purchases = await db
-    .select({
-      id: creditPurchases.id,
-      packName: creditPacks.name,
-      credits: creditPurchases.credits,
-      amountMinor: creditPurchases.amountMinor,
-      currency: creditPurchases.currency,
-      gateway: creditPurchases.gateway,
-      paidAt: creditPurchases.paidAt,
-      invoiceId: invoices.id,
-      invoiceNumber: invoices.number,
-    })
-    .from(creditPurchases)
-    .innerJoin(creditPacks, eq(creditPacks.id, creditPurchases.packId))
-    .leftJoin(invoices, eq(invoices.purchaseId, creditPurchases.id))
-    .where(
-      and(
-        eq(creditPurchases.workspaceId, workspaceId),
-        eq(creditPurchases.status, "paid"),
-        isNotNull(creditPurchases.paidAt),
-      ),
-    )
-    .orderBy(desc(creditPurchases.paidAt))
-    .limit(limit);
-  const refunds = purchases.length
-    ? await db
-        .select()
-        .from(creditRefunds)
-        .where(
-          inArray(
-            creditRefunds.purchaseId,
-            purchases.map((purchase) => purchase.id),
-          ),
-        )
-        .orderBy(asc(creditRefunds.createdAt))
-    : [];
-
   const entries: PaymentHistoryEntry[] = [
-    ...paidInvoices.map((invoice) => ({
+    ...rows.map(({ payment, ...row }) => ({
+      id: payment.id,
+      kind: payment.kind === "invoice" ? ("invoice" as const) : ("credit_purchase" as const),
+      description:
+        payment.kind === "invoice"
+          ? `Invoice ${row.invoiceNumber ?? ""}`.trim() +
+            (payment.attempt > 1 ? `, attempt ${payment.attempt}` : "")
+          : `${row.packName ?? "Credit pack"} (${(row.credits ?? 0).toLocaleString("en-US")} credits)`,
+      invoiceId: payment.invoiceId ?? row.purchaseInvoiceId,
+      invoiceNumber: payment.kind === "invoice" ? row.invoiceNumber : row.purchaseInvoiceNumber,
+      amountMinor: payment.amountMinor,
+      currency: payment.currency,
+      status: payment.status,
+      failureMessage: payment.failureMessage,
+      paidAt: payment.settledAt ?? payment.createdAt,
+      method:
+        payment.kind === "invoice"
+          ? (subscription?.label ?? "Saved payment method")
+          : payment.trigger === "auto_top_up"
+            ? "Saved card, auto top-up"
+            : payment.gateway === "stripe"
+              ? "Card, Stripe checkout"
+              : "Card, simulated checkout",
+      amountRefundedMinor: payment.amountRefundedMinor,
+      disputed: disputed.some((row) => row.paymentId === payment.id),
+      refunds: [
+        ...refunds
+          .filter((refund) => refund.paymentId === payment.id)
+          .map((refund) => ({
+            id: refund.id,
+            amountMinor: refund.amountMinor,
+            status: refund.status,
+            createdAt: refund.createdAt,
+          })),
+        ...creditRefundRows
+          .filter(
+            (refund) =>
+              refund.purchaseId === payment.purchaseId &&
+              !recordedCreditRefunds.has(refund.id) &&
+              !recordedGatewayRefunds.has(refund.gatewayRefundId),
+          )
+          .map((refund) => ({
+            id: refund.id,
+            amountMinor: refund.amountMinor,
+            status: refund.status,
+            createdAt: refund.createdAt,
+          })),
+      ],
+    })),
+    ...paidWithoutPayment.map((invoice) => ({
       id: invoice.id,
       kind: "invoice" as const,
       description: `Invoice ${invoice.number}`,
@@ -318,31 +395,16 @@ export async function paymentHistory(
       invoiceNumber: invoice.number,
       amountMinor: invoice.amountPaidMinor || invoice.amountDueMinor,
       currency: invoice.currency,
+      status: "succeeded" as const,
+      failureMessage: null,
       paidAt: invoice.paidAt!,
       method:
         invoice.amountDueMinor === 0
           ? "Nothing to pay"
           : (subscription?.label ?? "Saved payment method"),
+      amountRefundedMinor: 0,
+      disputed: false,
       refunds: [],
-    })),
-    ...purchases.map((purchase) => ({
-      id: purchase.id,
-      kind: "credit_purchase" as const,
-      description: `${purchase.packName} (${purchase.credits.toLocaleString("en-US")} credits)`,
-      invoiceId: purchase.invoiceId,
-      invoiceNumber: purchase.invoiceNumber,
-      amountMinor: purchase.amountMinor,
-      currency: purchase.currency,
-      paidAt: purchase.paidAt!,
-      method: purchase.gateway === "stripe" ? "Card, Stripe checkout" : "Card, simulated checkout",
-      refunds: refunds
-        .filter((refund) => refund.purchaseId === purchase.id)
-        .map((refund) => ({
-          id: refund.id,
-          amountMinor: refund.amountMinor,
-          status: refund.status,
-          createdAt: refund.createdAt,
-        })),
     })),
   ];
 

@@ -9,6 +9,7 @@ import {
   creditPurchases,
   notifications,
   outbox,
+  payments,
   stripeEvents,
   workspaceMembers,
   workspaces,
@@ -207,6 +208,18 @@ describe("topping up automatically", () => {
       );
     expect(webhook?.processedAt).not.toBeNull();
     expect((await caller.credits.autoTopUp.get({ workspaceId })).usedThisMonth).toBe(1);
+    // One payment row, whichever of the charge's answer and its webhook came first.
+    expect(
+      await runtime.db.select().from(payments).where(eq(payments.purchaseId, purchase!.id)),
+    ).toMatchObject([
+      {
+        kind: "purchase",
+        trigger: "auto_top_up",
+        status: "succeeded",
+        paymentIntentId: purchase!.paymentIntentId,
+        amountMinor: 900,
+      },
+    ]);
   });
 
   it("asks at once when turned on below the threshold", async () => {
@@ -232,6 +245,17 @@ describe("topping up automatically", () => {
     const [purchase, ...more] = await topUps(workspaceId);
     expect(more).toHaveLength(0);
     expect(purchase).toMatchObject({ status: "failed", failureReason: "Your card was declined." });
+    expect(
+      await runtime.db.select().from(payments).where(eq(payments.purchaseId, purchase!.id)),
+    ).toMatchObject([
+      {
+        trigger: "auto_top_up",
+        status: "failed",
+        failureMessage: "Your card was declined.",
+        failureCode: expect.any(String),
+        amountMinor: 900,
+      },
+    ]);
     const failed = await runtime.db
       .select()
       .from(outbox)

@@ -305,12 +305,18 @@ export async function buyTopUp(
       .where(eq(creditPurchases.id, purchaseId));
   }
   if (charge.status === "failed") {
-    return failPurchase(tx, log, {
-      purchaseId,
-      reason: charge.failureReason,
-      final: true,
-      paymentIntentId: charge.paymentIntentId,
-    });
+    return failPurchase(
+      tx,
+      log,
+      {
+        purchaseId,
+        reason: charge.failureReason,
+        final: true,
+        paymentIntentId: charge.paymentIntentId,
+        failureCode: charge.failureCode,
+      },
+      deps.clock,
+    );
   }
   if (charge.status === "processing") {
     log.info({ purchaseId }, "top-up payment processing; the gateway's webhook completes it");
@@ -320,6 +326,7 @@ export async function buyTopUp(
   return completePurchase(tx, deps.clock, log, {
     purchaseId,
     paymentIntentId: charge.paymentIntentId,
+    chargeId: charge.chargeId,
     amountMinor: null,
     currency: null,
     actor: { type: "system", reason: "auto top-up" },

@@ -43,9 +43,22 @@ const paymentIntent = z
     metadata,
     amount: z.number().int(),
     currency: z.string(),
-    last_payment_error: z.object({ message: z.string().nullish() }).loose().nullish(),
+    last_payment_error: z
+      .object({ message: z.string().nullish(), code: z.string().nullish() })
+      .loose()
+      .nullish(),
+    /** The current API names the charge; older versions list it under `charges`. */
+    latest_charge: reference,
+    charges: z
+      .object({ data: z.array(z.object({ id: z.string() }).loose()) })
+      .loose()
+      .nullish(),
   })
   .loose();
+
+function chargeOf(intent: z.output<typeof paymentIntent>): string | null {
+  return idOf(intent.latest_charge) ?? intent.charges?.data[0]?.id ?? null;
+}
 
 const uuid = z.uuid();
 
@@ -145,7 +158,7 @@ export const purchaseWebhookHandlers: Record<string, StripeEventHandler> = {
   "checkout.session.completed": sessionPaid,
   "checkout.session.async_payment_succeeded": sessionPaid,
 
-  "checkout.session.async_payment_failed": async (tx, payload, { log }) => {
+  "checkout.session.async_payment_failed": async (tx, payload, { deps, log }) => {
     const session = objectOf(checkoutSession, payload);
     const purchaseId = await findPurchase(tx, {
       metadata: session.metadata,
@@ -154,12 +167,17 @@ export const purchaseWebhookHandlers: Record<string, StripeEventHandler> = {
     });
     if (!purchaseId) return notOurs(log, payload);
 
-    return failPurchase(tx, log, {
-      purchaseId,
-      reason: "The payment did not go through",
-      final: true,
-      paymentIntentId: idOf(session.payment_intent),
-    });
+    return failPurchase(
+      tx,
+      log,
+      {
+        purchaseId,
+        reason: "The payment did not go through",
+        final: true,
+        paymentIntentId: idOf(session.payment_intent),
+      },
+      deps.clock,
+    );
   },
 
   "checkout.session.expired": async (tx, payload, { log }) => {
@@ -186,13 +204,14 @@ export const purchaseWebhookHandlers: Record<string, StripeEventHandler> = {
     return completePurchase(tx, deps.clock, log, {
       purchaseId,
       paymentIntentId: intent.id,
+      chargeId: chargeOf(intent),
       amountMinor: intent.amount,
       currency: intent.currency,
       actor,
     });
   },
 
-  "payment_intent.payment_failed": async (tx, payload, { log }) => {
+  "payment_intent.payment_failed": async (tx, payload, { deps, log }) => {
     const intent = objectOf(paymentIntent, payload);
     const purchaseId = await findPurchase(tx, {
       metadata: intent.metadata,
@@ -200,11 +219,17 @@ export const purchaseWebhookHandlers: Record<string, StripeEventHandler> = {
     });
     if (!purchaseId) return notOurs(log, payload);
 
-    return failPurchase(tx, log, {
-      purchaseId,
-      reason: intent.last_payment_error?.message ?? "The payment failed",
-      final: false,
-      paymentIntentId: intent.id,
-    });
+    return failPurchase(
+      tx,
+      log,
+      {
+        purchaseId,
+        reason: intent.last_payment_error?.message ?? "The payment failed",
+        final: false,
+        paymentIntentId: intent.id,
+        failureCode: intent.last_payment_error?.code ?? null,
+      },
+      deps.clock,
+    );
   },
 };

@@ -7,6 +7,7 @@ import {
   creditGrants,
   creditPurchases,
   outbox,
+  payments,
   stripeEvents,
   workspaceMembers,
 } from "@/drizzle/schema";
@@ -31,7 +32,9 @@ import {
 import {
   deliver,
   eventFrom,
+  intentFailed,
   intentSucceeded,
+  intentSucceededWithCharge,
   purchaseRef,
   sessionCompleted,
   sessionExpired,
@@ -442,6 +445,65 @@ describe("completing a purchase from the gateway's webhook events", () => {
     await drain(runtime);
 
     await expectGrantedOnce(workspaceId, purchaseId, 5_000);
+  });
+
+  async function paymentRows(purchaseId: string) {
+    return runtime.db.select().from(payments).where(eq(payments.purchaseId, purchaseId));
+  }
+
+  it("grants once and records one payment when the intent succeeds before the checkout completes", async () => {
+    const { purchaseId, ref, workspaceId } = await startedPurchase();
+    const intentId = `pi_test_${randomUUID().slice(0, 8)}`;
+    const chargeId = `ch_test_${randomUUID().slice(0, 8)}`;
+    const intent = intentSucceededWithCharge(ref, intentId, chargeId);
+    const session = sessionCompleted(ref, intentId);
+
+    await deliver(runtime, intent);
+    await drain(runtime);
+    await deliver(runtime, session);
+    await deliver(runtime, { ...intent, id: `${intent.id}_resent` });
+    await drain(runtime);
+    await deliver(runtime, { ...session, id: `${session.id}_resent` });
+    await drain(runtime);
+
+    await expectGrantedOnce(workspaceId, purchaseId, 5_000);
+    const rows = await paymentRows(purchaseId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      kind: "purchase",
+      idempotencyKey: `purchase:${purchaseId}`,
+      trigger: "checkout",
+      gateway: "simulated",
+      paymentIntentId: intentId,
+      chargeId,
+      status: "succeeded",
+      amountMinor: ref.amountMinor,
+      currency: ref.currency,
+      amountRefundedMinor: 0,
+    });
+    expect(rows[0]!.settledAt).toEqual(clock.now());
+  });
+
+  it("learns the charge from a later event when the checkout completed first", async () => {
+    const { purchaseId, ref } = await startedPurchase();
+    const intentId = `pi_test_${randomUUID().slice(0, 8)}`;
+    await deliver(runtime, sessionCompleted(ref, intentId));
+    await drain(runtime);
+    expect((await paymentRows(purchaseId))[0]).toMatchObject({ chargeId: null });
+
+    await deliver(runtime, intentSucceededWithCharge(ref, intentId, "ch_test_learnt_later"));
+    await drain(runtime);
+    const rows = await paymentRows(purchaseId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ chargeId: "ch_test_learnt_later", status: "succeeded" });
+  });
+
+  it("records no payment for a declined checkout card, which may still pay with another", async () => {
+    const { purchaseId, ref } = await startedPurchase();
+    await deliver(runtime, intentFailed(ref, `pi_test_${randomUUID().slice(0, 8)}`));
+    await drain(runtime);
+
+    expect(await paymentRows(purchaseId)).toHaveLength(0);
   });
 
   it("does not grant a payment of another amount; the event stays unprocessed for a retry", async () => {

@@ -9,6 +9,7 @@ import {
   creditPacks,
   creditPurchases,
   creditRefunds,
+  payments,
   workspaces,
 } from "@/drizzle/schema";
 import type { Actor } from "@/server/actor";
@@ -263,6 +264,8 @@ export interface PaymentFacts {
   purchaseId: string;
   /** The gateway's payment id; null when the event does not name one. */
   paymentIntentId: string | null;
+  /** The charge (ch_…) that took the money, when the event names it. */
+  chargeId?: string | null;
   /** What the gateway says was paid; null when the event does not say. */
   amountMinor: number | null;
   currency: string | null;
@@ -294,6 +297,12 @@ export async function completePurchase(
         .set({ paymentIntentId: facts.paymentIntentId })
         .where(eq(creditPurchases.id, purchase.id));
     }
+    await recordPurchasePayment(tx, clock, purchase, {
+      status: "succeeded",
+      paymentIntentId: purchase.paymentIntentId ?? facts.paymentIntentId,
+      chargeId: facts.chargeId ?? null,
+      settledAt: purchase.paidAt ?? clock.now(),
+    });
     log.info({ purchaseId: purchase.id }, "purchase already paid; nothing granted again");
 
     return [];
@@ -341,6 +350,12 @@ export async function completePurchase(
       failureReason: null,
     })
     .where(eq(creditPurchases.id, purchase.id));
+  await recordPurchasePayment(tx, clock, purchase, {
+    status: "succeeded",
+    paymentIntentId,
+    chargeId: facts.chargeId ?? null,
+    settledAt: clock.now(),
+  });
   log.info(
     { purchaseId: purchase.id, credits: purchase.credits },
     "purchase paid; credits granted",
@@ -370,7 +385,14 @@ export async function completePurchase(
 export async function failPurchase(
   tx: Tx,
   log: Logger,
-  input: { purchaseId: string; reason: string; final: boolean; paymentIntentId?: string | null },
+  input: {
+    purchaseId: string;
+    reason: string;
+    final: boolean;
+    paymentIntentId?: string | null;
+    failureCode?: string | null;
+  },
+  clock?: Clock,
 ): Promise<EventDraft[]> {
   const purchase = await lockPurchase(tx, input.purchaseId);
   if (!purchase) throw new Error(`Purchase ${input.purchaseId} not found`);
@@ -388,6 +410,16 @@ export async function failPurchase(
         : {}),
     })
     .where(eq(creditPurchases.id, purchase.id));
+  if (ends && purchase.amountMinor > 0) {
+    await recordPurchasePayment(tx, clock ?? null, purchase, {
+      status: "failed",
+      paymentIntentId: purchase.paymentIntentId ?? input.paymentIntentId ?? null,
+      chargeId: null,
+      settledAt: clock?.now() ?? null,
+      failureCode: input.failureCode ?? null,
+      failureMessage: reason,
+    });
+  }
   log.info({ purchaseId: purchase.id, ends, reason }, "purchase payment failed");
   if (!ends || purchase.origin !== "auto_top_up") return [];
 
@@ -398,6 +430,72 @@ export async function failPurchase(
       reason,
     }),
   ];
+}
+
+/**
+ * The purchase's row in `payments` (key `purchase:<purchaseId>`), written
+ * once and brought up to date by later events: a success overwrites a
+ * failure (money taken after a decline is still taken), a charge id is filled
+ * in when an event first names it, and nothing else changes a settled row.
+ */
+export async function recordPurchasePayment(
+  tx: Tx,
+  clock: Clock | null,
+  purchase: PurchaseRow,
+  outcome: {
+    status: "succeeded" | "failed";
+    paymentIntentId: string | null;
+    chargeId: string | null;
+    settledAt: Date | null;
+    failureCode?: string | null;
+    failureMessage?: string | null;
+  },
+): Promise<void> {
+  if (purchase.amountMinor <= 0) return;
+  const key = `purchase:${purchase.id}`;
+  const [existing] = await tx
+    .select()
+    .from(payments)
+    .where(eq(payments.idempotencyKey, key))
+    .for("update");
+  if (!existing) {
+    await tx.insert(payments).values({
+      workspaceId: purchase.workspaceId,
+      kind: "purchase",
+      purchaseId: purchase.id,
+      gateway: purchase.gateway,
+      attempt: 1,
+      trigger: purchase.origin === "auto_top_up" ? "auto_top_up" : "checkout",
+      idempotencyKey: key,
+      paymentIntentId: outcome.paymentIntentId,
+      chargeId: outcome.chargeId,
+      status: outcome.status,
+      amountMinor: purchase.amountMinor,
+      currency: purchase.currency,
+      failureCode: outcome.failureCode ?? null,
+      failureMessage: outcome.failureMessage ?? null,
+      createdAt: clock?.now() ?? purchase.createdAt,
+      settledAt: outcome.settledAt,
+    });
+    return;
+  }
+  const succeeds = outcome.status === "succeeded" && existing.status !== "succeeded";
+  const set: Partial<typeof payments.$inferInsert> = {};
+  if (!existing.paymentIntentId && outcome.paymentIntentId) {
+    set.paymentIntentId = outcome.paymentIntentId;
+  }
+  if (!existing.chargeId && outcome.chargeId) set.chargeId = outcome.chargeId;
+  if (succeeds) {
+    Object.assign(set, {
+      status: "succeeded",
+      failureCode: null,
+      failureMessage: null,
+      settledAt: outcome.settledAt,
+    });
+  }
+  if (Object.keys(set).length > 0) {
+    await tx.update(payments).set(set).where(eq(payments.id, existing.id));
+  }
 }
 
 /** The checkout ended unpaid (expired or cancelled); a paid purchase stays paid. */

@@ -9,6 +9,7 @@ import type { Tx } from "@/server/db/client";
 import { AppError } from "@/server/errors";
 import { event } from "@/server/events/catalogue";
 import type { ReactionHandler } from "@/server/events/reactions";
+import { recordCreditRefundPayment } from "@/server/payments/refunds";
 
 import { drawCredits, lockBalance, lowBalanceThresholdOf, MAX_CREDITS } from "./ledger";
 import { refundAmountMinor } from "./refund-rule";
@@ -25,7 +26,9 @@ import { refundAmountMinor } from "./refund-rule";
  * be reached or refuses makes the reaction fail; it is retried with backoff
  * and then dead-lettered for an admin to replay. Meanwhile the refund stays
  * pending and the credits stay refunded: the customer gave them up when
- * asking, and what is owed is the money, which a replay sends.
+ * asking, and what is owed is the money, which a replay sends. The money
+ * sent is recorded as a payment refund (server/payments/refunds.ts), and a
+ * later refund.failed from the gateway marks both failed.
  */
 
 const SCOPE = "credits.refund";
@@ -318,10 +321,11 @@ export const sendRefundToGateway: ReactionHandler<"credits/refunded"> = async ({
       settledAt: deps.clock.now(),
     })
     .where(eq(creditRefunds.id, refund.id));
+  await recordCreditRefundPayment(tx, deps.clock, refund, answer);
   if (failed) {
-    // TODO: a refund the gateway fails is only logged and shown as failed on the purchase; the
-    // credits stay refunded, and a platform admin has to settle it (adjust credits or refund by
-    // hand). Platform admins are not notified yet, and Stripe's later refund.failed is not handled.
+    // TODO: a refund the gateway fails stays failed on the purchase with its credits refunded;
+    // a platform admin settles it by hand (adjust credits or refund at the gateway), and is not
+    // notified yet beyond the admin refunds page.
     log.error({ refundId: refund.id, gatewayRefundId: answer.refundId }, "gateway failed a refund");
   } else {
     log.info({ refundId: refund.id, gatewayRefundId: answer.refundId }, "refund sent to gateway");

@@ -14,6 +14,8 @@ import type {
 } from "@/server/events/reactions";
 import type { Logger } from "@/server/logger";
 
+import { disputeWebhookHandlers } from "./disputes";
+import { refundWebhookHandlers } from "./refunds";
 import { isSimulatedGateway } from "./simulated";
 
 export type StripeEventHandler = (
@@ -33,6 +35,8 @@ const handlerMaps: Record<string, StripeEventHandler>[] = [
   purchaseWebhookHandlers,
   invoicePaymentWebhookHandlers,
   paymentMethodWebhookHandlers,
+  refundWebhookHandlers,
+  disputeWebhookHandlers,
 ];
 
 const handlers = new Map<string, StripeEventHandler[]>();

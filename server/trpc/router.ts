@@ -7,6 +7,7 @@ import { eventsRouter } from "@/server/events/router";
 import { notificationsRouter } from "@/server/notifications/router";
 import { webhooksRouter } from "@/server/notifications/webhooks/router";
 import { adminReconciliationRouter } from "@/server/payments/reconciliation-router";
+import { adminPaymentsRouter } from "@/server/payments/admin-router";
 import { paymentsRouter } from "@/server/payments/router";
 import { workspacesRouter } from "@/server/workspaces/router";
 import { tiersRouter } from "@/server/workspaces/tiers-router";
@@ -25,6 +26,7 @@ export const appRouter = router({
   billing: billingRouter,
   adminBilling: adminBillingRouter,
   adminReconciliation: adminReconciliationRouter,
+  adminPayments: adminPaymentsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -189,11 +189,9 @@ export const recordTierChangeProration: ReactionHandler<"workspace/tier-changed"
  * billing adjustment, then the workspace's final invoice
  * (billing/cycles.ts issueFinalInvoice): the partial period's overage and
  * every adjustment waiting, this refund included. What the refund leaves
- * over is carried forward as a credit: what the workspace is owed back.
- *
- * TODO: pay that credit back at the payment gateway (the payments work);
- * until then it shows on the final invoice and in the billing adjustments,
- * for support to refund by hand.
+ * over is carried forward as a credit: what the workspace is owed back,
+ * which server/payments/refunds.ts (refundCancelledCredit) pays back at the
+ * gateway once the final invoice is issued.
  */
 export const recordCancellationRefund: ReactionHandler<"workspace/cancelled"> = async ({
   tx,

@@ -16,8 +16,35 @@ import { TEST_WEBHOOK_SECRET } from "./runtime";
  * test/fixtures/stripe (top level), re-addressed to a test's own objects:
  * a new event id, and the fields that tie the object to a purchase.
  */
-type Fixture =
-  "checkout.session.completed" | "payment_intent.succeeded" | "payment_intent.payment_failed";
+export type Fixture =
+  | "checkout.session.completed"
+  | "payment_intent.succeeded"
+  | "payment_intent.payment_failed"
+  | "charge.refunded"
+  | "charge.dispute.created"
+  | "invoice.finalized"
+  | "invoice.paid"
+  | "invoice.payment_failed"
+  | "invoice.payment_succeeded"
+  | "customer.subscription.created"
+  | "customer.subscription.updated"
+  | "customer.subscription.deleted";
+
+/** Every top-level fixture, for tests that deliver them all. */
+export const fixtures: readonly Fixture[] = [
+  "checkout.session.completed",
+  "payment_intent.succeeded",
+  "payment_intent.payment_failed",
+  "charge.refunded",
+  "charge.dispute.created",
+  "invoice.finalized",
+  "invoice.paid",
+  "invoice.payment_failed",
+  "invoice.payment_succeeded",
+  "customer.subscription.created",
+  "customer.subscription.updated",
+  "customer.subscription.deleted",
+];
 
 export type StripeEventBody = Record<string, unknown> & {
   id: string;
@@ -115,6 +142,118 @@ export function intentFailed(purchase: PurchaseRef, paymentIntentId: string): St
       metadata: metadataOf(purchase),
       amount: purchase.amountMinor,
       currency: purchase.currency.toLowerCase(),
+    },
+  });
+}
+
+/** payment_intent.succeeded naming the charge that took the money (current API: latest_charge). */
+export function intentSucceededWithCharge(
+  purchase: PurchaseRef,
+  paymentIntentId: string,
+  chargeId: string,
+): StripeEventBody {
+  const body = intentSucceeded(purchase, paymentIntentId);
+  body.data.object.latest_charge = chargeId;
+  body.data.object.charges = { object: "list", data: [], has_more: false };
+
+  return body;
+}
+
+export interface RefundOnCharge {
+  id: string;
+  amountMinor: number;
+  status?: "succeeded" | "pending" | "failed";
+  metadata?: Record<string, string>;
+}
+
+/**
+ * charge.refunded for a charge of `amountMinor`, listing `refunds` (or, with
+ * `listed: false`, only their total, as an event that leaves the list out).
+ */
+export function chargeRefunded(
+  charge: {
+    chargeId: string;
+    paymentIntentId: string | null;
+    amountMinor: number;
+    currency: string;
+  },
+  refunds: RefundOnCharge[],
+  options: { listed?: boolean } = {},
+): StripeEventBody {
+  const refunded = refunds
+    .filter((refund) => refund.status !== "failed")
+    .reduce((sum, refund) => sum + refund.amountMinor, 0);
+  const data = refunds.map((refund) => ({
+    id: refund.id,
+    object: "refund",
+    amount: refund.amountMinor,
+    charge: charge.chargeId,
+    currency: charge.currency.toLowerCase(),
+    metadata: refund.metadata ?? {},
+    payment_intent: charge.paymentIntentId,
+    status: refund.status ?? "succeeded",
+  }));
+
+  return eventFrom("charge.refunded", {
+    object: {
+      id: charge.chargeId,
+      amount: charge.amountMinor,
+      amount_captured: charge.amountMinor,
+      amount_refunded: refunded,
+      currency: charge.currency.toLowerCase(),
+      payment_intent: charge.paymentIntentId,
+      refunded: refunded === charge.amountMinor,
+      refunds:
+        options.listed === false
+          ? null
+          : { object: "list", data, has_more: false, total_count: data.length },
+    },
+  });
+}
+
+/** A refund object's own event (refund.updated, refund.failed, charge.refund.updated). */
+export function refundEvent(
+  type: "refund.updated" | "refund.failed" | "charge.refund.updated",
+  refund: RefundOnCharge & { chargeId: string; currency: string; failureReason?: string },
+): StripeEventBody {
+  const body = eventFrom("charge.refunded", { type, object: {} });
+  body.data = {
+    object: {
+      id: refund.id,
+      object: "refund",
+      amount: refund.amountMinor,
+      charge: refund.chargeId,
+      currency: refund.currency.toLowerCase(),
+      metadata: refund.metadata ?? {},
+      status: refund.status ?? "succeeded",
+      failure_reason: refund.failureReason ?? null,
+    },
+  };
+
+  return body;
+}
+
+/** A dispute event (created, updated, closed) for a charge, in the gateway's `status`. */
+export function disputeEvent(
+  type: "charge.dispute.created" | "charge.dispute.updated" | "charge.dispute.closed",
+  dispute: {
+    id: string;
+    chargeId: string;
+    paymentIntentId?: string | null;
+    amountMinor: number;
+    currency: string;
+    status: string;
+  },
+): StripeEventBody {
+  return eventFrom("charge.dispute.created", {
+    type,
+    object: {
+      id: dispute.id,
+      charge: dispute.chargeId,
+      payment_intent: dispute.paymentIntentId ?? null,
+      amount: dispute.amountMinor,
+      currency: dispute.currency.toLowerCase(),
+      status: dispute.status,
     },
   });
 }

@@ -17,6 +17,7 @@ import {
   reconciliationDrift,
   webhookTest,
 } from "./operations";
+import { disputeClosed, disputeOpened } from "./payments";
 import { promotionApplied, promotionExpiring, trialEnding } from "./promotions";
 import { cancelled, collaboratorInvite, reactivated, suspended, tierChanged } from "./workspace";
 
@@ -46,6 +47,8 @@ export const notificationTypes = [
   quotaExceeded,
   performanceAlert,
   reconciliationDrift,
+  disputeOpened,
+  disputeClosed,
   endpointDisabled,
   webhookTest,
 ] as unknown as readonly NotificationDefinition[];
