@@ -99,7 +99,13 @@ test("an admin suspends a workspace: the owner sees why, its API key is refused;
     const banner = owner.getByTestId("workspace-status-banner");
     await expect(owner.getByText("This workspace is suspended")).toBeVisible();
     await expect(banner).toContainText("Invoice INV-0042 unpaid for 30 days");
-    await expect(banner).toContainText("pay the open invoice or contact support");
+    await expect(banner).toContainText(
+      "pay the open invoice on the billing page or contact support",
+    );
+    await expect(banner.getByRole("link", { name: "billing page" })).toHaveAttribute(
+      "href",
+      `/w/${slug}/billing`,
+    );
     await expect(owner.getByRole("button", { name: "Run feature" })).toBeDisabled();
     await expect(
       owner.getByText("Running features is unavailable while the workspace is suspended"),

@@ -153,10 +153,8 @@ function LifecycleBanners({ workspace }: { workspace: Workspace }) {
 /**
  * While the workspace is suspended or cancelled: why, and what to do. Shown
  * on every workspace page; the actions it makes unavailable are disabled
- * where they are offered.
- *
- * TODO: link the open invoice itself once invoices exist; until then the
- * banner can only tell the customer to pay it.
+ * where they are offered. Billing members are sent to the billing page,
+ * where an open invoice has its Pay now button.
  */
 function StatusBanner({ workspace }: { workspace: Workspace }) {
   const notice = workspace.readOnly;
@@ -198,7 +196,20 @@ function StatusBanner({ workspace }: { workspace: Workspace }) {
         </p>
         <p>
           <span className="font-medium">What to do: </span>
-          pay the open invoice or contact support. Buying credits still works
+          {canManageBilling(workspace.role) ? (
+            <>
+              pay the open invoice on the{" "}
+              <Link
+                href={`/w/${workspace.slug}/billing`}
+                className="font-medium underline hover:no-underline"
+              >
+                billing page
+              </Link>
+            </>
+          ) : (
+            "ask a billing member to pay the open invoice"
+          )}{" "}
+          or contact support. Buying credits still works
           {canManageBilling(workspace.role) ? (
             <>
               {" "}

@@ -1,8 +1,9 @@
-import { eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 
 import {
   apiKeys,
   creditPacks,
+  subscriptions,
   tiers,
   users,
   workspaces,
@@ -11,6 +12,8 @@ import {
 import { hashPassword } from "@/server/auth/password";
 import { execute, type CommandRuntime } from "@/server/commands";
 import { AppError } from "@/server/errors";
+import type { PaymentGateway } from "@/server/payments/gateway";
+import { isSimulatedGateway } from "@/server/payments/simulated";
 import { displayPrefix, hashApiKey } from "@/server/workspaces/api-keys";
 import { createWorkspace } from "@/server/workspaces/commands";
 
@@ -25,6 +28,8 @@ export const DEMO = {
   customer: { email: "customer@example.com", password: "tally-demo", name: "Demo Customer" },
   workspace: { name: "Demo Workspace", slug: "demo" },
   apiKey: "tally_sk_demo_local_development_key",
+  /** The simulated test card the demo workspace's invoices are charged to. */
+  card: "4242424242424242",
 } as const;
 
 const standardFeatures: FeaturePrice[] = [
@@ -230,11 +235,41 @@ async function ensureUser(
 }
 
 /**
+ * Saves the demo card on the workspace's gateway customer, created here under
+ * the key the billing-setup reaction uses, so that reaction finds the same
+ * customer. Only when the workspace is new: a card the user chose later stays.
+ */
+async function giveDemoCard(
+  runtime: CommandRuntime & { gateway: PaymentGateway },
+  workspaceId: string,
+): Promise<void> {
+  const { gateway } = runtime;
+  if (!isSimulatedGateway(gateway)) return;
+  const { customerId } = await gateway.createCustomer(
+    { workspaceId, email: DEMO.customer.email, name: DEMO.workspace.name },
+    `tally:customer:${workspaceId}`,
+  );
+  const card = await gateway.saveCard(customerId, DEMO.card);
+  await runtime.db
+    .update(subscriptions)
+    .set({
+      paymentMethodRef: card.ref,
+      paymentMethodLabel: card.label,
+      updatedAt: runtime.clock.now(),
+    })
+    .where(and(eq(subscriptions.workspaceId, workspaceId), isNull(subscriptions.paymentMethodRef)));
+}
+
+/**
  * The demo admin, the demo customer and the customer's workspace with a known
  * API key. The workspace is created through the normal command, so its
  * credits, gateway customer and welcome email arrive through the reactions.
+ * With the simulated gateway the new workspace also gets the 4242 test card,
+ * so its Pro invoices are paid as they are issued instead of starting dunning.
  */
-export async function ensureDemo(runtime: CommandRuntime): Promise<void> {
+export async function ensureDemo(
+  runtime: CommandRuntime & { gateway: PaymentGateway },
+): Promise<void> {
   const { db } = runtime;
   const now = runtime.clock.now();
   await ensureUser(db, DEMO.admin, true, now);
@@ -258,6 +293,7 @@ export async function ensureDemo(runtime: CommandRuntime): Promise<void> {
         { actor: { type: "system", reason: "demo seed" } },
       );
       workspace = { id: created.workspaceId };
+      await giveDemoCard(runtime, created.workspaceId);
     } catch (error) {
       // Another process seeded it first.
       if (!(error instanceof AppError && error.code === "conflict")) throw error;
