@@ -157,7 +157,7 @@ describe("invoices", () => {
 });
 
 describe("payment history", () => {
-  it("holds paid invoices and paid credit purchases, not open invoices", async () => {
+  it("holds paid invoices, paid credit purchases and failed charges, not open invoices as such", async () => {
     const workspace = await proWorkspace();
     // The subscription names a card the gateway does not hold yet: the open invoice's charge
     // fails and it stays open; the card the purchase saves is not taken up, one being named.
@@ -180,9 +180,14 @@ describe("payment history", () => {
       .select()
       .from(payments)
       .where(eq(payments.purchaseId, purchase.id));
+    const [failedCharge] = await runtime.db
+      .select()
+      .from(payments)
+      .where(eq(payments.invoiceId, open.id));
     expect(history.map((entry) => [entry.kind, entry.id, entry.status])).toEqual([
       ["credit_purchase", purchasePayment!.id, "succeeded"],
       ["invoice", paid.id, "succeeded"],
+      ["invoice", failedCharge!.id, "failed"],
     ]);
     expect(history[1]).toMatchObject({
       amountMinor: paid.amountDueMinor,
@@ -190,6 +195,7 @@ describe("payment history", () => {
       invoiceNumber: paid.number,
     });
     expect(history[0]).toMatchObject({ amountMinor: purchase.amountMinor, refunds: [] });
+    // The open invoice shows only as its failed charge.
     expect(history.some((entry) => entry.id === open.id)).toBe(false);
   });
 

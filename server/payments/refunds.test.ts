@@ -289,11 +289,11 @@ describe("refunds at the gateway", () => {
 
 describe("a cancelled workspace's credit", () => {
   /**
-   * A workspace on a $20.00 tier whose first invoice was paid by a charge of `paidMinor`
-   * (recorded as the invoice's payment), cancelled now halfway through the period: it is owed
-   * $10.00 back.
+   * A workspace on a $20.00 tier whose first invoice was collected from its card as it was
+   * issued, less `refundedAtGateway` given back at the gateway's own dashboard, cancelled now
+   * halfway through the period: it is owed $10.00 back.
    */
-  async function cancelledHalfway(paidMinor: number) {
+  async function cancelledHalfway(refundedAtGateway = 0) {
     clock.set("2027-06-01T00:00:00Z");
     const tier = await makeTier(runtime, { monthlyPriceMinor: 2_000, monthlyCredits: 1_000 });
     const owner = await makeUser(runtime);
@@ -306,45 +306,35 @@ describe("a cancelled workspace's credit", () => {
     );
     const workspace = { workspaceId, userId: owner.id };
     touched.add(workspaceId);
+    // The customer the billing-setup reaction will find (same key), with a card on it already.
+    const gateway = simulatedGatewayOf(runtime);
+    const { customerId } = await gateway.createCustomer(
+      { workspaceId, email: null, name: slug },
+      `tally:customer:${workspaceId}`,
+    );
+    await gateway.saveCard(customerId, "4242424242424242");
     await drain(runtime);
     const [invoice] = await runtime.db
       .select()
       .from(invoices)
       .where(eq(invoices.workspaceId, workspace.workspaceId));
-    const customerId = await gatewayCustomerOf(runtime, workspace.workspaceId);
-    await simulatedGatewayOf(runtime).saveCard(customerId, "4242424242424242");
-    const charge = await simulatedGatewayOf(runtime).chargeOffSession(
-      {
-        customerId,
-        amountMinor: paidMinor,
-        currency: "USD",
-        description: "First period",
-        metadata: {
-          invoice_id: invoice!.id,
-          payment_id: "00000000-0000-4000-8000-000000000000",
-          workspace_id: workspace.workspaceId,
-        },
-      },
-      `invoice:${invoice!.id}:1`,
-    );
-    await drain(runtime);
     const [payment] = await runtime.db
-      .insert(payments)
-      .values({
-        workspaceId: workspace.workspaceId,
-        kind: "invoice",
-        invoiceId: invoice!.id,
-        gateway: "simulated",
-        trigger: "invoice_issued",
-        idempotencyKey: `invoice:${invoice!.id}:1`,
-        paymentIntentId: charge.paymentIntentId,
-        status: "succeeded",
-        amountMinor: paidMinor,
-        currency: "USD",
-        createdAt: clock.now(),
-        settledAt: clock.now(),
-      })
-      .returning();
+      .select()
+      .from(payments)
+      .where(eq(payments.invoiceId, invoice!.id));
+    expect(payment).toMatchObject({ status: "succeeded", amountMinor: 2_000 });
+    if (refundedAtGateway > 0) {
+      await gateway.refund(
+        {
+          paymentIntentId: payment!.paymentIntentId!,
+          amountMinor: refundedAtGateway,
+          metadata: {},
+        },
+        `dashboard:${payment!.id}`,
+      );
+      await drain(runtime);
+    }
+    const charge = { paymentIntentId: payment!.paymentIntentId };
 
     clock.set("2027-06-16T00:00:00Z");
     const caller = await callerFor(runtime, workspace.userId);
@@ -364,7 +354,7 @@ describe("a cancelled workspace's credit", () => {
   }
 
   it("is paid back against the invoice payment, once, and owed no more", async () => {
-    const { workspaceId, invoice, payment, charge } = await cancelledHalfway(2_000);
+    const { workspaceId, invoice, payment, charge } = await cancelledHalfway();
 
     const [carried] = await runtime.db
       .select()
@@ -403,12 +393,17 @@ describe("a cancelled workspace's credit", () => {
   });
 
   it("never takes more than a payment has left; what none can carry stays owed, once", async () => {
-    const { workspaceId, payment } = await cancelledHalfway(600);
+    const { workspaceId, payment } = await cancelledHalfway(1_400);
 
-    expect((await refundsOf(payment.id)).map((row) => row.amountMinor)).toEqual([600]);
+    expect(
+      (await refundsOf(payment.id)).map((row) => [row.origin, row.amountMinor]).sort(),
+    ).toEqual([
+      ["cancellation", 600],
+      ["gateway", 1_400],
+    ]);
     const open = await openCredit(workspaceId);
     expect(open).toMatchObject([{ kind: "credit_carried_forward", amountMinor: -400 }]);
     const [after] = await runtime.db.select().from(payments).where(eq(payments.id, payment.id));
-    expect(after?.amountRefundedMinor).toBe(600);
+    expect(after?.amountRefundedMinor).toBe(2_000);
   });
 });
