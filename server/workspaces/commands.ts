@@ -39,9 +39,10 @@ export const createWorkspaceAsSystemInput = createWorkspaceInput.extend({
 /**
  * Whether a user may pick a tier on their own when creating a workspace.
  *
- * TODO: paid tiers start with a payment; until checkout and subscriptions
- * exist, users create workspaces on free tiers only, and paid tiers are
- * assigned by the system (the demo seed).
+ * TODO: a paid tier should take a card when the workspace is created (a setup
+ * checkout before it exists). Until then users create workspaces on free
+ * tiers, save a card on the billing page and upgrade; the system (the demo
+ * seed) may create them on paid tiers.
  */
 export function selfServe(tier: { monthlyPriceMinor: number }): boolean {
   return tier.monthlyPriceMinor === 0;
@@ -78,8 +79,8 @@ export const createWorkspace = defineCommand({
     if (actor.type === "user" && !selfServe(tier)) {
       throw new AppError(
         "invalid_request",
-        `The ${tier.name} tier starts with a payment, which cannot be taken yet; create the ` +
-          `workspace on a free tier`,
+        `The ${tier.name} tier is paid: create the workspace on a free tier, save a card on ` +
+          `its billing page, then upgrade`,
         { field: "tierCode" },
       );
     }
