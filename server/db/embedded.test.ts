@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 
 import { uniqueSuffix } from "@/test/support/runtime";
 
-import { startEmbeddedPostgres, type EmbeddedServer } from "./embedded";
+import { parentPid, startEmbeddedPostgres, type EmbeddedServer } from "./embedded";
 
 const dataDir = path.resolve(".data", `embedded-test-${uniqueSuffix()}`);
 const started: EmbeddedServer[] = [];
@@ -69,6 +69,9 @@ describe("a server orphaned by a killed process", () => {
     await expect
       .poll(() => (child.exitCode ?? child.signalCode) !== null, { timeout: 10_000 })
       .toBe(true);
+    // The kill reaches npx first; postgres is orphaned once its own parent, the innermost node,
+    // has died too, which a loaded machine can take a moment over.
+    await expect.poll(() => parentPid(pid), { timeout: 10_000 }).toBe(1);
 
     const adopted = await startEmbeddedPostgres({ dataDir: orphanDir, persistent: true });
     expect(adopted).toMatchObject({ owned: true, port });

@@ -73,7 +73,7 @@ function freePort(preferred?: number): Promise<number> {
 }
 
 /** The parent pid of a process, from /proc (Linux); undefined where that cannot be read. */
-function parentPid(pid: number): number | undefined {
+export function parentPid(pid: number): number | undefined {
   try {
     // Field 4 of /proc/<pid>/stat, after the parenthesised command name (which may contain spaces).
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
