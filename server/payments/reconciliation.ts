@@ -608,6 +608,10 @@ export interface RunSummary {
  * The gateway is read inside the transaction, holding the lock; a gateway
  * that fails rolls the run back whole, and the next attempt starts over.
  *
+ * TODO: each object is compared only in the window holding its creation (or Tally's settled)
+ * time, so drift made after that window has passed, such as a payment that succeeds at the gateway
+ * after its window without Tally hearing of it, is never found by a later run.
+ *
  * TODO: the gateway's lists are paged while the transaction and its lock are held, so a window
  * with many thousands of objects keeps a database connection busy for as long as Stripe takes.
  */
