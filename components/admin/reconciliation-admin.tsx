@@ -312,7 +312,10 @@ function Side({ facts }: { facts: Record<string, unknown> | null }) {
   const labelled = (label: string, value: unknown) =>
     typeof value === "string" ? `${label} ${humanize(value).toLowerCase()}` : null;
   const lines = [
-    "paymentIntentId" in facts || "refundId" in facts || "disputeId" in facts
+    "paymentIntentId" in facts ||
+    "refundId" in facts ||
+    "paymentRefundId" in facts ||
+    "disputeId" in facts
       ? labelled("", facts.status)?.trim()
       : labelled("payment", facts.status ?? ("paymentId" in facts ? undefined : "missing")),
     labelled("purchase", facts.purchaseStatus),
