@@ -25,7 +25,7 @@ test("an admin runs the reconciliation now and sees the run", async ({ browser }
   await test.step("Run now compares and lists the run", async () => {
     await page.getByRole("button", { name: "Run now" }).click();
     await expect(page.getByRole("status")).toContainText(
-      /Compared \d+ gateway objects; \d+ new drift|already covers everything/,
+      /Compared \d+ objects; \d+ new drift|already covers everything/,
     );
     await expect(async () => {
       await page.reload();

@@ -28,6 +28,8 @@ const KINDS: readonly DriftKind[] = [
   "payment_without_invoice",
   "refund_not_in_ledger",
   "dispute_not_recorded",
+  "refund_not_at_gateway",
+  "dispute_not_at_gateway",
 ];
 
 const statusTone = { open: "amber", repaired: "green", dismissed: "neutral" } as const;
@@ -66,7 +68,7 @@ function RunsCard() {
         result.ran
           ? {
               tone: "success",
-              text: `Compared ${result.checked} gateway objects; ${result.driftsFound} new drift.`,
+              text: `Compared ${result.checked} objects; ${result.driftsFound} new drift.`,
             }
           : { tone: "success", text: "The last run already covers everything until now." },
       );
@@ -79,7 +81,7 @@ function RunsCard() {
     <Card>
       <CardHeader
         title="Runs"
-        description="Each run compares what the gateway created in its window with Tally's records. It runs daily at 03:00 UTC; each window starts where the last ended and stops 10 minutes before the run, so webhooks on their way are not drift."
+        description="Each run compares what the gateway created in its window with Tally's records, and what Tally recorded in the same window with the gateway. It runs daily at 03:00 UTC; each window starts where the last ended and stops 10 minutes before the run, so webhooks on their way are not drift."
         action={
           <Button onClick={runNow} pending={running.isPending}>
             Run now
@@ -154,7 +156,7 @@ function DriftsCard() {
     <Card>
       <CardHeader
         title="Drifts"
-        description={`Differences between the gateway and Tally: ${counts.open ?? 0} open, ${counts.repaired ?? 0} repaired, ${counts.dismissed ?? 0} dismissed. A repair re-applies the gateway's object through the webhook handlers and checks again.`}
+        description={`Differences between the gateway and Tally: ${counts.open ?? 0} open, ${counts.repaired ?? 0} repaired, ${counts.dismissed ?? 0} dismissed. A repair re-applies the gateway's object through the webhook handlers and checks again; a drift that re-applying cannot fix says what to check by hand, then dismiss it.`}
       />
       <div className="grid gap-3 border-b border-slate-100 px-5 py-4 sm:grid-cols-2 lg:max-w-2xl">
         <Field id={`${id}-status`} label="Status">
@@ -310,7 +312,10 @@ function Side({ facts }: { facts: Record<string, unknown> | null }) {
   const labelled = (label: string, value: unknown) =>
     typeof value === "string" ? `${label} ${humanize(value).toLowerCase()}` : null;
   const lines = [
-    "paymentIntentId" in facts || "refundId" in facts || "disputeId" in facts
+    "paymentIntentId" in facts ||
+    "refundId" in facts ||
+    "paymentRefundId" in facts ||
+    "disputeId" in facts
       ? labelled("", facts.status)?.trim()
       : labelled("payment", facts.status ?? ("paymentId" in facts ? undefined : "missing")),
     labelled("purchase", facts.purchaseStatus),

@@ -271,7 +271,7 @@ export const reconciliationRuns = pgTable("reconciliation_runs", {
   gateway: text("gateway").$type<"simulated" | "stripe">().notNull(),
   windowStart: timestamptz("window_start").notNull(),
   windowEnd: timestamptz("window_end").notNull(),
-  /** Gateway objects compared. */
+  /** Objects compared: the gateway's, and Tally's own records the gateway's lists did not name. */
   checked: integer("checked").notNull().default(0),
   driftsFound: integer("drifts_found").notNull().default(0),
   startedAt: timestamptz("started_at").notNull(),
@@ -287,8 +287,12 @@ export const driftKind = pgEnum("reconciliation_drift_kind", [
   "refund_not_in_ledger",
   /** A dispute at the gateway Tally has not recorded. */
   "dispute_not_recorded",
-  /** Tally and the gateway disagree on a payment's status or amount. */
+  /** Tally and the gateway disagree on a payment's status or amount, or the gateway has no such payment. */
   "status_mismatch",
+  /** A refund in Tally's ledger (with a gateway refund id) that the gateway does not hold. */
+  "refund_not_at_gateway",
+  /** A dispute Tally recorded that the gateway does not hold. */
+  "dispute_not_at_gateway",
 ]);
 
 export const driftStatus = pgEnum("reconciliation_drift_status", ["open", "repaired", "dismissed"]);

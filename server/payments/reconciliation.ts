@@ -1,4 +1,5 @@
-import { desc, eq, or, sql } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, isNotNull, lt, or, sql } from "drizzle-orm";
+import type { PgColumn } from "drizzle-orm/pg-core";
 import { z } from "zod";
 
 import {
@@ -27,8 +28,11 @@ import type {
 } from "./gateway";
 
 /**
- * The daily reconciliation: what the gateway holds (payments, refunds,
- * disputes created in a window) compared with what Tally recorded. Each
+ * The daily reconciliation, in both directions: what the gateway holds
+ * (payments, refunds, disputes created in a window) compared with what Tally
+ * recorded, and what Tally recorded in the same window (by its own created or
+ * settled time: succeeded payments, refunds with a gateway id, disputes)
+ * looked up at the gateway. Each
  * difference is a drift row, found once per kind and gateway object however
  * many runs see it, kept until an admin repairs or dismisses it
  * (server/payments/repairs.ts).
@@ -58,6 +62,12 @@ export interface Finding {
     summary: string;
     gateway: Record<string, unknown>;
     tally: Record<string, unknown> | null;
+    /**
+     * What to check by hand, when re-applying the gateway's object cannot fix
+     * the drift (the gateway holds nothing, or holds less than Tally counts):
+     * such a drift offers no repair, only dismiss.
+     */
+    manual?: string;
   };
 }
 
@@ -226,22 +236,39 @@ export async function checkPayment(tx: Tx, payment: GatewayPayment): Promise<Fin
       );
     }
   } else if (tally?.status === "succeeded") {
-    return found(
-      "status_mismatch",
-      `Tally counts this payment as succeeded; the gateway says ${payment.status}`,
-      null,
+    return withManual(
+      found(
+        "status_mismatch",
+        `Tally counts this payment as succeeded; the gateway says ${payment.status}`,
+        null,
+      ),
+      MANUAL_SUCCEEDED_NOT_PAID,
     );
   }
   if (tally && (tally.amountMinor !== payment.amountMinor || tally.currency !== payment.currency)) {
-    return found(
-      "status_mismatch",
-      `Tally recorded ${tally.amountMinor} ${tally.currency}; the gateway has ` +
-        `${payment.amountMinor} ${payment.currency}`,
-      null,
+    return withManual(
+      found(
+        "status_mismatch",
+        `Tally recorded ${tally.amountMinor} ${tally.currency}; the gateway has ` +
+          `${payment.amountMinor} ${payment.currency}`,
+        null,
+      ),
+      "Re-applying the gateway's payment does not change a recorded amount: compare the " +
+        "payment in the gateway's dashboard with Tally's row and its invoice or purchase, " +
+        "correct what is wrong by hand, then dismiss",
     );
   }
 
   return null;
+}
+
+const MANUAL_SUCCEEDED_NOT_PAID =
+  "Re-applying the gateway's payment cannot undo a success Tally recorded: check in the " +
+  "gateway's dashboard whether this money was ever taken, and if not, reverse what Tally " +
+  "granted or marked paid for it (credits, invoice) by hand, then dismiss";
+
+function withManual(finding: Finding, manual: string): Finding {
+  return { ...finding, details: { ...finding.details, manual } };
 }
 
 /** A refund that moved (or is moving) money must be in Tally's ledger of refunds. */
@@ -354,6 +381,213 @@ async function paymentNamed(tx: Tx, paymentIntentId: string | null, chargeId: st
   return purchase ? { ...purchase, paymentId: null, amountRefundedMinor: null } : null;
 }
 
+/** Tally's records created or settled in the window: [since, until), as the gateway's lists. */
+function inWindow(window: GatewayWindow, ...columns: PgColumn[]) {
+  return or(...columns.map((column) => and(gte(column, window.since), lt(column, window.until))));
+}
+
+/**
+ * The other direction for payments: each payment Tally counts as succeeded
+ * in the window whose payment intent the gateway's list did not name is
+ * looked up at the gateway. Not there at all, or there but not succeeded,
+ * is a status_mismatch; otherwise the usual payment checks apply to what
+ * the gateway holds. Returns the findings and how many payments it looked up.
+ */
+export async function checkTallyPayments(
+  tx: Tx,
+  gateway: PaymentGateway,
+  window: GatewayWindow,
+  listed: ReadonlySet<string>,
+): Promise<{ findings: Finding[]; checked: number }> {
+  const rows = await tx
+    .select()
+    .from(payments)
+    .where(
+      and(
+        eq(payments.gateway, gateway.kind),
+        eq(payments.status, "succeeded"),
+        inWindow(window, payments.createdAt, payments.settledAt),
+      ),
+    );
+  const findings: Finding[] = [];
+  let checked = 0;
+  for (const row of rows) {
+    if (row.paymentIntentId && listed.has(row.paymentIntentId)) continue;
+    checked += 1;
+    const tally = {
+      paymentId: row.id,
+      kind: row.kind,
+      status: row.status,
+      amountMinor: row.amountMinor,
+      currency: row.currency,
+      invoiceId: row.invoiceId,
+      purchaseId: row.purchaseId,
+    };
+    const held = row.paymentIntentId ? await gateway.retrievePayment(row.paymentIntentId) : null;
+    if (held) {
+      const finding = await checkPayment(tx, held);
+      if (finding) findings.push(finding);
+      continue;
+    }
+    findings.push({
+      kind: "status_mismatch",
+      // A succeeded row that names no payment intent is drift all the same, known by its own id.
+      gatewayObjectId: row.paymentIntentId ?? row.id,
+      workspaceId: row.workspaceId,
+      paymentId: row.id,
+      amountMinor: row.amountMinor,
+      currency: row.currency,
+      details: {
+        summary: row.paymentIntentId
+          ? "Tally counts this payment as succeeded; the gateway has no such payment"
+          : "Tally counts this payment as succeeded, but it names no gateway payment",
+        gateway: { paymentIntentId: row.paymentIntentId, status: "missing" },
+        tally,
+        manual: MANUAL_SUCCEEDED_NOT_PAID,
+      },
+    });
+  }
+
+  return { findings, checked };
+}
+
+/**
+ * The other direction for refunds: each refund in Tally's ledger created or
+ * settled in the window, pending or succeeded, with a gateway refund id the
+ * gateway's list for the window does not hold. The refund may have been
+ * created at the gateway just across a window's edge, so it is looked for
+ * once more around its own time before it counts as drift.
+ */
+export async function checkTallyRefunds(
+  tx: Tx,
+  gateway: PaymentGateway,
+  window: GatewayWindow,
+  listed: ReadonlySet<string>,
+): Promise<{ findings: Finding[]; checked: number }> {
+  const rows = await tx
+    .select({ refund: paymentRefunds, paymentIntentId: payments.paymentIntentId })
+    .from(paymentRefunds)
+    .innerJoin(payments, eq(payments.id, paymentRefunds.paymentId))
+    .where(
+      and(
+        eq(payments.gateway, gateway.kind),
+        isNotNull(paymentRefunds.gatewayRefundId),
+        inArray(paymentRefunds.status, ["pending", "succeeded"]),
+        inWindow(window, paymentRefunds.createdAt, paymentRefunds.settledAt),
+      ),
+    );
+  const findings: Finding[] = [];
+  let checked = 0;
+  for (const { refund, paymentIntentId } of rows) {
+    const refundId = refund.gatewayRefundId!;
+    if (listed.has(refundId)) continue;
+    checked += 1;
+    const near = await gateway.listRefunds(around(refund.createdAt, refund.settledAt));
+    if (near.some((candidate) => candidate.refundId === refundId)) continue;
+    findings.push({
+      kind: "refund_not_at_gateway",
+      gatewayObjectId: refundId,
+      workspaceId: refund.workspaceId,
+      paymentId: refund.paymentId,
+      amountMinor: refund.amountMinor,
+      currency: refund.currency,
+      details: {
+        summary: `Tally's ledger holds a ${refund.status} refund the gateway does not`,
+        gateway: { refundId, paymentIntentId, status: "missing" },
+        tally: {
+          paymentRefundId: refund.id,
+          paymentId: refund.paymentId,
+          origin: refund.origin,
+          status: refund.status,
+          reason: refund.reason,
+          amountMinor: refund.amountMinor,
+          currency: refund.currency,
+          createdAt: refund.createdAt.toISOString(),
+        },
+        manual:
+          "The gateway never refunded this: check the payment in the gateway's dashboard, " +
+          "refund there if the customer is owed it, or correct Tally's refund record by hand, " +
+          "then dismiss",
+      },
+    });
+  }
+
+  return { findings, checked };
+}
+
+/**
+ * The other direction for disputes: each dispute Tally recorded (opened or
+ * created in the window) that the gateway's list does not hold, looked for
+ * once more around its own time before it counts as drift.
+ */
+export async function checkTallyDisputes(
+  tx: Tx,
+  gateway: PaymentGateway,
+  window: GatewayWindow,
+  listed: ReadonlySet<string>,
+): Promise<{ findings: Finding[]; checked: number }> {
+  const rows = await tx
+    .select({ dispute: disputes, paymentIntentId: payments.paymentIntentId })
+    .from(disputes)
+    .innerJoin(payments, eq(payments.id, disputes.paymentId))
+    .where(
+      and(
+        eq(payments.gateway, gateway.kind),
+        inWindow(window, disputes.openedAt, disputes.createdAt),
+      ),
+    );
+  const findings: Finding[] = [];
+  let checked = 0;
+  for (const { dispute, paymentIntentId } of rows) {
+    if (listed.has(dispute.gatewayDisputeId)) continue;
+    checked += 1;
+    const near = await gateway.listDisputes(around(dispute.openedAt, dispute.createdAt));
+    if (near.some((candidate) => candidate.disputeId === dispute.gatewayDisputeId)) continue;
+    findings.push({
+      kind: "dispute_not_at_gateway",
+      gatewayObjectId: dispute.gatewayDisputeId,
+      workspaceId: dispute.workspaceId,
+      paymentId: dispute.paymentId,
+      amountMinor: dispute.amountMinor,
+      currency: dispute.currency,
+      details: {
+        summary: `Tally recorded a dispute (${dispute.outcome}) the gateway does not hold`,
+        gateway: {
+          disputeId: dispute.gatewayDisputeId,
+          chargeId: dispute.chargeId,
+          paymentIntentId,
+          status: "missing",
+        },
+        tally: {
+          disputeId: dispute.id,
+          paymentId: dispute.paymentId,
+          status: dispute.gatewayStatus,
+          outcome: dispute.outcome,
+          amountMinor: dispute.amountMinor,
+          currency: dispute.currency,
+          clawedBackCredits: dispute.clawedBackCredits,
+          openedAt: dispute.openedAt.toISOString(),
+        },
+        manual:
+          "The gateway has no such chargeback: check the payment in the gateway's dashboard " +
+          "and give back by hand any credits Tally clawed back for it, then dismiss",
+      },
+    });
+  }
+
+  return { findings, checked };
+}
+
+/** A second look across window edges: a day either side of Tally's own times for the object. */
+function around(first: Date, second: Date | null): GatewayWindow {
+  const times = [first.getTime(), (second ?? first).getTime()];
+
+  return {
+    since: new Date(Math.min(...times) - 86_400_000),
+    until: new Date(Math.max(...times) + 86_400_000),
+  };
+}
+
 export interface RunSummary {
   runId: string;
   windowStart: Date;
@@ -373,6 +607,10 @@ export interface RunSummary {
  *
  * The gateway is read inside the transaction, holding the lock; a gateway
  * that fails rolls the run back whole, and the next attempt starts over.
+ *
+ * TODO: each object is compared only in the window holding its creation (or Tally's settled)
+ * time, so drift made after that window has passed, such as a payment that succeeds at the gateway
+ * after its window without Tally hearing of it, is never found by a later run.
  *
  * TODO: the gateway's lists are paged while the transaction and its lock are held, so a window
  * with many thousands of objects keeps a database connection busy for as long as Stripe takes.
@@ -408,7 +646,32 @@ export async function runReconciliation(
     const finding = await checkDispute(tx, dispute);
     if (finding) findings.push(finding);
   }
-  const checked = gatewayPayments.length + gatewayRefunds.length + gatewayDisputes.length;
+  const tallySide = [
+    await checkTallyPayments(
+      tx,
+      deps.gateway,
+      window,
+      new Set(gatewayPayments.map((payment) => payment.paymentIntentId)),
+    ),
+    await checkTallyRefunds(
+      tx,
+      deps.gateway,
+      window,
+      new Set(gatewayRefunds.map((refund) => refund.refundId)),
+    ),
+    await checkTallyDisputes(
+      tx,
+      deps.gateway,
+      window,
+      new Set(gatewayDisputes.map((dispute) => dispute.disputeId)),
+    ),
+  ];
+  for (const side of tallySide) findings.push(...side.findings);
+  const checked =
+    gatewayPayments.length +
+    gatewayRefunds.length +
+    gatewayDisputes.length +
+    tallySide.reduce((sum, side) => sum + side.checked, 0);
 
   const [run] = await tx
     .insert(reconciliationRuns)

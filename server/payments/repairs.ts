@@ -31,8 +31,11 @@ import { recheck, runReconciliation } from "./reconciliation";
  * of a drift. A repair fetches the gateway's object as it is now and
  * re-applies it through the same webhook handlers the gateway's own event
  * would have run, then checks the drift again: it is marked repaired only
- * when it no longer holds. Money Tally does not own (payment_without_invoice)
- * has no repair: it is refunded at the gateway by hand and dismissed here.
+ * when it no longer holds. A drift that re-applying cannot fix has no repair,
+ * only a note on what to check by hand before dismissing it: money Tally does
+ * not own (payment_without_invoice), what Tally holds and the gateway does not
+ * (refund_not_at_gateway, dispute_not_at_gateway, a payment Tally counts as
+ * succeeded that the gateway lacks or did not take), and amounts that differ.
  *
  * The commands need the gateway and the reactions' dependencies, which a
  * command's context does not carry: the functions at the bottom hand them in
@@ -51,21 +54,54 @@ export const repairOf: Record<DriftKind, { label: string } | { manual: string }>
   payment_without_invoice: {
     manual: "Tally does not own this money: refund it at the gateway by hand, then dismiss",
   },
+  refund_not_at_gateway: {
+    manual:
+      "The gateway never refunded this: check the payment in the gateway's dashboard, then " +
+      "correct Tally's refund record by hand and dismiss",
+  },
+  dispute_not_at_gateway: {
+    manual:
+      "The gateway has no such chargeback: check the payment in the gateway's dashboard, give " +
+      "back by hand any credits Tally clawed back for it, then dismiss",
+  },
 };
+
+/**
+ * How this drift is dealt with: the kind's repair, unless the check that
+ * found it said re-applying cannot fix it (`details.manual`). Drifts stored
+ * before checks said so are recognised by what the gateway said: only a
+ * payment the gateway took can be re-applied.
+ */
+export function remedyOf(
+  drift: Pick<Drift, "kind" | "details">,
+): { label: string } | { manual: string } {
+  const details = drift.details as { manual?: unknown; gateway?: { status?: unknown } };
+  if (typeof details.manual === "string") return { manual: details.manual };
+  if (drift.kind === "status_mismatch" && details.gateway?.status !== "succeeded") {
+    return {
+      manual:
+        "Re-applying the gateway's payment cannot undo a success Tally recorded: check in the " +
+        "gateway's dashboard whether this money was taken, correct Tally by hand, then dismiss",
+    };
+  }
+
+  return repairOf[drift.kind];
+}
 
 /** The webhook type each repair re-applies; a payment's depends on what the gateway says now. */
 function eventTypeOf(kind: DriftKind, payment?: GatewayPayment): string | null {
   switch (kind) {
     case "missing_grant":
     case "status_mismatch":
-      if (payment?.status === "succeeded") return "payment_intent.succeeded";
-      if (payment?.status === "failed") return "payment_intent.payment_failed";
-      return null;
+      // Only a payment the gateway took can fix Tally's side; a failure never undoes a success.
+      return payment?.status === "succeeded" ? "payment_intent.succeeded" : null;
     case "refund_not_in_ledger":
       return "charge.refunded";
     case "dispute_not_recorded":
       return "charge.dispute.created";
     case "payment_without_invoice":
+    case "refund_not_at_gateway":
+    case "dispute_not_at_gateway":
       return null;
   }
 }
@@ -119,7 +155,7 @@ export async function listDrifts(db: DbOrTx, rawInput: DriftListInput) {
 
   return {
     rows: rows.map(({ drift, workspace }) => {
-      const repair = repairOf[drift.kind];
+      const repair = remedyOf(drift);
       // Refunds and disputes are repaired by one webhook type; until a feature handles it, say so.
       const fixedType = eventTypeOf(drift.kind);
       const unhandled =
@@ -339,17 +375,20 @@ export async function repairDrift(
 /** Reads the drift's gateway object as it is now, Stripe-shaped for the webhook handlers. */
 async function currentObject(gateway: PaymentGateway, drift: Drift): Promise<CurrentObject> {
   const seen = (drift.details.gateway ?? {}) as Record<string, unknown>;
-  if (drift.kind === "payment_without_invoice") {
-    throw new AppError("conflict", repairOfManual(drift.kind));
-  }
+  const remedy = remedyOf(drift);
+  if ("manual" in remedy) throw new AppError("conflict", remedy.manual);
   if (drift.kind === "missing_grant" || drift.kind === "status_mismatch") {
     const payment = await gateway.retrievePayment(drift.gatewayObjectId);
     if (!payment) throw gone(drift);
     const type = eventTypeOf(drift.kind, payment);
     if (!type) {
+      const settling = payment.status === "processing" || payment.status === "pending";
       throw new AppError(
         "conflict",
-        `The gateway's payment is ${payment.status}: wait until it settles, then repair`,
+        settling
+          ? `The gateway's payment is ${payment.status}: wait until it settles, then repair`
+          : `The gateway's payment is now ${payment.status}, which re-applying cannot fix: ` +
+              "check it by hand, then dismiss",
       );
     }
     return checkedType(type, { type, object: intentObject(payment), current: { payment } });
@@ -385,12 +424,6 @@ async function currentObject(gateway: PaymentGateway, drift: Drift): Promise<Cur
   const type = "charge.dispute.created";
 
   return checkedType(type, { type, object: disputeObject(dispute), current: { dispute } });
-}
-
-function repairOfManual(kind: DriftKind): string {
-  const repair = repairOf[kind];
-
-  return "manual" in repair ? repair.manual : "This drift has no repair";
 }
 
 /** A repair whose webhook type no feature handles yet cannot change anything: say so. */
