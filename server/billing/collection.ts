@@ -183,6 +183,13 @@ export async function chargeInvoice(
     );
   }
 
+  // The card the gateway charges off session is the one the subscription shows (saving a card
+  // makes it the gateway's default); kept on the payment so history names the card it used.
+  const [card] = await tx
+    .select({ label: subscriptions.paymentMethodLabel })
+    .from(subscriptions)
+    .where(eq(subscriptions.workspaceId, invoice.workspaceId));
+
   const paymentId = paymentIdFor(invoice.id, attempt);
   const amountMinor = remainingOf(invoice);
   await tx.insert(payments).values({
@@ -196,6 +203,7 @@ export async function chargeInvoice(
     idempotencyKey: `invoice:${invoice.id}:${attempt}`,
     amountMinor,
     currency: invoice.currency,
+    paymentMethodLabel: card?.label ?? null,
     createdAt: deps.clock.now(),
   });
 
@@ -355,6 +363,7 @@ export async function failInvoicePayment(
       currency: payment.currency,
       failureCode: failure.code,
       attempt: payment.attempt,
+      trigger: payment.trigger as ChargeTrigger,
     }),
   ];
   events.push(...(await advanceDunning(tx, deps, log, payment, failure)));
