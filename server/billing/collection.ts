@@ -183,12 +183,9 @@ export async function chargeInvoice(
     );
   }
 
-  // The card the gateway charges off session is the one the subscription shows (saving a card
-  // makes it the gateway's default); kept on the payment so history names the card it used.
-  const [card] = await tx
-    .select({ label: subscriptions.paymentMethodLabel })
-    .from(subscriptions)
-    .where(eq(subscriptions.workspaceId, invoice.workspaceId));
+  // An off-session charge takes the customer's default card at the gateway (which can change
+  // there without a webhook); kept on the payment so the history names the card it used.
+  const card = await deps.gateway.defaultPaymentMethod(customer.customerId);
 
   const paymentId = paymentIdFor(invoice.id, attempt);
   const amountMinor = remainingOf(invoice);
