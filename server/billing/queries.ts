@@ -353,7 +353,9 @@ export async function paymentHistory(
         payment.kind === "invoice"
           ? (payment.paymentMethodLabel ?? "—")
           : payment.paymentMethodLabel
-            ? payment.paymentMethodLabel
+            ? payment.trigger === "auto_top_up"
+              ? `${payment.paymentMethodLabel}, auto top-up`
+              : payment.paymentMethodLabel
             : payment.trigger === "auto_top_up"
               ? "Saved card, auto top-up"
               : payment.gateway === "stripe"
