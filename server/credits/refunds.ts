@@ -327,7 +327,12 @@ export const sendRefundToGateway: ReactionHandler<"credits/refunded"> = async ({
     // payment back, so sending this too could return more than was paid.
     await tx
       .update(creditRefunds)
-      .set({ status: "failed", failureReason: DISPUTED, settledAt: deps.clock.now() })
+      .set({
+        status: "failed",
+        failureReason:
+          "Not sent: the payment was disputed after the refund was asked for, and the dispute decides the money",
+        settledAt: deps.clock.now(),
+      })
       .where(eq(creditRefunds.id, refund.id));
     log.error(
       { refundId: refund.id, purchaseId: refund.purchaseId },
