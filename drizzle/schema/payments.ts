@@ -115,6 +115,8 @@ export const payments = pgTable(
     amountRefundedMinor: integer("amount_refunded_minor").notNull().default(0),
     failureCode: text("failure_code"),
     failureMessage: text("failure_message"),
+    /** The card the charge used as the gateway named it ("Visa •••• 4242"); null when unknown. */
+    paymentMethodLabel: text("payment_method_label"),
     createdAt: createdAt(),
     settledAt: timestamptz("settled_at"),
   },

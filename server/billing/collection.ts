@@ -183,6 +183,10 @@ export async function chargeInvoice(
     );
   }
 
+  // An off-session charge takes the customer's default card at the gateway (which can change
+  // there without a webhook); kept on the payment so the history names the card it used.
+  const card = await deps.gateway.defaultPaymentMethod(customer.customerId);
+
   const paymentId = paymentIdFor(invoice.id, attempt);
   const amountMinor = remainingOf(invoice);
   await tx.insert(payments).values({
@@ -196,6 +200,7 @@ export async function chargeInvoice(
     idempotencyKey: `invoice:${invoice.id}:${attempt}`,
     amountMinor,
     currency: invoice.currency,
+    paymentMethodLabel: card?.label ?? null,
     createdAt: deps.clock.now(),
   });
 
@@ -355,6 +360,7 @@ export async function failInvoicePayment(
       currency: payment.currency,
       failureCode: failure.code,
       attempt: payment.attempt,
+      trigger: payment.trigger as ChargeTrigger,
     }),
   ];
   events.push(...(await advanceDunning(tx, deps, log, payment, failure)));

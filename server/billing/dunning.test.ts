@@ -519,6 +519,70 @@ describe("paying now", () => {
     expect(again.message).toMatch(/is paid/);
   });
 
+  it("sends no email for a decline the customer saw on the page; a dunning retry still sends one", async () => {
+    clock.set(START);
+    const workspace = await unpaidWorkspace();
+    const first = (await caseOf(workspace.invoice.id))!.openedAt;
+    await saveCardOnPage(runtime, workspace, DECLINES_LATER);
+    await drain(runtime);
+    const caller = await callerFor(runtime, workspace.userId);
+    const failed = () => notificationsOf(workspace.workspaceId, "billing.payment_failed");
+    const retryFailed = () =>
+      notificationsOf(workspace.workspaceId, "billing.payment_retry_failed");
+    const before = { failed: await failed(), retryFailed: await retryFailed() };
+    expect(before.failed).toBe(1);
+
+    for (let press = 0; press < 5; press++) {
+      const declined = await caller.billing.payInvoice({
+        workspaceId: workspace.workspaceId,
+        invoiceId: workspace.invoice.id,
+      });
+      expect(declined.status).toBe("failed");
+      await drain(runtime);
+    }
+    const pressed = (await eventsNamed("billing/payment-failed", workspace.workspaceId)).filter(
+      (row) => row.data.trigger === "customer",
+    );
+    expect(pressed).toHaveLength(5);
+    expect(await failed()).toBe(before.failed);
+    expect(await retryFailed()).toBe(before.retryFailed);
+
+    expect(await sweepAt(workspace.workspaceId, first, 1)).toBe(1);
+    expect(await retryFailed()).toBe(before.retryFailed + 1);
+  });
+
+  it("keeps on each payment the card it was charged to", async () => {
+    clock.set(START);
+    const workspace = await unpaidWorkspace();
+    await saveCardOnPage(runtime, workspace, DECLINES_LATER);
+    await simulatedGatewayOf(runtime).saveCard(workspace.customerId, PAYS);
+    const caller = await callerFor(runtime, workspace.userId);
+    await caller.billing.payInvoice({
+      workspaceId: workspace.workspaceId,
+      invoiceId: workspace.invoice.id,
+    });
+    await drain(runtime);
+
+    expect(
+      (await paymentsOf(workspace.invoice.id)).map((row) => [row.trigger, row.paymentMethodLabel]),
+    ).toEqual([
+      ["invoice_issued", "Visa ending 0341"],
+      ["card_updated", "Visa ending 0341"],
+      ["customer", "Visa ending 4242"],
+    ]);
+    const history = await caller.billing.paymentHistory({ workspaceId: workspace.workspaceId });
+    expect(
+      history
+        .filter((entry) => entry.invoiceId === workspace.invoice.id)
+        .map((entry) => [entry.status, entry.method])
+        .sort(),
+    ).toEqual([
+      ["failed", "Visa ending 0341"],
+      ["failed", "Visa ending 0341"],
+      ["succeeded", "Visa ending 4242"],
+    ]);
+  });
+
   it("works while the workspace is suspended for the invoice", async () => {
     clock.set(START);
     const workspace = await unpaidWorkspace();

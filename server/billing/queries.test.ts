@@ -189,9 +189,10 @@ describe("payment history", () => {
       ["invoice", paid.id, "succeeded"],
       ["invoice", failedCharge!.id, "failed"],
     ]);
+    // Paid without a payment on record: no card is known for it, whatever the subscription names now.
     expect(history[1]).toMatchObject({
       amountMinor: paid.amountDueMinor,
-      method: "Visa ending 4242",
+      method: "—",
       invoiceNumber: paid.number,
     });
     expect(history[0]).toMatchObject({ amountMinor: purchase.amountMinor, refunds: [] });
@@ -216,6 +217,7 @@ describe("payment history", () => {
       currency: invoice.currency,
       failureCode: "card_declined",
       failureMessage: "Your card was declined.",
+      paymentMethodLabel: "Mastercard ending 4444",
       createdAt: clock.now(),
       settledAt: clock.now(),
     });
@@ -243,7 +245,8 @@ describe("payment history", () => {
         invoiceId: invoice.id,
         status: "failed",
         failureMessage: "Your card was declined.",
-        method: "Visa ending 4242",
+        // The card that payment was charged to, not the one the subscription names now.
+        method: "Mastercard ending 4444",
       },
     ]);
   });

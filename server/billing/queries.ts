@@ -248,9 +248,9 @@ export interface PaymentHistoryEntry {
  * the gateway (invoice charges, each retry its own row, and credit
  * purchases) with its status and its refunds, and the paid invoices that
  * needed no payment (nothing due, or settled before payments were recorded).
- *
- * TODO: payments do not record the card they were taken from yet; invoices
- * show the subscription's saved card, purchases the gateway's checkout.
+ * Each payment names the card it was taken from as recorded when it was
+ * made ("—" when that is unknown, as for payments made before cards were
+ * recorded); a checkout purchase without a recorded card says how it was paid.
  */
 export async function paymentHistory(
   db: DbOrTx,
@@ -258,10 +258,6 @@ export async function paymentHistory(
   options: { limit?: number } = {},
 ): Promise<PaymentHistoryEntry[]> {
   const limit = options.limit ?? 50;
-  const [subscription] = await db
-    .select({ label: subscriptions.paymentMethodLabel })
-    .from(subscriptions)
-    .where(eq(subscriptions.workspaceId, workspaceId));
 
   const rows = await db
     .select({
@@ -355,12 +351,16 @@ export async function paymentHistory(
       paidAt: payment.settledAt ?? payment.createdAt,
       method:
         payment.kind === "invoice"
-          ? (subscription?.label ?? "Saved payment method")
-          : payment.trigger === "auto_top_up"
-            ? "Saved card, auto top-up"
-            : payment.gateway === "stripe"
-              ? "Card, Stripe checkout"
-              : "Card, simulated checkout",
+          ? (payment.paymentMethodLabel ?? "—")
+          : payment.paymentMethodLabel
+            ? payment.trigger === "auto_top_up"
+              ? `${payment.paymentMethodLabel}, auto top-up`
+              : payment.paymentMethodLabel
+            : payment.trigger === "auto_top_up"
+              ? "Saved card, auto top-up"
+              : payment.gateway === "stripe"
+                ? "Card, Stripe checkout"
+                : "Card, simulated checkout",
       amountRefundedMinor: payment.amountRefundedMinor,
       disputed: disputed.some((row) => row.paymentId === payment.id),
       refunds: [
@@ -398,10 +398,7 @@ export async function paymentHistory(
       status: "succeeded" as const,
       failureMessage: null,
       paidAt: invoice.paidAt!,
-      method:
-        invoice.amountDueMinor === 0
-          ? "Nothing to pay"
-          : (subscription?.label ?? "Saved payment method"),
+      method: invoice.amountDueMinor === 0 ? "Nothing to pay" : "—",
       amountRefundedMinor: 0,
       disputed: false,
       refunds: [],

@@ -218,6 +218,7 @@ describe("topping up automatically", () => {
         status: "succeeded",
         paymentIntentId: purchase!.paymentIntentId,
         amountMinor: 900,
+        paymentMethodLabel: "Visa ending 4242",
       },
     ]);
   });
@@ -254,6 +255,7 @@ describe("topping up automatically", () => {
         failureMessage: "Your card was declined.",
         failureCode: expect.any(String),
         amountMinor: 900,
+        paymentMethodLabel: "Visa ending 0341",
       },
     ]);
     const failed = await runtime.db

@@ -1,4 +1,4 @@
-import { and, eq, gte, inArray, ne, sql } from "drizzle-orm";
+import { and, eq, gte, inArray, isNull, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 
 import {
@@ -7,6 +7,7 @@ import {
   creditBalances,
   creditPacks,
   creditPurchases,
+  payments,
   workspaces,
 } from "@/drizzle/schema";
 import { defineCommand } from "@/server/commands";
@@ -288,6 +289,8 @@ export async function buyTopUp(
     );
   }
 
+  // The card the off-session charge takes, named on the purchase's payment once it is recorded.
+  const card = await deps.gateway.defaultPaymentMethod(customer.customerId);
   const charge = await deps.gateway.chargeOffSession(
     {
       customerId: customer.customerId,
@@ -305,7 +308,7 @@ export async function buyTopUp(
       .where(eq(creditPurchases.id, purchaseId));
   }
   if (charge.status === "failed") {
-    return failPurchase(
+    const events = await failPurchase(
       tx,
       log,
       {
@@ -317,13 +320,17 @@ export async function buyTopUp(
       },
       deps.clock,
     );
+    await labelPayment(tx, purchaseId, card?.label ?? null);
+
+    return events;
   }
   if (charge.status === "processing") {
+    // TODO: a top-up left processing is recorded by its webhook later, without the card's label.
     log.info({ purchaseId }, "top-up payment processing; the gateway's webhook completes it");
     return;
   }
 
-  return completePurchase(tx, deps.clock, log, {
+  const events = await completePurchase(tx, deps.clock, log, {
     purchaseId,
     paymentIntentId: charge.paymentIntentId,
     chargeId: charge.chargeId,
@@ -331,4 +338,16 @@ export async function buyTopUp(
     currency: null,
     actor: { type: "system", reason: "auto top-up" },
   });
+  await labelPayment(tx, purchaseId, card?.label ?? null);
+
+  return events;
+}
+
+/** Names on a purchase's payment row the card it was charged to, unless one is named already. */
+async function labelPayment(tx: Tx, purchaseId: string, label: string | null) {
+  if (!label) return;
+  await tx
+    .update(payments)
+    .set({ paymentMethodLabel: label })
+    .where(and(eq(payments.purchaseId, purchaseId), isNull(payments.paymentMethodLabel)));
 }

@@ -336,3 +336,85 @@ describe("refunding purchased credits", () => {
     expect(refunded).toHaveLength(1);
   });
 });
+
+describe("refunds of disputed payments", () => {
+  async function intentRefunded(paymentIntentId: string) {
+    const [intent] = await runtime.db
+      .select()
+      .from(simulatedObjects)
+      .where(eq(simulatedObjects.id, paymentIntentId));
+
+    return Number(intent?.data.amount_refunded ?? 0);
+  }
+
+  async function settle() {
+    for (let round = 0; round < 4; round++) {
+      await drain(runtime);
+      clock.advance(10 * 60_000);
+    }
+  }
+
+  it("refuses a refund while the payment is disputed, before counting credits", async () => {
+    const { workspaceId, purchase, caller } = await withPurchase();
+    await simulatedGatewayOf(runtime).openDispute(purchase.paymentIntentId!);
+    await drain(runtime);
+
+    expect(
+      await failure(
+        caller.credits.purchases.refund({ workspaceId, purchaseId: purchase.id, reason: "Mine" }),
+      ),
+    ).toMatchObject({ appCode: "conflict", message: expect.stringMatching(/disputed/) });
+    expect(await countRows(runtime, "credit_refunds", `purchase_id = '${purchase.id}'`)).toBe(0);
+    await expect(
+      simulatedGatewayOf(runtime).refund(
+        { paymentIntentId: purchase.paymentIntentId!, amountMinor: 100, metadata: {} },
+        `by-hand:${purchase.id}`,
+      ),
+    ).rejects.toThrow(/disputed/);
+    expect(await intentRefunded(purchase.paymentIntentId!)).toBe(0);
+  });
+
+  it("does not send a refund asked for before a dispute opened; it fails and the credits stay refunded", async () => {
+    const { workspaceId, purchase, caller } = await withPurchase();
+    const refund = await caller.credits.purchases.refund({
+      workspaceId,
+      purchaseId: purchase.id,
+      reason: "Not needed",
+    });
+    expect(refund).toMatchObject({ credits: 5_000, amountMinor: 900 });
+    await simulatedGatewayOf(runtime).openDispute(purchase.paymentIntentId!);
+    await settle();
+
+    expect(await refundRow(refund.refundId)).toMatchObject({
+      status: "failed",
+      gatewayRefundId: null,
+      failureReason: expect.stringMatching(/disputed/),
+    });
+    expect(await intentRefunded(purchase.paymentIntentId!)).toBe(0);
+    expect((await caller.credits.balance({ workspaceId })).balance).toBe(1_250);
+  });
+
+  it("never sends back more than was paid when a refund and a dispute arrive at once", async () => {
+    for (let run = 0; run < 3; run++) {
+      const { workspaceId, purchase, caller } = await withPurchase();
+      const gateway = simulatedGatewayOf(runtime);
+      const [asked, dispute] = await Promise.allSettled([
+        caller.credits.purchases.refund({ workspaceId, purchaseId: purchase.id, reason: "Race" }),
+        gateway.openDispute(purchase.paymentIntentId!),
+      ]);
+      expect(dispute.status).toBe("fulfilled");
+      await settle();
+      if (dispute.status === "fulfilled")
+        await gateway.closeDispute(dispute.value.disputeId, "lost");
+      await settle();
+
+      // The chargeback returns the whole 900; a refund on top would return more than was paid.
+      expect(await intentRefunded(purchase.paymentIntentId!)).toBe(0);
+      if (asked.status === "fulfilled") {
+        expect(await refundRow(asked.value.refundId)).toMatchObject({ status: "failed" });
+      } else {
+        expect(asked.reason).toMatchObject({ code: "CONFLICT" });
+      }
+    }
+  });
+});

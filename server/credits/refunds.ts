@@ -3,7 +3,14 @@ import { createHash, randomUUID } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 
-import { creditGrants, creditPurchases, creditRefunds, idempotencyKeys } from "@/drizzle/schema";
+import {
+  creditGrants,
+  creditPurchases,
+  creditRefunds,
+  disputes,
+  idempotencyKeys,
+  payments,
+} from "@/drizzle/schema";
 import { defineCommand } from "@/server/commands";
 import type { Tx } from "@/server/db/client";
 import { AppError } from "@/server/errors";
@@ -32,6 +39,26 @@ import { refundAmountMinor } from "./refund-rule";
  */
 
 const SCOPE = "credits.refund";
+
+const DISPUTED =
+  "The payment for this purchase is disputed; the dispute decides the money, so it cannot be refunded now";
+
+/**
+ * Whether the purchase's payment has a dispute still open. Callers hold the
+ * purchase's row lock, which the dispute handler takes too when it records a
+ * dispute on a purchase (server/payments/disputes.ts), so the answer holds
+ * until they commit.
+ */
+async function openDisputeOn(tx: Tx, purchaseId: string): Promise<boolean> {
+  const [row] = await tx
+    .select({ id: disputes.id })
+    .from(disputes)
+    .innerJoin(payments, eq(payments.id, disputes.paymentId))
+    .where(and(eq(payments.purchaseId, purchaseId), eq(disputes.outcome, "open")))
+    .limit(1);
+
+  return row !== undefined;
+}
 
 export const requestRefundInput = z.object({
   workspaceId: z.uuid(),
@@ -145,6 +172,10 @@ export const requestRefund = defineCommand({
       throw new AppError("invalid_request", "This purchase has no payment to give money back to", {
         field: "purchaseId",
       });
+    }
+
+    if (await openDisputeOn(tx, purchase.id)) {
+      throw new AppError("conflict", DISPUTED, { field: "purchaseId" });
     }
 
     // With the balance locked, the grant's remainder cannot change until this commits.
@@ -288,7 +319,27 @@ export const sendRefundToGateway: ReactionHandler<"credits/refunded"> = async ({
       gateway: creditPurchases.gateway,
     })
     .from(creditPurchases)
-    .where(eq(creditPurchases.id, refund.purchaseId));
+    .where(eq(creditPurchases.id, refund.purchaseId))
+    // Serialises with a dispute being recorded on this purchase.
+    .for("update");
+  if (purchase && (await openDisputeOn(tx, refund.purchaseId))) {
+    // A dispute opened after the refund was asked for: the card network may give the whole
+    // payment back, so sending this too could return more than was paid.
+    await tx
+      .update(creditRefunds)
+      .set({
+        status: "failed",
+        failureReason:
+          "Not sent: the payment was disputed after the refund was asked for, and the dispute decides the money",
+        settledAt: deps.clock.now(),
+      })
+      .where(eq(creditRefunds.id, refund.id));
+    log.error(
+      { refundId: refund.id, purchaseId: refund.purchaseId },
+      "refund not sent: the payment is disputed",
+    );
+    return;
+  }
   if (!purchase?.paymentIntentId) {
     throw new Error(`Purchase ${refund.purchaseId} has no payment to refund`);
   }

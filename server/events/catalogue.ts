@@ -386,6 +386,8 @@ export const catalogue = {
       currency,
       failureCode: z.string().nullable(),
       attempt: z.number().int().positive(),
+      /** What started the charge; "customer" is Pay now, whose page shows the decline. */
+      trigger: z.enum(["invoice_issued", "dunning_retry", "card_updated", "customer"]).optional(),
     }),
     (d) => ({ type: "payment", id: d.paymentId }),
   ),

@@ -394,6 +394,27 @@ export class SimulatedGateway implements PaymentGateway {
       if (!intent || intent.status !== "succeeded") {
         throw new Error(`No succeeded payment ${input.paymentIntentId} to refund`);
       }
+      const chargeOfIntent = (intent.latest_charge as string | null) ?? null;
+      if (chargeOfIntent) {
+        // Locked before the check, as openDispute locks it, so the two take turns.
+        await this.lockObject(tx, chargeOfIntent, "charge");
+        const [open] = await tx
+          .select({ id: simulatedObjects.id })
+          .from(simulatedObjects)
+          .where(
+            and(
+              eq(simulatedObjects.type, "dispute"),
+              sql`${simulatedObjects.data}->>'charge' = ${chargeOfIntent}`,
+              sql`${simulatedObjects.data}->>'status' NOT IN ('won', 'lost', 'warning_closed')`,
+            ),
+          );
+        if (open) {
+          // As Stripe answers charge_disputed: the dispute decides where the money goes.
+          throw new Error(
+            `Charge ${chargeOfIntent} is disputed (${open.id}); it cannot be refunded`,
+          );
+        }
+      }
       const refunded = Number(intent.amount_refunded ?? 0);
       const paid = Number(intent.amount);
       if (refunded + input.amountMinor > paid) {

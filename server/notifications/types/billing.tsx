@@ -208,7 +208,7 @@ export const paymentFailed = defineNotification({
   schema: failureSchema,
   sample: failureSample,
   trigger: triggeredBy("billing/payment-failed", ({ event, workspace }) =>
-    workspace && event.data.attempt === 1
+    workspace && event.data.attempt === 1 && event.data.trigger !== "customer"
       ? { workspaceName: workspace.name, workspaceSlug: workspace.slug, ...event.data }
       : null,
   ),
@@ -251,7 +251,7 @@ export const paymentRetryFailed = defineNotification({
   schema: failureSchema,
   sample: { ...failureSample, attempt: 3 },
   trigger: triggeredBy("billing/payment-failed", ({ event, workspace }) =>
-    workspace && event.data.attempt > 1
+    workspace && event.data.attempt > 1 && event.data.trigger !== "customer"
       ? { workspaceName: workspace.name, workspaceSlug: workspace.slug, ...event.data }
       : null,
   ),
