@@ -676,6 +676,8 @@ const intentPayload = z
   .object({
     id: z.string(),
     object: z.literal("payment_intent"),
+    amount: z.number().int().nullish(),
+    currency: z.string().nullish(),
     metadata: z.record(z.string(), z.unknown()).nullish(),
     latest_charge: z.union([z.string(), z.object({ id: z.string() }).loose()]).nullish(),
     last_payment_error: z
@@ -719,6 +721,62 @@ async function invoicePaymentOf(
   return row?.id ?? null;
 }
 
+/**
+ * The invoice payment an event is about, locked, once the event is shown to
+ * describe it: the same payment intent (or, for a payment that has none yet,
+ * one the gateway itself says was made for this payment), the same amount
+ * and currency, and the same workspace. Stripe never sends an event that
+ * disagrees, so one that does is forged or garbled: it throws, and the
+ * backbone retries it and then keeps it as a dead letter for an admin,
+ * having changed nothing.
+ */
+async function matchingInvoicePayment(
+  tx: Tx,
+  deps: ReactionDeps,
+  intent: z.output<typeof intentPayload>,
+): Promise<string | null> {
+  const paymentId = await invoicePaymentOf(tx, intent);
+  if (!paymentId) return null;
+  const payment = await lockPayment(tx, paymentId);
+  if (!payment) return null;
+  const refused = (why: string) =>
+    new Error(`Payment intent ${intent.id} does not match invoice payment ${payment.id}: ${why}`);
+
+  if (intent.amount !== payment.amountMinor) {
+    throw refused(
+      `the event says ${intent.amount ?? "no amount"}, the payment is ${payment.amountMinor}`,
+    );
+  }
+  if (intent.currency?.toUpperCase() !== payment.currency.toUpperCase()) {
+    throw refused(
+      `the event says ${intent.currency ?? "no currency"}, the payment is ${payment.currency}`,
+    );
+  }
+  const workspaceId = intent.metadata?.workspace_id;
+  if (workspaceId !== undefined && workspaceId !== null && workspaceId !== payment.workspaceId) {
+    throw refused(
+      `the event names workspace ${String(workspaceId)}, the payment is ${payment.workspaceId}'s`,
+    );
+  }
+  if (payment.paymentIntentId) {
+    if (payment.paymentIntentId !== intent.id) {
+      throw refused(`the payment was made as ${payment.paymentIntentId}`);
+    }
+  } else {
+    // The charge's answer has not named the intent yet (or never will): ask the gateway whose
+    // payment this intent is rather than take the event's metadata on trust.
+    const made = await deps.gateway.retrievePayment(intent.id);
+    if (!made) throw refused("the gateway does not know the payment intent");
+    if (made.metadata.payment_id !== payment.id) {
+      throw refused(
+        `the gateway says the intent was made for ${made.metadata.payment_id ?? "no payment"}`,
+      );
+    }
+  }
+
+  return payment.id;
+}
+
 function intentOf(payload: Record<string, unknown>) {
   const parsed = intentPayload.safeParse((payload.data as { object?: unknown })?.object);
 
@@ -728,7 +786,7 @@ function intentOf(payload: Record<string, unknown>) {
 export const invoicePaymentWebhookHandlers: Record<string, StripeEventHandler> = {
   "payment_intent.succeeded": async (tx, payload, { deps, log }) => {
     const intent = intentOf(payload);
-    const paymentId = intent ? await invoicePaymentOf(tx, intent) : null;
+    const paymentId = intent ? await matchingInvoicePayment(tx, deps, intent) : null;
     if (!intent || !paymentId) return [];
     const charge = intent.latest_charge;
 
@@ -739,7 +797,7 @@ export const invoicePaymentWebhookHandlers: Record<string, StripeEventHandler> =
   },
   "payment_intent.payment_failed": async (tx, payload, { deps, log }) => {
     const intent = intentOf(payload);
-    const paymentId = intent ? await invoicePaymentOf(tx, intent) : null;
+    const paymentId = intent ? await matchingInvoicePayment(tx, deps, intent) : null;
     if (!intent || !paymentId) return [];
     const error = intent.last_payment_error;
 

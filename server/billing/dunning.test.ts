@@ -23,6 +23,7 @@ import { consume } from "@/test/support/credits";
 import { failure } from "@/test/support/failure";
 import { saveCardOnPage } from "@/test/support/billing";
 import { issueTestInvoice } from "@/test/support/invoices";
+import { deliver, eventFrom, refusalOf, type StripeEventBody } from "@/test/support/stripe-events";
 import { gatewayCustomerOf, simulatedGatewayOf } from "@/test/support/purchases";
 import {
   callerFor,
@@ -660,6 +661,135 @@ describe("the gateway's webhooks", () => {
     } finally {
       restore();
     }
+  });
+});
+
+describe("webhooks that do not match the invoice payment they name", () => {
+  /** A workspace whose first payment of a $49 invoice failed, and a webhook that matches it. */
+  async function failedPayment() {
+    clock.set(START);
+    const workspace = await unpaidWorkspace();
+    const [payment] = await paymentsOf(workspace.invoice.id);
+    expect(payment).toMatchObject({ status: "failed", attempt: 1 });
+    const honest = (object: Record<string, unknown> = {}) =>
+      eventFrom("payment_intent.succeeded", {
+        object: {
+          id: payment!.paymentIntentId,
+          amount: payment!.amountMinor,
+          amount_received: payment!.amountMinor,
+          currency: payment!.currency.toLowerCase(),
+          latest_charge: null,
+          metadata: {
+            invoice_id: workspace.invoice.id,
+            payment_id: payment!.id,
+            workspace_id: workspace.workspaceId,
+          },
+          ...object,
+        },
+      });
+
+    return { ...workspace, payment: payment!, honest };
+  }
+
+  async function expectRefused(
+    workspace: Awaited<ReturnType<typeof failedPayment>>,
+    body: StripeEventBody,
+    reason: RegExp,
+  ) {
+    expect((await deliver(runtime, body)).status).toBe(200);
+    await drain(runtime);
+    expect(await refusalOf(runtime, body.id)).toMatch(reason);
+    expect(await paymentsOf(workspace.invoice.id)).toMatchObject([
+      { status: "failed", paymentIntentId: workspace.payment.paymentIntentId },
+    ]);
+    expect(await invoiceRow(workspace.invoice.id)).toMatchObject({
+      status: "open",
+      amountPaidMinor: 0,
+    });
+    expect(await eventsNamed("billing/payment-succeeded", workspace.workspaceId)).toHaveLength(0);
+  }
+
+  it("refuses the forged success seen in the wild: another intent, 1 JPY, another workspace", async () => {
+    const workspace = await failedPayment();
+    const other = await makeWorkspace(runtime);
+    await expectRefused(
+      workspace,
+      workspace.honest({
+        id: "pi_fake_B",
+        amount: 1,
+        amount_received: 1,
+        currency: "jpy",
+        metadata: {
+          payment_id: workspace.payment.id,
+          invoice_id: workspace.invoice.id,
+          workspace_id: other.workspaceId,
+        },
+      }),
+      /does not match invoice payment/,
+    );
+  });
+
+  it.each([
+    ["another payment intent", { id: "pi_fake_B" }, /made as pi_/],
+    ["another amount", { amount: 1 }, /says 1, the payment is \d+/],
+    ["no amount", { amount: null }, /says no amount|does not carry the expected object/],
+    ["another currency", { currency: "jpy" }, /says jpy, the payment is USD/],
+    ["no currency", { currency: null }, /says no currency|does not carry the expected object/],
+  ])("refuses a success with %s", async (_, change, reason) => {
+    const workspace = await failedPayment();
+    await expectRefused(workspace, workspace.honest(change), reason);
+  });
+
+  it("refuses a success naming another workspace", async () => {
+    const workspace = await failedPayment();
+    const other = await makeWorkspace(runtime);
+    const body = workspace.honest();
+    (body.data.object.metadata as Record<string, unknown>).workspace_id = other.workspaceId;
+    await expectRefused(workspace, body, /names workspace/);
+  });
+
+  it("refuses a decline that does not match, leaving the case as it was", async () => {
+    const workspace = await failedPayment();
+    const before = await caseOf(workspace.invoice.id);
+    const body = workspace.honest({ amount: 1 });
+    body.type = "payment_intent.payment_failed";
+    expect((await deliver(runtime, body)).status).toBe(200);
+    await drain(runtime);
+    expect(await refusalOf(runtime, body.id)).toMatch(/says 1/);
+    expect(await caseOf(workspace.invoice.id)).toEqual(before);
+  });
+
+  it("asks the gateway about an intent the payment does not hold yet", async () => {
+    const workspace = await failedPayment();
+    const intentId = workspace.payment.paymentIntentId!;
+    await runtime.db
+      .update(payments)
+      .set({ paymentIntentId: null })
+      .where(eq(payments.id, workspace.payment.id));
+    // An intent the gateway never made for this payment is refused...
+    await expectRefused(
+      { ...workspace, payment: { ...workspace.payment, paymentIntentId: null } },
+      workspace.honest({ id: "pi_fake_B" }),
+      /gateway does not know/,
+    );
+    // ...and the one it did make is taken.
+    const body = workspace.honest({ id: intentId });
+    await deliver(runtime, body);
+    await drain(runtime);
+    expect(await refusalOf(runtime, body.id)).toBeNull();
+    expect(await paymentsOf(workspace.invoice.id)).toMatchObject([
+      { status: "succeeded", paymentIntentId: intentId },
+    ]);
+    expect(await invoiceRow(workspace.invoice.id)).toMatchObject({ status: "paid" });
+  });
+
+  it("takes a matching success, whatever the currency's case", async () => {
+    const workspace = await failedPayment();
+    const body = workspace.honest({ currency: "USD" });
+    await deliver(runtime, body);
+    await drain(runtime);
+    expect(await refusalOf(runtime, body.id)).toBeNull();
+    expect(await invoiceRow(workspace.invoice.id)).toMatchObject({ status: "paid" });
   });
 });
 

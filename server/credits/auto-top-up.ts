@@ -334,8 +334,8 @@ export async function buyTopUp(
     purchaseId,
     paymentIntentId: charge.paymentIntentId,
     chargeId: charge.chargeId,
-    amountMinor: null,
-    currency: null,
+    amountMinor: pack.priceMinor,
+    currency: pack.currency,
     actor: { type: "system", reason: "auto top-up" },
   });
   await labelPayment(tx, purchaseId, card?.label ?? null);

@@ -150,6 +150,8 @@ async function sessionPaid(
     paymentIntentId: idOf(session.payment_intent),
     amountMinor: session.amount_total ?? null,
     currency: session.currency ?? null,
+    checkoutSessionId: session.id,
+    workspaceId: session.metadata?.workspace_id,
     actor,
   });
 }
@@ -207,6 +209,7 @@ export const purchaseWebhookHandlers: Record<string, StripeEventHandler> = {
       chargeId: chargeOf(intent),
       amountMinor: intent.amount,
       currency: intent.currency,
+      workspaceId: intent.metadata?.workspace_id,
       actor,
     });
   },

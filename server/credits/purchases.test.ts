@@ -36,6 +36,7 @@ import {
   intentSucceeded,
   intentSucceededWithCharge,
   purchaseRef,
+  refusalOf,
   sessionCompleted,
   sessionExpired,
   type StripeEventBody,
@@ -519,6 +520,60 @@ describe("completing a purchase from the gateway's webhook events", () => {
       .from(stripeEvents)
       .where(eq(stripeEvents.id, event.id));
     expect(stored?.processedAt).toBeNull();
+  });
+
+  /** Delivers an event and says why it was refused (null when it was processed). */
+  async function refusal(body: StripeEventBody) {
+    expect((await deliver(runtime, body)).status).toBe(200);
+    await drain(runtime);
+
+    return refusalOf(runtime, body.id);
+  }
+
+  async function expectNothingGranted(purchaseId: string) {
+    expect((await purchaseOf(purchaseId)).status).toBe("pending");
+    expect(await purchaseGrants(purchaseId)).toHaveLength(0);
+    expect(await paymentRows(purchaseId)).toHaveLength(0);
+  }
+
+  it.each([
+    ["no amount", { amount_total: null }, /no amount/],
+    ["no currency", { currency: null }, /in no currency/],
+    ["another amount", { amount_total: 1 }, /it says 1 usd/],
+    ["another currency", { currency: "jpy" }, /jpy; the purchase costs/],
+    ["another checkout session", { id: "cs_test_forged" }, /checkout session cs_test_forged/],
+  ])("refuses a completed checkout with %s", async (_, change, reason) => {
+    const { purchaseId, ref } = await startedPurchase();
+    const body = sessionCompleted(ref, `pi_test_${randomUUID().slice(0, 8)}`);
+    Object.assign(body.data.object, change);
+
+    expect(await refusal(body)).toMatch(reason);
+    await expectNothingGranted(purchaseId);
+  });
+
+  it.each(["session", "intent"])("refuses a paid %s naming another workspace", async (kind) => {
+    const { purchaseId, ref } = await startedPurchase();
+    const other = await owner();
+    const intentId = `pi_test_${randomUUID().slice(0, 8)}`;
+    const body =
+      kind === "session" ? sessionCompleted(ref, intentId) : intentSucceeded(ref, intentId);
+    (body.data.object.metadata as Record<string, unknown>).workspace_id = other.workspaceId;
+
+    expect(await refusal(body)).toMatch(/names workspace/);
+    await expectNothingGranted(purchaseId);
+  });
+
+  it("grants nothing again when a second payment intent pays a paid purchase", async () => {
+    const { purchaseId, ref, workspaceId } = await startedPurchase();
+    const first = `pi_test_${randomUUID().slice(0, 8)}`;
+    expect(await refusal(sessionCompleted(ref, first))).toBeNull();
+    expect(await refusal(intentSucceeded(ref, first))).toBeNull();
+
+    const second = `pi_test_${randomUUID().slice(0, 8)}`;
+    expect(await refusal(intentSucceeded(ref, second))).toBeNull();
+    await expectGrantedOnce(workspaceId, purchaseId, 5_000);
+    expect((await purchaseOf(purchaseId)).paymentIntentId).toBe(first);
+    expect(await paymentRows(purchaseId)).toMatchObject([{ paymentIntentId: first }]);
   });
 
   it("cancels on an expired session, and still grants a payment that arrives after", async () => {

@@ -266,9 +266,13 @@ export interface PaymentFacts {
   paymentIntentId: string | null;
   /** The charge (ch_…) that took the money, when the event names it. */
   chargeId?: string | null;
-  /** What the gateway says was paid; null when the event does not say. */
+  /** What the gateway says was paid; an event that does not say is refused. */
   amountMinor: number | null;
   currency: string | null;
+  /** The checkout session the event is about, when it is one. */
+  checkoutSessionId?: string | null;
+  /** The workspace the event's metadata names, when it names one. */
+  workspaceId?: unknown;
   actor: Actor;
 }
 
@@ -278,9 +282,11 @@ export interface PaymentFacts {
  * the webhook after a synchronous top-up finds it paid and changes nothing
  * (beyond recording a payment id it did not know yet).
  *
- * A payment that does not match the purchase (another amount or currency)
- * is refused with an error: the event is retried and then dead-lettered for
- * an admin, rather than granting the wrong credits.
+ * A payment that does not match the purchase (another or no amount or
+ * currency, another checkout session, another workspace) is refused with an
+ * error: the event is retried and then dead-lettered for an admin, rather
+ * than granting the wrong credits. A second, different payment intent for a
+ * paid purchase grants nothing and is logged as an error.
  */
 export async function completePurchase(
   tx: Tx,
@@ -290,7 +296,51 @@ export async function completePurchase(
 ): Promise<EventDraft[]> {
   const purchase = await lockPurchase(tx, facts.purchaseId);
   if (!purchase) throw new Error(`Purchase ${facts.purchaseId} not found`);
+  const refused = (why: string) =>
+    new Error(`The payment event does not match purchase ${purchase.id}: ${why}`);
+  if (
+    facts.amountMinor === null ||
+    facts.currency === null ||
+    facts.amountMinor !== purchase.amountMinor ||
+    facts.currency.toUpperCase() !== purchase.currency.toUpperCase()
+  ) {
+    throw refused(
+      `it says ${facts.amountMinor ?? "no amount"} ${facts.currency ?? "in no currency"}; the ` +
+        `purchase costs ${purchase.amountMinor} ${purchase.currency}`,
+    );
+  }
+  if (facts.checkoutSessionId && facts.checkoutSessionId !== purchase.checkoutSessionId) {
+    throw refused(
+      `it is about checkout session ${facts.checkoutSessionId}; the purchase's is ` +
+        `${purchase.checkoutSessionId ?? "none"}`,
+    );
+  }
+  if (
+    facts.workspaceId !== undefined &&
+    facts.workspaceId !== null &&
+    facts.workspaceId !== purchase.workspaceId
+  ) {
+    throw refused(
+      `it names workspace ${String(facts.workspaceId)}; the purchase is ${purchase.workspaceId}'s`,
+    );
+  }
   if (purchase.status === "paid") {
+    if (
+      purchase.paymentIntentId &&
+      facts.paymentIntentId &&
+      purchase.paymentIntentId !== facts.paymentIntentId
+    ) {
+      // TODO: a second payment for a paid purchase is only logged; it is neither recorded as a payment nor refunded, so an admin must refund it at the gateway.
+      log.error(
+        {
+          purchaseId: purchase.id,
+          paidWith: purchase.paymentIntentId,
+          paidAgainWith: facts.paymentIntentId,
+        },
+        "purchase paid again with another payment intent: money taken twice; nothing granted again",
+      );
+      return [];
+    }
     if (!purchase.paymentIntentId && facts.paymentIntentId) {
       await tx
         .update(creditPurchases)
@@ -306,15 +356,6 @@ export async function completePurchase(
     log.info({ purchaseId: purchase.id }, "purchase already paid; nothing granted again");
 
     return [];
-  }
-  if (
-    (facts.amountMinor !== null && facts.amountMinor !== purchase.amountMinor) ||
-    (facts.currency !== null && facts.currency.toUpperCase() !== purchase.currency)
-  ) {
-    throw new Error(
-      `Payment for purchase ${purchase.id} was ${facts.amountMinor} ${facts.currency}; the ` +
-        `purchase costs ${purchase.amountMinor} ${purchase.currency}`,
-    );
   }
   if (purchase.status !== "pending") {
     // Money was taken after the purchase was given up (another card after a decline, a late

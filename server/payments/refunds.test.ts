@@ -30,7 +30,7 @@ import {
   testRuntime,
   uniqueSuffix,
 } from "@/test/support/runtime";
-import { chargeRefunded, deliver, refundEvent } from "@/test/support/stripe-events";
+import { chargeRefunded, deliver, refundEvent, refusalOf } from "@/test/support/stripe-events";
 import { freeWithEveryFeature, makeTier } from "@/test/support/tiers";
 
 const clock = new ManualClock("2027-04-05T10:00:00Z");
@@ -222,6 +222,62 @@ describe("refunds at the gateway", () => {
     expect((await refundsOf(payment.id)).map((row) => row.amountMinor)).toEqual([180, 270]);
     expect(payment.amountRefundedMinor).toBe(450);
     expect(await balanceOf(workspaceId)).toBe(6_250 - 1_000 - 1_500);
+  });
+
+  it("refuses a refund larger than the charge, as seen in the wild, and stores nothing", async () => {
+    const { workspaceId, purchase, charge } = await withPurchase();
+    const report = chargeRefunded(charge, [{ id: "re_fake_C", amountMinor: 100_000 }]);
+    await deliver(runtime, report);
+    await drain(runtime);
+
+    expect(await refusalOf(runtime, report.id)).toMatch(/says 100000 USD was refunded/);
+    const payment = await paymentOf(purchase.id);
+    expect(await refundsOf(payment.id)).toEqual([]);
+    expect(payment.amountRefundedMinor).toBe(0);
+    expect(await balanceOf(workspaceId)).toBe(6_250);
+  });
+
+  it("refuses a refund larger than what is left on the payment", async () => {
+    const { workspaceId, purchase, charge } = await withPurchase();
+    await deliver(runtime, chargeRefunded(charge, [{ id: "re_left_half", amountMinor: 450 }]));
+    await drain(runtime);
+    // A charge total that still fits the charge, but a second refund bigger than what is left.
+    const listed = chargeRefunded(charge, [
+      { id: "re_left_half", amountMinor: 450 },
+      { id: "re_left_more", amountMinor: 451 },
+    ]);
+    listed.data.object.amount_refunded = 900;
+    await deliver(runtime, listed);
+    const alone = refundEvent("refund.updated", {
+      id: "re_left_alone",
+      amountMinor: 451,
+      chargeId: charge.chargeId,
+      currency: charge.currency,
+    });
+    await deliver(runtime, alone);
+    await drain(runtime);
+
+    for (const refused of [listed, alone]) {
+      expect(await refusalOf(runtime, refused.id)).toMatch(/451 USD is more than the 450 left/);
+    }
+    const payment = await paymentOf(purchase.id);
+    expect((await refundsOf(payment.id)).map((row) => row.gatewayRefundId)).toEqual([
+      "re_left_half",
+    ]);
+    expect(payment.amountRefundedMinor).toBe(450);
+    expect(await balanceOf(workspaceId)).toBe(6_250 - 2_500);
+  });
+
+  it("refuses a refund total beyond the charge when the event does not list its refunds", async () => {
+    const { purchase, charge } = await withPurchase();
+    const report = chargeRefunded(charge, [{ id: "unlisted", amountMinor: 100_000 }], {
+      listed: false,
+    });
+    await deliver(runtime, report);
+    await drain(runtime);
+
+    expect(await refusalOf(runtime, report.id)).toMatch(/took only 900/);
+    expect(await refundsOf((await paymentOf(purchase.id)).id)).toEqual([]);
   });
 
   it("marks a refund the gateway fails later as failed and stops counting its money", async () => {

@@ -312,8 +312,15 @@ async function recordRefundMadeAtGateway(
   payment: PaymentRow,
   seen: SeenRefund,
 ): Promise<EventDraft[]> {
-  const room = payment.amountMinor - payment.amountRefundedMinor;
-  const amountMinor = Math.min(seen.amountMinor, Math.max(room, 0));
+  const room = Math.max(payment.amountMinor - payment.amountRefundedMinor, 0);
+  if (seen.amountMinor > room) {
+    // The gateway never refunds more than a charge has left: the event is forged or garbled.
+    throw new Error(
+      `Gateway refund ${seen.id} of ${seen.amountMinor} ${payment.currency} is more than the ` +
+        `${room} left to refund on payment ${payment.id}`,
+    );
+  }
+  const amountMinor = seen.amountMinor;
   let reason = "Refunded at the payment gateway";
   const events: EventDraft[] = [];
 
@@ -459,6 +466,17 @@ const chargeRefunded: StripeEventHandler = async (tx, payload, { deps, log }) =>
     .where(eq(payments.id, payment.id))
     .for("update");
   if (!locked) return events;
+  if (object.amount_refunded > locked.amountMinor) {
+    throw new Error(
+      `Charge ${object.id} says ${object.amount_refunded} ${locked.currency} was refunded; ` +
+        `payment ${locked.id} took only ${locked.amountMinor}`,
+    );
+  }
+  if (object.currency.toUpperCase() !== locked.currency.toUpperCase()) {
+    throw new Error(
+      `Charge ${object.id} is in ${object.currency}; payment ${locked.id} is in ${locked.currency}`,
+    );
+  }
 
   const listed = object.refunds?.data ?? [];
   if (listed.length > 0) {
@@ -478,7 +496,7 @@ const chargeRefunded: StripeEventHandler = async (tx, payload, { deps, log }) =>
   }
 
   const recorded = await recordedRefundedMinor(tx, payment.id);
-  const unseen = Math.min(object.amount_refunded, locked.amountMinor) - recorded;
+  const unseen = object.amount_refunded - recorded;
   if (unseen > 0) {
     events.push(
       ...(await applyGatewayRefund(tx, deps.clock, log, locked, {

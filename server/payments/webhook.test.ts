@@ -9,6 +9,7 @@ import { stripeEvents } from "@/drizzle/schema";
 import type { Runtime } from "@/server/runtime";
 import { countRows, drain, testRuntime, TEST_WEBHOOK_SECRET } from "@/test/support/runtime";
 
+import { SIGNATURE_TOLERANCE_SECONDS } from "./webhook";
 import { handleStripeWebhook } from "./webhook-route";
 
 const fixtureDir = path.resolve("test/fixtures/stripe");
@@ -86,6 +87,7 @@ describe("POST /api/stripe/webhook", () => {
     ["a signature from another secret", "other", /signature verification failed/i],
     ["a signature over another body", "tampered", /signature verification failed/i],
     ["a stale signature", "stale", /signature verification failed/i],
+    ["a signature from the future", "future", /seconds in the future; at most 300 are allowed/],
   ])("answers 400 with a clear message for %s", async (_, kind, message) => {
     const body = JSON.stringify({
       id: `evt_bad_${kind}`,
@@ -100,7 +102,9 @@ describe("POST /api/stripe/webhook", () => {
           ? sign(body, "whsec_not_ours")
           : kind === "tampered"
             ? sign(body.replace("charge", "payout"))
-            : sign(body, TEST_WEBHOOK_SECRET, Math.floor(Date.now() / 1000) - 3600);
+            : kind === "future"
+              ? sign(body, TEST_WEBHOOK_SECRET, Math.floor(Date.now() / 1000) + 600)
+              : sign(body, TEST_WEBHOOK_SECRET, Math.floor(Date.now() / 1000) - 3600);
     const response = await post(body, signature);
 
     expect(response.status).toBe(400);
@@ -109,6 +113,19 @@ describe("POST /api/stripe/webhook", () => {
       message: expect.stringMatching(message),
     });
     expect(await countRows(runtime, "stripe_events", `id = 'evt_bad_${kind}'`)).toBe(0);
+  });
+
+  it("takes a signature a little ahead of our clock, within the allowed skew", async () => {
+    const body = JSON.stringify({
+      id: "evt_slightly_ahead",
+      object: "event",
+      type: "charge.refunded",
+      livemode: false,
+    });
+    const ahead = Math.floor(Date.now() / 1000) + SIGNATURE_TOLERANCE_SECONDS - 60;
+    const response = await post(body, sign(body, TEST_WEBHOOK_SECRET, ahead));
+
+    expect(response.status).toBe(200);
   });
 
   it("refuses a body over 1 MiB with 413 before reading it all", async () => {

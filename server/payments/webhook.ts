@@ -7,9 +7,29 @@ import { AppError } from "@/server/errors";
 import { event } from "@/server/events/catalogue";
 
 /**
+ * How far a Stripe-Signature timestamp may be from the wall clock, either
+ * way: older is a replay, newer is a signature made ahead of time (or a
+ * sender whose clock is wrong), both refused. Stripe's own default.
+ */
+export const SIGNATURE_TOLERANCE_SECONDS = 300;
+
+/** The header's signing time (its last `t=`, as Stripe reads it), in unix seconds. */
+function signedAt(signature: string): number | null {
+  let timestamp: number | null = null;
+  for (const item of signature.split(",")) {
+    const [key, value] = item.split("=");
+    if (key?.trim() === "t" && value && /^\d+$/.test(value.trim())) timestamp = Number(value);
+  }
+
+  return timestamp;
+}
+
+/**
  * Checks a webhook's Stripe-Signature header against the raw body, exactly
- * as received (any re-serialisation would break the signature). The
- * simulated gateway signs its events the same way with the same secret.
+ * as received (any re-serialisation would break the signature), and its
+ * timestamp against the wall clock (not the domain clock, which tests and
+ * time travel move). The simulated gateway signs its events the same way
+ * with the same secret and the real time.
  */
 export function verifyStripeEvent(
   rawBody: string,
@@ -24,12 +44,23 @@ export function verifyStripeEvent(
   const verifier = Stripe.webhooks.signature;
   if (!verifier) throw new Error("This Stripe SDK build cannot verify webhook signatures");
   try {
-    verifier.verifyHeader(rawBody, signature, secret);
+    verifier.verifyHeader(rawBody, signature, secret, SIGNATURE_TOLERANCE_SECONDS);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new AppError("invalid_request", `Webhook signature verification failed: ${reason}`, {
       field: "Stripe-Signature",
     });
+  }
+  // The SDK only refuses signatures that are too old; one from the future is refused here.
+  const timestamp = signedAt(signature);
+  const ahead = timestamp === null ? 0 : timestamp - Math.floor(Date.now() / 1000);
+  if (ahead > SIGNATURE_TOLERANCE_SECONDS) {
+    throw new AppError(
+      "invalid_request",
+      `Webhook signature timestamp is ${ahead} seconds in the future; at most ` +
+        `${SIGNATURE_TOLERANCE_SECONDS} are allowed`,
+      { field: "Stripe-Signature" },
+    );
   }
   let payload: unknown;
   try {

@@ -2,10 +2,10 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import Stripe from "stripe";
 
-import { creditPurchases } from "@/drizzle/schema";
+import { creditPurchases, reactionRuns, stripeEvents } from "@/drizzle/schema";
 import { handleStripeWebhook } from "@/server/payments/webhook-route";
 import type { Runtime } from "@/server/runtime";
 
@@ -277,4 +277,24 @@ export async function deliver(runtime: Runtime, event: Record<string, unknown>) 
   );
 
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/**
+ * Whether a delivered event was refused: null once it is processed, else the
+ * error its reaction last failed with (the backbone retries it, then keeps it
+ * as a dead letter for an admin).
+ */
+export async function refusalOf(runtime: Runtime, stripeEventId: string): Promise<string | null> {
+  const [stored] = await runtime.db
+    .select({ processedAt: stripeEvents.processedAt })
+    .from(stripeEvents)
+    .where(eq(stripeEvents.id, stripeEventId));
+  if (!stored) throw new Error(`Event ${stripeEventId} was not stored`);
+  if (stored.processedAt) return null;
+  const [run] = await runtime.db
+    .select({ lastError: reactionRuns.lastError })
+    .from(reactionRuns)
+    .where(sql`${reactionRuns.event}->'data'->>'stripeEventId' = ${stripeEventId}`);
+
+  return run?.lastError ?? "not processed";
 }
