@@ -143,7 +143,7 @@ export function CreateWorkspaceForm() {
                     </span>
                     {!tier.selfServe && (
                       <span className="mt-2 text-xs text-slate-500">
-                        Start on Free, save a card, then upgrade
+                        Paid: start on a free tier, save a card, then upgrade
                       </span>
                     )}
                   </label>
