@@ -9,7 +9,7 @@ import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
-import { Field, InputField } from "@/components/ui/field";
+import { InputField, SelectField } from "@/components/ui/field";
 import { Select } from "@/components/ui/input";
 import { EmptyRow, QueryRows, Table, Td, Th } from "@/components/ui/table";
 import { formatDateTime, formatMoney, humanize } from "@/components/lib/format";
@@ -253,48 +253,30 @@ export function PaymentsList() {
             error={errors?.fields.workspace}
             onChange={(event) => setWorkspace(event.target.value)}
           />
-          <Field id={`${id}-status`} label="Status">
-            <Select
-              id={`${id}-status`}
-              value={values.status}
-              onChange={(event) => update({ status: event.target.value })}
-            >
-              <option value="">Any status</option>
-              {PAYMENT_STATUSES.map((status) => (
-                <option key={status} value={status}>
-                  {humanize(status)}
-                </option>
-              ))}
-            </Select>
-          </Field>
-          <Field id={`${id}-kind`} label="Kind">
-            <Select
-              id={`${id}-kind`}
-              value={values.kind}
-              onChange={(event) => update({ kind: event.target.value })}
-            >
-              <option value="">Any kind</option>
-              {KINDS.map((kind) => (
-                <option key={kind} value={kind}>
-                  {humanize(kind)}
-                </option>
-              ))}
-            </Select>
-          </Field>
-          <Field id={`${id}-gateway`} label="Gateway">
-            <Select
-              id={`${id}-gateway`}
-              value={values.gateway}
-              onChange={(event) => update({ gateway: event.target.value })}
-            >
-              <option value="">Any gateway</option>
-              {GATEWAYS.map((gateway) => (
-                <option key={gateway} value={gateway}>
-                  {humanize(gateway)}
-                </option>
-              ))}
-            </Select>
-          </Field>
+          <SelectField
+            id={`${id}-status`}
+            label="Status"
+            value={values.status}
+            anyLabel="Any status"
+            options={PAYMENT_STATUSES}
+            onChange={(value) => update({ status: value })}
+          />
+          <SelectField
+            id={`${id}-kind`}
+            label="Kind"
+            value={values.kind}
+            anyLabel="Any kind"
+            options={KINDS}
+            onChange={(value) => update({ kind: value })}
+          />
+          <SelectField
+            id={`${id}-gateway`}
+            label="Gateway"
+            value={values.gateway}
+            anyLabel="Any gateway"
+            options={GATEWAYS}
+            onChange={(value) => update({ gateway: value })}
+          />
           <div className="flex items-end">
             <Button type="submit" variant="secondary">
               Search
@@ -702,34 +684,22 @@ export function RefundsList() {
             value={workspace}
             onChange={(event) => setWorkspace(event.target.value)}
           />
-          <Field id={`${id}-status`} label="Status">
-            <Select
-              id={`${id}-status`}
-              value={values.status}
-              onChange={(event) => update({ status: event.target.value })}
-            >
-              <option value="">Any status</option>
-              {REFUND_STATUSES.map((status) => (
-                <option key={status} value={status}>
-                  {humanize(status)}
-                </option>
-              ))}
-            </Select>
-          </Field>
-          <Field id={`${id}-origin`} label="Origin">
-            <Select
-              id={`${id}-origin`}
-              value={values.origin}
-              onChange={(event) => update({ origin: event.target.value })}
-            >
-              <option value="">Any origin</option>
-              {ORIGINS.map((origin) => (
-                <option key={origin} value={origin}>
-                  {humanize(origin)}
-                </option>
-              ))}
-            </Select>
-          </Field>
+          <SelectField
+            id={`${id}-status`}
+            label="Status"
+            value={values.status}
+            anyLabel="Any status"
+            options={REFUND_STATUSES}
+            onChange={(value) => update({ status: value })}
+          />
+          <SelectField
+            id={`${id}-origin`}
+            label="Origin"
+            value={values.origin}
+            anyLabel="Any origin"
+            options={ORIGINS}
+            onChange={(value) => update({ origin: value })}
+          />
           <div className="flex items-end">
             <Button type="submit" variant="secondary">
               Search
@@ -841,20 +811,14 @@ export function DisputesList() {
           value={workspace}
           onChange={(event) => setWorkspace(event.target.value)}
         />
-        <Field id={`${id}-outcome`} label="Outcome">
-          <Select
-            id={`${id}-outcome`}
-            value={values.outcome}
-            onChange={(event) => update({ outcome: event.target.value })}
-          >
-            <option value="">Any outcome</option>
-            {OUTCOMES.map((outcome) => (
-              <option key={outcome} value={outcome}>
-                {humanize(outcome)}
-              </option>
-            ))}
-          </Select>
-        </Field>
+        <SelectField
+          id={`${id}-outcome`}
+          label="Outcome"
+          value={values.outcome}
+          anyLabel="Any outcome"
+          options={OUTCOMES}
+          onChange={(value) => update({ outcome: value })}
+        />
         <div className="flex items-end">
           <Button type="submit" variant="secondary">
             Search

@@ -9,8 +9,7 @@ import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardHeader } from "@/components/ui/card";
 import { Dialog } from "@/components/ui/dialog";
-import { Field, InputField } from "@/components/ui/field";
-import { Select } from "@/components/ui/input";
+import { InputField, SelectField } from "@/components/ui/field";
 import { QueryRows, Table, Td, Th } from "@/components/ui/table";
 import { formatDateTime, formatMoney, humanize } from "@/components/lib/format";
 import { formErrorsOf, noErrors, type FormErrors } from "@/components/lib/form-errors";
@@ -159,34 +158,22 @@ function DriftsCard() {
         description={`Differences between the gateway and Tally: ${counts.open ?? 0} open, ${counts.repaired ?? 0} repaired, ${counts.dismissed ?? 0} dismissed. A repair re-applies the gateway's object through the webhook handlers and checks again; a drift that re-applying cannot fix says what to check by hand, then dismiss it.`}
       />
       <div className="grid gap-3 border-b border-slate-100 px-5 py-4 sm:grid-cols-2 lg:max-w-2xl">
-        <Field id={`${id}-status`} label="Status">
-          <Select
-            id={`${id}-status`}
-            value={status}
-            onChange={(event) => setStatus(event.target.value as DriftStatus | "")}
-          >
-            <option value="">Any status</option>
-            {STATUSES.map((value) => (
-              <option key={value} value={value}>
-                {humanize(value)}
-              </option>
-            ))}
-          </Select>
-        </Field>
-        <Field id={`${id}-kind`} label="Kind">
-          <Select
-            id={`${id}-kind`}
-            value={kind}
-            onChange={(event) => setKind(event.target.value as DriftKind | "")}
-          >
-            <option value="">Any kind</option>
-            {KINDS.map((value) => (
-              <option key={value} value={value}>
-                {humanize(value)}
-              </option>
-            ))}
-          </Select>
-        </Field>
+        <SelectField
+          id={`${id}-status`}
+          label="Status"
+          value={status}
+          anyLabel="Any status"
+          options={STATUSES}
+          onChange={(value) => setStatus(value as DriftStatus | "")}
+        />
+        <SelectField
+          id={`${id}-kind`}
+          label="Kind"
+          value={kind}
+          anyLabel="Any kind"
+          options={KINDS}
+          onChange={(value) => setKind(value as DriftKind | "")}
+        />
       </div>
       <ul aria-label="Drifts" className="divide-y divide-slate-100">
         {drifts.isPending && <li className="px-5 py-6 text-sm text-slate-500">Loading…</li>}

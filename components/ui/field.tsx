@@ -1,7 +1,9 @@
 import type { InputHTMLAttributes, ReactNode } from "react";
 
+import { humanize } from "@/components/lib/format";
+
 import { cn } from "./cn";
-import { Input } from "./input";
+import { Input, Select } from "./input";
 
 /**
  * A label, its control, a hint and the error the server or the form gave for
@@ -75,6 +77,39 @@ export function InputField({
         aria-describedby={describedBy(id, error, Boolean(hint))}
         {...input}
       />
+    </Field>
+  );
+}
+
+/**
+ * A list filter: a Field whose control is one Select of codes shown
+ * humanized, led by an "Any …" choice whose value is the empty string.
+ */
+export function SelectField({
+  id,
+  label,
+  value,
+  anyLabel,
+  options,
+  onChange,
+}: {
+  id: string;
+  label: ReactNode;
+  value: string;
+  anyLabel: string;
+  options: readonly string[];
+  onChange: (value: string) => void;
+}) {
+  return (
+    <Field id={id} label={label}>
+      <Select id={id} value={value} onChange={(event) => onChange(event.target.value)}>
+        <option value="">{anyLabel}</option>
+        {options.map((option) => (
+          <option key={option} value={option}>
+            {humanize(option)}
+          </option>
+        ))}
+      </Select>
     </Field>
   );
 }
