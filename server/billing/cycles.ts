@@ -628,10 +628,8 @@ export const invoiceCycle: ReactionHandler<"billing/usage-collected"> = async ({
 
 /**
  * billing/payment-requested (of a cycle's invoice) → the cycle's billing is
- * done. Access continues while the invoice is unpaid.
- *
- * TODO: collecting the payment (off-session charge, webhooks, dunning) is not
- * built; open invoices stay open until it is.
+ * done. Access continues while the invoice is unpaid. Collecting it is
+ * billing-collect-invoice's (collection.ts), on the same event.
  */
 export const markCyclePaymentRequested: ReactionHandler<"billing/payment-requested"> = async ({
   tx,
