@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull, lt, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 
 import {
@@ -217,6 +217,13 @@ interface SeenRefund {
  * gateway answered): tied now. Unknown: made at the gateway, recorded and
  * reconciled.
  */
+/** The payment refund a condition names, locked; refunds are looked up three ways below. */
+async function lockPaymentRefund(tx: Tx, where: SQL) {
+  const [row] = await tx.select().from(paymentRefunds).where(where).for("update");
+
+  return row;
+}
+
 async function applyGatewayRefund(
   tx: Tx,
   clock: Clock,
@@ -224,11 +231,7 @@ async function applyGatewayRefund(
   payment: PaymentRow,
   seen: SeenRefund,
 ): Promise<EventDraft[]> {
-  const [known] = await tx
-    .select()
-    .from(paymentRefunds)
-    .where(eq(paymentRefunds.gatewayRefundId, seen.id))
-    .for("update");
+  const known = await lockPaymentRefund(tx, eq(paymentRefunds.gatewayRefundId, seen.id));
   if (known) {
     await settleKnownRefund(tx, clock, log, known, seen.status, seen.failureReason);
     return [];
@@ -236,11 +239,7 @@ async function applyGatewayRefund(
 
   const ownId = z.uuid().safeParse(seen.metadata.payment_refund_id);
   if (ownId.success) {
-    const [own] = await tx
-      .select()
-      .from(paymentRefunds)
-      .where(eq(paymentRefunds.id, ownId.data))
-      .for("update");
+    const own = await lockPaymentRefund(tx, eq(paymentRefunds.id, ownId.data));
     if (own) {
       await tx
         .update(paymentRefunds)
@@ -259,11 +258,10 @@ async function applyGatewayRefund(
       .where(eq(creditRefunds.id, creditRefundId.data))
       .for("update");
     if (creditRefund) {
-      const [recorded] = await tx
-        .select()
-        .from(paymentRefunds)
-        .where(eq(paymentRefunds.creditRefundId, creditRefund.id))
-        .for("update");
+      const recorded = await lockPaymentRefund(
+        tx,
+        eq(paymentRefunds.creditRefundId, creditRefund.id),
+      );
       if (recorded) {
         if (!recorded.gatewayRefundId) {
           await tx
